@@ -1,0 +1,1 @@
+"""Lightning callbacks (arrive with the DCM issue)."""

@@ -1,0 +1,1 @@
+"""LightningDataModules (arrive with the DCM issue)."""

@@ -1,0 +1,32 @@
+"""lightning-causal: diffusion-based causal generative models with PyTorch Lightning.
+
+The graph and identification layers are pure Python (numpy and networkx) and never import torch.
+"""
+
+from lightning_causal.distribution import DiscreteDistribution
+from lightning_causal.errors import (
+    EvaluationError,
+    GraphError,
+    LightningCausalError,
+    NotIdentifiableError,
+    QueryError,
+)
+from lightning_causal.graph import CausalGraph
+from lightning_causal.identify import CForest, Estimand, Hedge, identify
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CForest",
+    "CausalGraph",
+    "DiscreteDistribution",
+    "Estimand",
+    "EvaluationError",
+    "GraphError",
+    "Hedge",
+    "LightningCausalError",
+    "NotIdentifiableError",
+    "QueryError",
+    "__version__",
+    "identify",
+]

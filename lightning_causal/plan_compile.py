@@ -1,0 +1,257 @@
+"""The ID-GEN compiler: an ID trace in, a :class:`~lightning_causal.plan.SamplingPlan` out.
+
+It reads the same trace as the estimand (``identify/trace.py``), so the plan and the estimand
+follow the same lines of ID. Mirroring ID-GEN's steps (Rahman et al., NeurIPS 2024, Algorithm 1):
+
+* S1 (line 1, x empty): ConditionalGMs for y only, chained in the topological order pi, each
+  given the earlier outcomes and the carried variables before it (the y-marginal of the data);
+* S2 (line 2): nothing to train; the dropped columns are simply never read;
+* S3 (line 3): nothing to train; w becomes an input of the network;
+* S4 (line 4): one sub-plan per c-component of G minus x, merged by MergeNetwork: each input that
+  is another branch's output is wired to that branch's node;
+* S5 (line 5): FAIL, detected before anything is compiled;
+* S6 (line 6): ConditionalGMs, one factor per node of S, given its (Tian-reduced) predecessors;
+* S7 (line 7): Update: factors for S' on the current dataset, a new dataset that copies the
+  carried columns K' = K plus the predecessors of S' outside it from random rows and resamples
+  every S' column (never keeping a row's own S' values), then recurse on that dataset.
+
+Every factor takes only variables that precede its output in pi, so every merged network is
+acyclic and pi restricted to its nodes is a valid sampling order (ID-GEN's Section 4.5 argument).
+IDC-GEN adds one stage: sample the network of P(y, z | do(x)) with x (and the line-3 inputs)
+copied from data rows, and train y given (z, x) on those samples.
+"""
+
+from __future__ import annotations
+
+from lightning_causal._bitgraph import BitGraph
+from lightning_causal.identify.estimand import Estimand
+from lightning_causal.identify.trace import IdStep
+from lightning_causal.plan import INPUT, Dataset, Factor, Network, Node, SamplingPlan
+
+__all__ = ["compile_estimand"]
+
+
+class _Net:
+    """A network under construction: nodes are ``[name, var index, factor, [(input index, source)]]``."""
+
+    __slots__ = ("nodes", "outputs")
+
+    def __init__(self) -> None:
+        self.nodes: list[tuple[str, int, str, list[tuple[int, str]]]] = []
+        self.outputs: dict[int, str] = {}
+
+
+class _Compiler:
+    def __init__(self, core: BitGraph) -> None:
+        self.core = core
+        self.factors: dict[tuple[str, int, tuple[int, ...]], Factor] = {}
+        self.datasets: dict[str, Dataset] = {"D0": Dataset("D0", "observational data")}
+        self.dataset_keys: dict[tuple[str, tuple[int, ...], tuple[str, ...]], str] = {}
+        self.stage: dict[str, int] = {"D0": 0}
+        self.nodes = 0
+
+    # ------------------------------------------------------------------ registries
+    def factor(self, dataset: str, i: int, inputs: int, origin: str) -> Factor:
+        key = (dataset, i, tuple(_bits(inputs)))
+        found = self.factors.get(key)
+        if found is None:
+            found = Factor(
+                name=f"f{len(self.factors)}",
+                variable=self.core.names[i],
+                inputs=self.core.names_of(inputs),
+                dataset=dataset,
+                stage=self.stage[dataset],
+                origin=origin,
+            )
+            self.factors[key] = found
+        return found
+
+    def node(self, net: _Net, i: int, factor: Factor, inputs: int, produced: dict[int, str]) -> str:
+        name = f"n{self.nodes}"
+        self.nodes += 1
+        sources = [(u, produced.get(u, INPUT)) for u in _bits(inputs)]
+        net.nodes.append((name, i, factor.name, sources))
+        produced[i] = name
+        return name
+
+    # ------------------------------------------------------------------ the recursion
+    def compile(self, step: IdStep, dataset: str, carried: int) -> _Net:
+        line = step.line
+        if line == 1:  # S1: the y-marginal of the current data, chained over y
+            net = _Net()
+            produced: dict[int, str] = {}
+            for i in _bits(step.y):
+                before = (1 << i) - 1
+                inputs = (step.y | carried) & before
+                f = self.factor(dataset, i, inputs, "S1: marginal of the current data")
+                net.outputs[i] = self.node(net, i, f, inputs, produced)
+            return net
+        if line in (2, 3):  # S2 drops columns, S3 makes w inputs: nothing to train here
+            assert step.child is not None
+            return self.compile(step.child, dataset, carried)
+        if line == 4:  # S4: one network per c-component, then MergeNetwork
+            return self.merge([self.compile(part, dataset, carried) for _, part in step.parts], step.y)
+        if line == 6:  # S6: ConditionalGMs over the c-component S
+            net = _Net()
+            produced = {}
+            for i, cond in step.factors:
+                inputs = cond | (carried & ((1 << i) - 1))
+                f = self.factor(dataset, i, inputs, "S6: c-component factor")
+                name = self.node(net, i, f, inputs, produced)
+                if step.y >> i & 1:
+                    net.outputs[i] = name
+            return net
+        if line == 7:  # S7: Update the dataset, then recurse in G[S']
+            assert step.child is not None
+            new_dataset, new_carried = self.update(step, dataset, carried)
+            return self.compile(step.child, new_dataset, new_carried)
+        raise AssertionError(f"unexpected ID line {line}")
+
+    def update(self, step: IdStep, dataset: str, carried: int) -> tuple[str, int]:
+        """ID-GEN's Update: train S' factors on ``dataset``; generate D' with K' copied, S' resampled."""
+        net = _Net()
+        produced: dict[int, str] = {}
+        outside = carried
+        used: list[Factor] = []
+        for i, cond in step.factors:
+            inputs = cond | (carried & ((1 << i) - 1))
+            outside |= cond & ~step.s_prime
+            f = self.factor(
+                dataset, i, inputs, f"S7: update model for S' = {{{', '.join(self.core.names_of(step.s_prime))}}}"
+            )
+            used.append(f)
+            net.outputs[i] = self.node(net, i, f, inputs, produced)
+        key = (dataset, tuple(_bits(outside)), tuple(sorted(self.factors_key(used))))
+        name = self.dataset_keys.get(key)
+        if name is None:
+            name = f"D{len(self.datasets)}"
+            self.dataset_keys[key] = name
+            self.stage[name] = 1 + max(f.stage for f in used)
+            self.datasets[name] = Dataset(
+                name=name,
+                origin=f"S7 update: copy {{{', '.join(self.core.names_of(outside))}}} from rows of {dataset}, "
+                f"resample S' = {{{', '.join(self.core.names_of(step.s_prime))}}}",
+                source=dataset,
+                copied=self.core.names_of(outside),
+                network=self.finish(net, outside),
+            )
+        return name, outside
+
+    @staticmethod
+    def factors_key(factors: list[Factor]) -> list[str]:
+        return [f.name for f in factors]
+
+    def merge(self, nets: list[_Net], y: int) -> _Net:
+        """MergeNetwork: wire every input that another branch outputs to that branch's node."""
+        out = _Net()
+        producer: dict[int, str] = {}
+        for net in nets:
+            producer.update(net.outputs)
+        for net in nets:
+            for name, i, factor, sources in net.nodes:
+                wired = [(u, producer.get(u, src) if src == INPUT else src) for u, src in sources]
+                out.nodes.append((name, i, factor, wired))
+        out.outputs = {i: producer[i] for i in _bits(y)}
+        return out
+
+    def finish(self, net: _Net, inputs_allowed: int | None = None) -> Network:
+        """Keep the nodes the outputs need, sort them by pi (a topological order) and freeze."""
+        by_name = {n[0]: n for n in net.nodes}
+        live: set[str] = set()
+        stack = list(net.outputs.values())
+        while stack:
+            name = stack.pop()
+            if name in live:
+                continue
+            live.add(name)
+            stack.extend(src for _, src in by_name[name][3] if src != INPUT)
+        order = {n[0]: k for k, n in enumerate(net.nodes)}
+        kept = sorted((n for n in net.nodes if n[0] in live), key=lambda n: (n[1], order[n[0]]))
+        names = self.core.names
+        inputs = 0
+        nodes = []
+        for name, i, factor, sources in kept:
+            for u, src in sources:
+                if src == INPUT:
+                    inputs |= 1 << u
+            nodes.append(Node(name, names[i], factor, tuple((names[u], src) for u, src in sources)))
+        if inputs_allowed is not None:
+            assert not inputs & ~inputs_allowed, "a generated dataset's network reads a column it does not copy"
+        return Network(
+            nodes=tuple(nodes),
+            inputs=self.core.names_of(inputs),
+            outputs=tuple((names[i], net.outputs[i]) for i in sorted(net.outputs)),
+        )
+
+
+def _bits(mask: int) -> list[int]:
+    out = []
+    while mask:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def compile_estimand(estimand: Estimand) -> SamplingPlan:
+    """The sampling plan that follows the ID trace behind ``estimand``."""
+    graph = estimand.graph
+    core = graph.core
+    compiler = _Compiler(core)
+    top = compiler.compile(estimand.trace, "D0", 0)
+    remaining = tuple(c for c in estimand.condition if c not in estimand.moved)
+    network = compiler.finish(top)
+    treatment_like = set(estimand.treatment) | set(estimand.moved)
+    if remaining:
+        # IDC-GEN: sample (y, z) from the joint network with its inputs copied from data rows,
+        # then train y given z and the intervened inputs on those samples.
+        name = f"D{len(compiler.datasets)}"
+        by_name = {f.name: f for f in compiler.factors.values()}
+        compiler.stage[name] = 1 + max(by_name[n.factor].stage for n in network.nodes)
+        compiler.datasets[name] = Dataset(
+            name=name,
+            origin=f"IDC-GEN: samples of the network for P({', '.join(estimand.outcome + remaining)} | do(...)), "
+            f"inputs {{{', '.join(network.inputs)}}} copied from rows of D0",
+            source="D0",
+            copied=network.inputs,
+            network=network,
+        )
+        y = core.mask(estimand.outcome)
+        given = core.mask(remaining) | core.mask(v for v in network.inputs if v in treatment_like)
+        final = _Net()
+        produced: dict[int, str] = {}
+        for i in _bits(y):
+            inputs = given | (y & ((1 << i) - 1))
+            f = compiler.factor(name, i, inputs, "IDC-GEN: outcome given conditions and interventions")
+            final.outputs[i] = compiler.node(final, i, f, inputs, produced)
+        network = compiler.finish(final)
+    # Factors and datasets the final network does not need (directly or through a dataset) go.
+    by_name = {f.name: f for f in compiler.factors.values()}
+    needed_factors: set[str] = set()
+    needed_datasets: set[str] = set()
+    stack = [network]
+    while stack:
+        net = stack.pop()
+        for node in net.nodes:
+            if node.factor in needed_factors:
+                continue
+            needed_factors.add(node.factor)
+            factor = by_name[node.factor]
+            if factor.dataset not in needed_datasets:
+                needed_datasets.add(factor.dataset)
+                ds = compiler.datasets[factor.dataset]
+                if ds.network is not None:
+                    stack.append(ds.network)
+    factors = [f for f in compiler.factors.values() if f.name in needed_factors]
+    datasets = [d for d in compiler.datasets.values() if d.name in needed_datasets or d.name == "D0"]
+    return SamplingPlan(
+        graph=graph,
+        treatment=estimand.treatment,
+        outcome=estimand.outcome,
+        condition=estimand.condition,
+        moved=estimand.moved,
+        factors=factors,
+        datasets=datasets,
+        network=network,
+        estimand_text=str(estimand),
+    )

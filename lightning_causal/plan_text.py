@@ -1,0 +1,57 @@
+"""The readable table a :class:`~lightning_causal.plan.SamplingPlan` prints as."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lightning_causal.plan import INPUT, Network
+
+if TYPE_CHECKING:
+    from lightning_causal.plan import SamplingPlan
+
+__all__ = ["plan_table"]
+
+
+def _network_rows(plan: SamplingPlan, network: Network, indent: str, roles: bool) -> list[str]:
+    rows = []
+    if network.inputs:
+        shown = ", ".join(f"{v} ({plan.role(v)})" if roles else v for v in network.inputs)
+        rows.append(f"{indent}inputs: {shown}")
+    outputs = {node: var for var, node in network.outputs}
+    width = max((len(n.variable) for n in network.nodes), default=1)
+    for node in network.nodes:
+        args = ", ".join(v if src == INPUT else f"{v}@{src}" for v, src in node.sources)
+        mark = "  -> output" if node.name in outputs else ""
+        rows.append(f"{indent}{node.name:>4}  {node.variable:<{width}} ~ {node.factor}({args}){mark}")
+    return rows
+
+
+def plan_table(plan: SamplingPlan) -> str:
+    lines = [f"ID-GEN sampling plan for {plan.query}"]
+    if plan.estimand_text:
+        lines.append(f"  estimand: {plan.estimand_text}")
+    if plan.moved:
+        lines.append(f"  IDC rule 2 moved {', '.join(plan.moved)} into the intervention set")
+    lines.append("")
+    lines.append("Datasets:")
+    for ds in plan.datasets:
+        lines.append(f"  {ds.name}: {ds.origin}")
+        if ds.network is not None:
+            lines.extend(_network_rows(plan, ds.network, "        ", roles=False))
+    lines.append("")
+    lines.append("Factors to train:")
+    header = ("stage", "factor", "model", "data", "step")
+    rows = [(str(f.stage), f.name, str(f), f.dataset, f.origin) for f in plan.factors]
+    widths = [max(len(h), *(len(r[k]) for r in rows)) if rows else len(h) for k, h in enumerate(header)]
+    lines.append("  " + "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip())
+    for r in rows:
+        lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
+    lines.append("")
+    lines.append("Sampling network (in sampling order; v@n = the value node n drew):")
+    lines.extend(_network_rows(plan, plan.network, "  ", roles=True))
+    if plan.arbitrary:
+        lines.append(
+            f"  ({', '.join(plan.arbitrary)} {'is' if len(plan.arbitrary) == 1 else 'are'} drawn from rows of the "
+            "data: ID line 3 showed that any value with positive probability gives the same answer)"
+        )
+    return "\n".join(lines)

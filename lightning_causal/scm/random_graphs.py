@@ -1,0 +1,45 @@
+"""Random acyclic directed mixed graphs, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import random
+
+from lightning_causal.graph import CausalGraph
+
+__all__ = ["random_admg"]
+
+
+def random_admg(
+    n: int,
+    seed: int | random.Random | None = None,
+    p_directed: float | None = None,
+    p_bidirected: float | None = None,
+    expected_parents: float = 2.0,
+    expected_confounders: float = 1.0,
+    window: int | None = None,
+    prefix: str = "V",
+) -> CausalGraph:
+    """A random ADMG over ``V0 .. V{n-1}`` (in that topological order).
+
+    Each pair ``i < j`` gets a directed edge ``Vi -> Vj`` with probability ``p_directed`` and a
+    bidirected edge with probability ``p_bidirected``. When a probability is not given it is set so
+    that a node has ``expected_parents`` parents and ``expected_confounders`` bidirected edges on
+    average; ``window`` restricts both kinds of edge to pairs at most that far apart (local
+    structure, as large real graphs have).
+    """
+    rng = seed if isinstance(seed, random.Random) else random.Random(seed)
+    span = min(window, n - 1) if window else n - 1
+    if p_directed is None:
+        p_directed = min(1.0, expected_parents / max(span, 1))
+    if p_bidirected is None:
+        p_bidirected = min(1.0, expected_confounders / max(span, 1))
+    names = [f"{prefix}{i}" for i in range(n)]
+    directed = []
+    bidirected = []
+    for j in range(n):
+        for i in range(max(0, j - span), j):
+            if rng.random() < p_directed:
+                directed.append((names[i], names[j]))
+            if rng.random() < p_bidirected:
+                bidirected.append((names[i], names[j]))
+    return CausalGraph(directed=directed, bidirected=bidirected, nodes=names)
