@@ -13,6 +13,8 @@ from lightning_causal.errors import (
 )
 from lightning_causal.graph import CausalGraph
 from lightning_causal.identify import CForest, Estimand, Hedge, identify
+from lightning_causal.plan import SamplingPlan, compile_plan
+from lightning_causal.sampling import SamplingNetwork
 
 __version__ = "0.1.0"
 
@@ -27,6 +29,9 @@ __all__ = [
     "LightningCausalError",
     "NotIdentifiableError",
     "QueryError",
+    "SamplingNetwork",
+    "SamplingPlan",
     "__version__",
+    "compile_plan",
     "identify",
 ]
