@@ -5,6 +5,7 @@ The graph and identification layers are pure Python (numpy and networkx) and nev
 
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import (
+    DataError,
     EvaluationError,
     GraphError,
     LightningCausalError,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CForest",
     "CausalGraph",
+    "DataError",
     "DiscreteDistribution",
     "Estimand",
     "EvaluationError",

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from lightning_causal.identify.hedge import CForest, Hedge
 
 __all__ = [
+    "DataError",
     "EvaluationError",
     "GraphError",
     "LightningCausalError",
@@ -35,6 +36,10 @@ class QueryError(LightningCausalError, ValueError):
 
 class EvaluationError(LightningCausalError, ValueError):
     """An estimand cannot be evaluated on the given distribution (for example zero mass)."""
+
+
+class DataError(LightningCausalError, ValueError):
+    """Data does not fit the graph or the declared variable types (a missing column, a NaN, a bad value)."""
 
 
 class NotIdentifiableError(LightningCausalError):

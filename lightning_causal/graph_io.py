@@ -10,6 +10,9 @@ File format (YAML shown; JSON has the same keys)::
     bidirected:                # latent confounders
       - [W1, X]
       - W1 <-> Y
+    variables:                 # optional: the type of each variable (default continuous)
+      W2: {type: categorical, classes: 3}
+      Y: binary
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ __all__ = [
     "graph_to_dot",
     "graph_to_yaml",
     "load_graph",
+    "load_graph_spec",
     "save_graph",
 ]
 
-_KEYS = ("nodes", "directed", "bidirected")
+_KEYS = ("nodes", "directed", "bidirected", "variables")
 
 
 def _parse_edge(item: Any, kind: str, source: str, position: int) -> tuple[Any, Any]:
@@ -70,17 +74,35 @@ def graph_from_dict(data: Mapping[str, Any], source: str = "graph") -> CausalGra
     nodes = data.get("nodes")
     if nodes is not None and not isinstance(nodes, list):
         raise GraphError(f"{source}: 'nodes' must be a list of names, got {type(nodes).__name__}")
+    variables = data.get("variables")
+    if variables is not None and not isinstance(variables, Mapping):
+        raise GraphError(f"{source}: 'variables' must map node names to types, got {type(variables).__name__}")
     try:
-        return CausalGraph(directed=edges["directed"], bidirected=edges["bidirected"], nodes=nodes)
+        graph = CausalGraph(directed=edges["directed"], bidirected=edges["bidirected"], nodes=nodes)
     except GraphError as err:
         if source == "graph":
             raise
         raise GraphError(f"{source}: {err}") from None
+    for name in variables or {}:
+        if name not in graph:
+            raise GraphError(f"{source}: 'variables' names {name!r}, which no edge or 'nodes' entry declares")
+    return graph
+
+
+def load_graph_spec(path: str | Path) -> tuple[CausalGraph, dict[str, Any]]:
+    """A graph file with its optional ``variables`` section (node name -> type, see ``variables.py``)."""
+    graph = load_graph(path)
+    data = _read_mapping(Path(path))
+    return graph, dict(data.get("variables") or {})
 
 
 def load_graph(path: str | Path) -> CausalGraph:
     """Read a graph from a YAML (``.yaml``/``.yml``) or JSON (``.json``) file."""
     path = Path(path)
+    return graph_from_dict(_read_mapping(path), source=str(path))
+
+
+def _read_mapping(path: Path) -> Any:
     if not path.is_file():
         raise GraphError(f"graph file {str(path)!r} does not exist")
     text = path.read_text()
@@ -103,7 +125,7 @@ def load_graph(path: str | Path) -> CausalGraph:
         raise GraphError(f"graph file {str(path)!r} is not valid YAML: {first}") from None
     if data is None:
         raise GraphError(f"graph file {str(path)!r} is empty")
-    return graph_from_dict(data, source=str(path))
+    return data
 
 
 def graph_to_yaml(graph: CausalGraph) -> str:

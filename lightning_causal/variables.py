@@ -1,0 +1,143 @@
+"""Variable types and their tensor codecs.
+
+Every record, batch and sample is a dict ``{variable name: tensor}``. In data space a continuous
+variable is a float tensor of shape ``(batch, dim)``; a categorical or binary one is an int64
+tensor of class codes of shape ``(batch,)``. Models work in an encoded space:
+
+* continuous: standardised, ``(x - mean) / std`` per dimension (statistics of the training data);
+* categorical with k classes: one-hot, k floats;
+* binary: one float, the code mapped to -1 / +1.
+
+A spec is written in configs as ``"continuous"``, ``"binary"``, ``{"type": "categorical",
+"classes": 4}`` or ``{"type": "continuous", "dim": 3}``; :func:`parse_variables` reads them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Literal
+
+from lightning_causal.errors import QueryError
+
+__all__ = ["KINDS", "VariableSpec", "parse_variables", "variables_to_dict"]
+
+Kind = Literal["continuous", "categorical", "binary"]
+KINDS: tuple[str, ...] = ("continuous", "categorical", "binary")
+
+
+@dataclass(frozen=True)
+class VariableSpec:
+    """The type of one variable and its codec statistics.
+
+    Args:
+        name: the variable (graph node) name.
+        kind: ``"continuous"``, ``"categorical"`` or ``"binary"``.
+        dim: dimension of a continuous vector (1 for the discrete kinds).
+        classes: number of classes of a categorical variable (2 for binary).
+        mean, std: per-dimension standardisation of a continuous variable (training data).
+        columns: table columns holding the variable (tabular data); default ``(name,)``, or
+            ``name_0 .. name_{dim-1}`` for a vector.
+        categories: the labels of the class codes when the data held strings.
+    """
+
+    name: str
+    kind: Kind = "continuous"
+    dim: int = 1
+    classes: int = 2
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    columns: tuple[str, ...] | None = None
+    categories: tuple[str, ...] | None = field(default=None)
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise QueryError(f"variable {self.name!r}: unknown type {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.kind == "continuous" and self.dim < 1:
+            raise QueryError(f"variable {self.name!r}: dim must be at least 1, got {self.dim}")
+        if self.kind == "categorical" and self.classes < 2:
+            raise QueryError(f"variable {self.name!r}: a categorical variable needs at least 2 classes")
+        if self.kind == "binary" and self.classes != 2:
+            object.__setattr__(self, "classes", 2)
+        if self.kind != "continuous" and self.dim != 1:
+            object.__setattr__(self, "dim", 1)
+        for stat in ("mean", "std"):
+            value = getattr(self, stat)
+            if value is not None and len(value) != self.dim:
+                raise QueryError(f"variable {self.name!r}: {stat} has {len(value)} entries for dim {self.dim}")
+        if self.std is not None and any(s <= 0 for s in self.std):
+            raise QueryError(f"variable {self.name!r}: std must be positive (a constant column cannot be modelled)")
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.kind != "continuous"
+
+    @property
+    def encoded_dim(self) -> int:
+        """Width of the encoded representation (model input)."""
+        if self.kind == "continuous":
+            return self.dim
+        if self.kind == "categorical":
+            return self.classes
+        return 1
+
+    @property
+    def source_columns(self) -> tuple[str, ...]:
+        if self.columns is not None:
+            return self.columns
+        if self.kind == "continuous" and self.dim > 1:
+            return tuple(f"{self.name}_{k}" for k in range(self.dim))
+        return (self.name,)
+
+    def with_statistics(self, mean: Iterable[float], std: Iterable[float]) -> VariableSpec:
+        return replace(self, mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_config(cls, name: str, config: Any) -> VariableSpec:
+        """From ``"continuous"`` / ``"binary"`` / ``"categorical"`` or a dict with ``type`` and options."""
+        if isinstance(config, VariableSpec):
+            return config if config.name == name else replace(config, name=name)
+        if isinstance(config, str):
+            if config == "categorical":
+                raise QueryError(f"variable {name!r}: a categorical variable needs its classes, e.g. {{type: categorical, classes: 3}}")
+            return cls(name=name, kind=config)  # type: ignore[arg-type]
+        if not isinstance(config, Mapping):
+            raise QueryError(f"variable {name!r}: expected a type name or a mapping, got {config!r}")
+        options = dict(config)
+        kind = options.pop("type", options.pop("kind", "continuous"))
+        options.pop("name", None)
+        known = {"dim", "classes", "mean", "std", "columns", "categories"}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise QueryError(f"variable {name!r}: unknown option {unknown[0]!r}; options are type, {', '.join(sorted(known))}")
+        for key in ("mean", "std", "columns", "categories"):
+            if options.get(key) is not None:
+                options[key] = tuple(options[key])
+        try:
+            return cls(name=name, kind=kind, **options)
+        except TypeError as err:
+            raise QueryError(f"variable {name!r}: {err}") from None
+
+
+def parse_variables(config: Mapping[str, Any] | None, nodes: Iterable[str]) -> dict[str, VariableSpec]:
+    """Specs for ``nodes``; nodes missing from ``config`` default to one-dimensional continuous."""
+    config = dict(config or {})
+    nodes = list(nodes)
+    unknown = [k for k in config if k not in nodes]
+    if unknown:
+        raise QueryError(f"variables names {unknown[0]!r}, which is not a node of the graph ({', '.join(nodes)})")
+    return {n: VariableSpec.from_config(n, config.get(n, "continuous")) for n in nodes}
+
+
+def variables_to_dict(variables: Mapping[str, VariableSpec]) -> dict[str, dict[str, Any]]:
+    """Plain dicts (for hyperparameters, YAML and checkpoints)."""
+    out = {}
+    for name, spec in variables.items():
+        d = spec.to_dict()
+        d.pop("name", None)
+        d["type"] = d.pop("kind")
+        out[name] = d
+    return out
