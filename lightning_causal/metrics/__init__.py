@@ -1,0 +1,13 @@
+"""Sample-quality metrics of the causal benchmarks, as torchmetrics objects (DDP-safe) and plain functions.
+
+- :class:`MMD` / :func:`mmd`: squared maximum mean discrepancy, RBF kernel, biased V-statistic (Gretton et al.
+  2012, eq. 5), median-heuristic bandwidth on the pooled sample; observational and interventional quality.
+- :class:`CounterfactualMSE`: counterfactual squared error averaged over all descendants of the intervened node
+  (Chao et al. 2023, arXiv 2302.00860).
+- :func:`stack_variables`: a ``{name: tensor}`` sample as one (n, total_dim) matrix for the metrics above.
+"""
+
+from lightning_causal.metrics.counterfactual import CounterfactualMSE
+from lightning_causal.metrics.mmd import MMD, median_heuristic_gamma, mmd, stack_variables
+
+__all__ = ["MMD", "CounterfactualMSE", "median_heuristic_gamma", "mmd", "stack_variables"]
