@@ -102,7 +102,10 @@ class VariableSpec:
             return config if config.name == name else replace(config, name=name)
         if isinstance(config, str):
             if config == "categorical":
-                raise QueryError(f"variable {name!r}: a categorical variable needs its classes, e.g. {{type: categorical, classes: 3}}")
+                raise QueryError(
+                    f"variable {name!r}: a categorical variable needs its classes, "
+                    "e.g. {type: categorical, classes: 3}"
+                )
             return cls(name=name, kind=config)  # type: ignore[arg-type]
         if not isinstance(config, Mapping):
             raise QueryError(f"variable {name!r}: expected a type name or a mapping, got {config!r}")
@@ -112,10 +115,17 @@ class VariableSpec:
         known = {"dim", "classes", "mean", "std", "columns", "categories"}
         unknown = sorted(set(options) - known)
         if unknown:
-            raise QueryError(f"variable {name!r}: unknown option {unknown[0]!r}; options are type, {', '.join(sorted(known))}")
+            raise QueryError(
+                f"variable {name!r}: unknown option {unknown[0]!r}; options are type, {', '.join(sorted(known))}"
+            )
         for key in ("mean", "std", "columns", "categories"):
             if options.get(key) is not None:
                 options[key] = tuple(options[key])
+        if kind == "categorical" and "classes" not in options:
+            if options.get("categories") is None:
+                raise QueryError(f"variable {name!r}: a categorical variable needs 'classes' (or 'categories')")
+            options["classes"] = len(options["categories"])
+
         try:
             return cls(name=name, kind=kind, **options)
         except TypeError as err:

@@ -1,0 +1,431 @@
+"""Tabular data: a CSV or Parquet file whose columns are the nodes of a causal graph.
+
+One row is one sample; the column named after a node holds that variable, and a continuous vector
+``v`` of dimension 3 spreads over the columns ``v_0, v_1, v_2`` (or the ``columns`` it declares).
+Columns that are not graph nodes are ignored. For example, ``data.csv``::
+
+    age,smoker,stage,region,v_0,v_1,v_2,comment
+    54.2,1,2,north,0.1,0.3,-1.2,first visit
+    61.0,0,0,south,0.4,-0.2,0.8,
+
+with ``graph.yaml``::
+
+    directed: [[age, stage], [smoker, stage], [region, stage], [stage, v]]
+    variables:
+      v: {type: continuous, dim: 3}
+
+Types declared in the graph's ``variables:`` section win, and the ``variables`` argument overrides
+them per variable (``"categorical"`` alone is accepted here: its classes come from the data). An
+undeclared column is typed by its contents:
+
+* bool, or integers all in {0, 1}           -> binary;
+* integers all in ``0 .. max_categories-1``  -> categorical with ``classes = max + 1`` (codes as they are);
+* any other number                          -> continuous (dim 1);
+* strings                                   -> categorical, ``categories`` = the sorted distinct labels
+  and codes = the index into them.
+
+So above, ``age`` is continuous, ``smoker`` binary, ``stage`` categorical with 3 classes, ``region``
+categorical with ``categories = ("north", "south")``. Missing values are an error: drop or impute them
+first. Rows are split into train and validation with a seeded permutation, and the standardisation
+statistics of continuous variables (mean and population std per dimension) come from the training rows
+only. Errors name rows counted from 1 at the first data row (and, for CSV, the file line).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import lightning
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from lightning_causal.errors import DataError, QueryError
+from lightning_causal.graph import CausalGraph
+from lightning_causal.graph_io import load_graph_spec
+from lightning_causal.variables import VariableSpec
+
+__all__ = ["TabularDataModule"]
+
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+
+
+def _listing(names: list[str], limit: int = 20) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
+
+
+def _show(value: Any) -> str:
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _show_number(value: float) -> str:
+    return _show(int(value)) if np.isfinite(value) and value == round(value) else _show(value)
+
+
+class _Table:
+    """The file's frame, and error messages that name the file and its rows."""
+
+    def __init__(self, path: str) -> None:
+        self.name = repr(path)
+        file = Path(path)
+        lower = file.name.lower()
+        self.is_csv = lower.endswith(_CSV_SUFFIXES)
+        if not file.is_file():
+            raise DataError(f"data file {self.name} does not exist; check the path given as 'data'")
+        if not self.is_csv and not lower.endswith(_PARQUET_SUFFIXES):
+            raise DataError(
+                f"data file {self.name}: unknown suffix {file.suffix!r}; "
+                f"use {', '.join(_CSV_SUFFIXES + _PARQUET_SUFFIXES)}"
+            )
+        try:
+            frame = pd.read_csv(file) if self.is_csv else pd.read_parquet(file)
+        except pd.errors.EmptyDataError:
+            raise DataError(f"data file {self.name} is empty; write a header row and at least one data row") from None
+        except Exception as err:  # parser errors from pandas or pyarrow
+            first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            kind = "CSV" if self.is_csv else "Parquet"
+            raise DataError(f"data file {self.name} cannot be read as {kind}: {first}") from None
+        if len(frame) == 0:
+            raise DataError(f"data file {self.name} has no rows; it needs at least one data row")
+        frame.columns = [str(c) for c in frame.columns]
+        self.frame = frame
+
+    def row(self, position: int) -> str:
+        return f"row {position + 1}" + (f" (line {position + 2})" if self.is_csv else "")
+
+    def error(self, message: str) -> DataError:
+        return DataError(f"data file {self.name}: {message}")
+
+    def column(self, node: str, column: str) -> pd.Series:
+        """A column the node needs, checked for missing values."""
+        if column not in self.frame.columns:
+            names = [str(c) for c in self.frame.columns]
+            hint = ""
+            if f"{node}_0" in names and column == node:
+                dim = next(k for k in range(1, len(names) + 1) if f"{node}_{k}" not in names)
+                hint = f"; for a vector declare {node}: {{type: continuous, dim: {dim}}}"
+            raise self.error(
+                f"node {node!r} needs column {column!r}, which the file lacks (its columns: {_listing(names)}); "
+                f"rename a column or declare the node's 'columns' in the graph's variables section{hint}"
+            )
+        series = self.frame[column]
+        missing = series.isna().to_numpy()
+        if missing.any():
+            first = int(np.flatnonzero(missing)[0])
+            count = int(missing.sum())
+            raise self.error(
+                f"column {column!r} has {count} missing value{'s' if count > 1 else ''}, the first at "
+                f"{self.row(first)}; drop those rows or impute the values before training"
+            )
+        return series
+
+    def numbers(self, node: str, column: str, series: pd.Series) -> np.ndarray:
+        """The column as finite float64 values (for a continuous variable)."""
+        if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+            values = series.to_numpy(dtype=np.float64)
+        else:
+            coerced = pd.to_numeric(series, errors="coerce")
+            bad = coerced.isna().to_numpy()
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise self.error(
+                    f"column {column!r} of continuous variable {node!r} holds {_show(series.iloc[first])} at "
+                    f"{self.row(first)}, which is not a number; fix the value or declare {node!r} categorical"
+                )
+            values = coerced.to_numpy(dtype=np.float64)
+        infinite = ~np.isfinite(values)
+        if infinite.any():
+            first = int(np.flatnonzero(infinite)[0])
+            raise self.error(
+                f"column {column!r} holds {values[first]} at {self.row(first)}; drop or clip infinite values"
+            )
+        return values
+
+    def discrete(
+        self, spec: VariableSpec, column: str, series: pd.Series, infer_classes: bool
+    ) -> tuple[np.ndarray, VariableSpec]:
+        """Class codes of a discrete variable, and its spec completed from the data.
+
+        Strings are coded by their index in the declared ``categories``, else in their sorted labels.
+        ``infer_classes`` (a categorical without declared classes) sets ``classes`` from the codes seen.
+        """
+        node = spec.name
+        labels: np.ndarray | None = None
+        categories: tuple[str, ...] | None
+        if _is_text(series):
+            labels = series.astype(str).to_numpy()
+            codes, categories = self._label_codes(spec, column, labels)
+        else:
+            codes, categories = self._number_codes(spec, column, series), spec.categories
+        if infer_classes:
+            classes = len(categories) if categories is not None else int(codes.max()) + 1
+            return codes, replace(spec, classes=max(classes, 2), categories=categories)
+        spec = replace(spec, categories=categories)
+        limit = 2 if spec.kind == "binary" else spec.classes
+        out = codes >= limit
+        if out.any():
+            first = int(np.flatnonzero(out)[0])
+            shown = _show(codes[first]) if labels is None else f"{_show(labels[first])} (code {codes[first]})"
+            where = f"column {column!r} holds {shown} at {self.row(first)}"
+            if spec.kind == "binary":
+                raise self.error(
+                    f"{where}, a value other than 0/1 for binary {node!r}; recode it or declare it categorical"
+                )
+            raise self.error(
+                f"{where}, but {node!r} declares classes: {spec.classes}, fewer than the codes seen; "
+                f"raise classes to at least {int(codes.max()) + 1} or fix the value"
+            )
+        return codes, spec
+
+    def _label_codes(self, spec: VariableSpec, column: str, labels: np.ndarray) -> tuple[np.ndarray, tuple[str, ...]]:
+        node = spec.name
+        if spec.categories is not None:
+            index = {label: k for k, label in enumerate(spec.categories)}
+            unknown = np.array([label not in index for label in labels])
+            if unknown.any():
+                first = int(np.flatnonzero(unknown)[0])
+                raise self.error(
+                    f"column {column!r} holds {_show(labels[first])} at {self.row(first)}, which is not one of "
+                    f"the declared categories of {node!r} ({_listing(list(spec.categories))}); "
+                    "add it to 'categories' or fix the value"
+                )
+            return np.array([index[label] for label in labels], dtype=np.int64), spec.categories
+        if spec.kind == "binary":
+            raise self.error(
+                f"column {column!r} of binary variable {node!r} holds the label {_show(labels[0])} at "
+                f"{self.row(0)}; a binary column holds 0/1 or True/False, or declare 'categories' with two labels"
+            )
+        categories, codes = np.unique(labels, return_inverse=True)
+        if len(categories) < 2:
+            raise self.error(
+                f"column {column!r} holds the single label {_show(categories[0])}; a variable needs two values "
+                "to be modelled: drop the node from the graph or add rows"
+            )
+        return codes.astype(np.int64).reshape(-1), tuple(str(c) for c in categories)
+
+    def _number_codes(self, spec: VariableSpec, column: str, series: pd.Series) -> np.ndarray:
+        node = spec.name
+        if not (pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series)):
+            raise self.error(f"column {column!r} has dtype {series.dtype}; convert it to numbers or string labels")
+        values = series.to_numpy(dtype=np.float64)
+        for bad, what in (
+            (~np.isfinite(values) | (values != np.round(values)), "which is not an integer class code"),
+            (values < 0, "a negative class code (codes run from 0 to classes - 1)"),
+        ):
+            if bad.any():
+                first = int(np.flatnonzero(bad)[0])
+                raise self.error(
+                    f"column {column!r} of {spec.kind} variable {node!r} holds {_show_number(values[first])} at "
+                    f"{self.row(first)}, {what}; fix the value or declare {node!r} continuous"
+                )
+        return values.astype(np.int64)
+
+    def check_labels(self, node: str, series: pd.Series, max_categories: int) -> None:
+        """An undeclared text column that is mostly numbers holds a typo, not many categories."""
+        if series.nunique() <= max_categories:
+            return
+        numbers = pd.to_numeric(series, errors="coerce").notna().to_numpy()
+        if numbers.mean() >= 0.5:
+            first = int(np.flatnonzero(~numbers)[0])
+            raise self.error(
+                f"column {node!r} holds numbers but {_show(series.iloc[first])} at {self.row(first)}, which is not "
+                f"a number; fix the value, or declare {node!r} categorical in the graph's variables section"
+            )
+
+
+def _is_text(series: pd.Series) -> bool:
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return False
+    dtype = series.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_string_dtype(dtype)
+        or pd.api.types.is_object_dtype(dtype)
+    )
+
+
+def _declared(name: str, config: Any, source: str) -> tuple[VariableSpec, bool]:
+    """The declared spec, and whether its classes come from the data (a categorical without ``classes``)."""
+    if config == "categorical":
+        config = {"type": "categorical"}
+    infer_classes = False
+    kind = config.get("type", config.get("kind")) if isinstance(config, Mapping) else None
+    if isinstance(config, Mapping) and kind == "categorical" and "classes" not in config:
+        categories = config.get("categories")
+        config = {**config, "classes": len(categories) if categories else 2}
+        infer_classes = not categories
+    try:
+        spec = VariableSpec.from_config(name, config)
+    except QueryError as err:
+        raise DataError(f"{source}: {err}") from None
+    wanted = spec.dim if spec.kind == "continuous" else 1
+    if len(spec.source_columns) != wanted:
+        raise DataError(
+            f"{source}: variable {name!r} lists {len(spec.source_columns)} columns for a {spec.kind} variable "
+            f"of dim {wanted}; give one column per dimension"
+        )
+    return spec, infer_classes
+
+
+def _infer(name: str, series: pd.Series, max_categories: int) -> VariableSpec:
+    """The spec of an undeclared column (see the module docstring)."""
+    if pd.api.types.is_bool_dtype(series):
+        return VariableSpec(name, "binary")
+    if pd.api.types.is_integer_dtype(series):
+        values = series.to_numpy(dtype=np.int64)
+        low, high = int(values.min()), int(values.max())
+        if low >= 0 and high <= 1:
+            return VariableSpec(name, "binary")
+        if low >= 0 and high < max_categories:
+            return VariableSpec(name, "categorical", classes=high + 1)
+        return VariableSpec(name, "continuous")
+    if _is_text(series):
+        return VariableSpec(name, "categorical")  # classes and categories are set from the labels
+    return VariableSpec(name, "continuous")
+
+
+class TabularDataModule(lightning.LightningDataModule):
+    """Train and validation batches ``{node: tensor}`` from a CSV or Parquet file and a graph file.
+
+    The file is read, typed, checked and split in ``__init__`` (tabular data is small), so ``graph`` and
+    ``variables`` are ready to be linked into a model when the command line instantiates it.
+
+    Args:
+        data: path of a ``.csv`` (optionally compressed: ``.csv.gz``, ...), ``.parquet`` or ``.pq`` file
+            with one column per graph node (``name_0 .. name_{dim-1}`` for a continuous vector).
+        graph: path of the causal graph (YAML or JSON); its optional ``variables:`` section declares types.
+        variables: types that override or extend the graph file's ``variables:`` section, per variable,
+            e.g. ``{"Y": "binary", "Z": {"type": "categorical", "classes": 4}}``.
+        val_fraction: share of rows held out for validation, in [0, 1); 0 leaves validation empty.
+        batch_size: rows per batch.
+        seed: seed of the train/validation split and of the training shuffle.
+        num_workers: DataLoader worker processes.
+        max_categories: an undeclared integer column with values in ``0 .. max_categories-1`` is
+            categorical (binary for 0/1); other integers are continuous.
+
+    After construction (described in prose: an Attributes section would replace the Args in ``--help``):
+    ``self.graph`` is the :class:`CausalGraph`; ``self.variables`` maps each node, in graph order, to
+    its :class:`VariableSpec` (continuous ones carry the training mean/std); ``self.train_tensors`` and
+    ``self.val_tensors`` map nodes to the rows of each split (float32 ``(rows, dim)`` for a continuous
+    variable, int64 class codes ``(rows,)`` for a discrete one); ``self.train_rows`` and
+    ``self.val_rows`` are the file rows (0-based positions) of each split, in split order.
+
+    Raises:
+        DataError: for a missing or unreadable file, no rows, a node without its column, a missing,
+            non-numeric or infinite value, a class code out of range, or a constant continuous column.
+        GraphError: for a malformed graph file.
+    """
+
+    def __init__(
+        self,
+        data: str,
+        graph: str,
+        variables: dict[str, Any] | None = None,
+        val_fraction: float = 0.1,
+        batch_size: int = 256,
+        seed: int = 0,
+        num_workers: int = 0,
+        max_categories: int = 20,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        if not 0.0 <= val_fraction < 1.0:
+            raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
+        if max_categories < 2:
+            raise DataError(f"max_categories must be at least 2, got {max_categories}")
+        self.batch_size = batch_size
+        self.seed = seed
+        self.num_workers = num_workers
+
+        causal_graph, file_variables = load_graph_spec(graph)
+        if not causal_graph.nodes:
+            raise DataError(f"graph file {graph!r} has no nodes; declare at least one variable")
+        nodes = list(causal_graph.nodes)
+        for name in variables or {}:
+            if name not in causal_graph:
+                raise DataError(
+                    f"the variables argument names {name!r}, which is not a node of graph file {graph!r} "
+                    f"({_listing(nodes)}); fix the name or add the node to the graph"
+                )
+        declared = {n: _declared(n, c, f"graph file {graph!r}") for n, c in file_variables.items()}
+        declared |= {n: _declared(n, c, "the variables argument") for n, c in (variables or {}).items()}
+
+        table = _Table(data)
+        rows = len(table.frame)
+        values: dict[str, np.ndarray] = {}
+        specs: dict[str, VariableSpec] = {}
+        for node in nodes:
+            spec, infer_classes = declared.get(node, (None, False))
+            if spec is None:
+                series = table.column(node, node)
+                spec = _infer(node, series, max_categories)
+                if _is_text(series):
+                    table.check_labels(node, series, max_categories)
+                infer_classes = spec.kind == "categorical"
+            if spec.kind == "continuous":
+                columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
+                values[node] = np.stack(columns, axis=1)
+            else:
+                column = spec.source_columns[0]
+                values[node], spec = table.discrete(spec, column, table.column(node, column), infer_classes)
+            specs[node] = spec
+
+        # Split with a seeded permutation: the first n_val rows of it validate, the rest train.
+        n_val = min(round(val_fraction * rows), rows - 1)
+        order = torch.randperm(rows, generator=torch.Generator().manual_seed(seed))
+        self.val_rows, self.train_rows = order[:n_val], order[n_val:]
+        train, val = self.train_rows.numpy(), self.val_rows.numpy()
+
+        for node, spec in specs.items():
+            if spec.kind != "continuous":
+                continue
+            x = values[node][train]
+            mean, std = x.mean(axis=0), x.std(axis=0)  # population std (ddof=0)
+            for k, column in enumerate(spec.source_columns):
+                if not std[k] > 0:
+                    raise table.error(
+                        f"column {column!r} of continuous variable {node!r} is constant ({_show(x[0, k])}) on the "
+                        f"{len(train)} training rows (std 0); drop the node from the graph or declare it discrete"
+                    )
+            specs[node] = spec.with_statistics(mean, std)
+
+        self.graph: CausalGraph = causal_graph
+        self.variables: dict[str, VariableSpec] = specs
+        self.train_tensors = {n: _tensor(v[train]) for n, v in values.items()}
+        self.val_tensors = {n: _tensor(v[val]) for n, v in values.items()}
+
+    def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
+        """Shuffled batches of the training rows; the shuffle is seeded from ``seed``."""
+        return self._loader(self.train_tensors, torch.Generator().manual_seed(self.seed))
+
+    def val_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
+        """Batches of the validation rows in split order (none when ``val_fraction`` is 0)."""
+        return self._loader(self.val_tensors, None)
+
+    def _loader(
+        self, tensors: dict[str, torch.Tensor], generator: torch.Generator | None
+    ) -> DataLoader[dict[str, torch.Tensor]]:
+        return DataLoader(
+            TensorDictDataset(tensors),
+            batch_size=self.batch_size,
+            shuffle=generator is not None,
+            generator=generator,
+            num_workers=self.num_workers,
+            collate_fn=collate_tensor_dict,
+            drop_last=False,
+            persistent_workers=self.num_workers > 0,
+        )
+
+
+def _tensor(values: np.ndarray) -> torch.Tensor:
+    if values.dtype == np.int64:
+        return torch.from_numpy(np.ascontiguousarray(values))
+    return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
