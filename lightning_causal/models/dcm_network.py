@@ -83,6 +83,9 @@ class DCMNetwork(nn.Module):
 
     mean: Tensor
     std: Tensor
+    mean_padded: Tensor
+    std_padded: Tensor
+    time_table: Tensor
     diff_target: Tensor
     diff_cond: Tensor
     diff_mask: Tensor
@@ -146,6 +149,8 @@ class DCMNetwork(nn.Module):
         self.width = start
         self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32))
         self.register_buffer("std", torch.tensor(std, dtype=torch.float32))
+        self.register_buffer("mean_padded", torch.tensor([*mean, 0.0], dtype=torch.float32), persistent=False)
+        self.register_buffer("std_padded", torch.tensor([*std, 1.0], dtype=torch.float32), persistent=False)
 
         # 2. which generator models which node
         modelled_roots = roots == "model"
@@ -173,6 +178,8 @@ class DCMNetwork(nn.Module):
             return torch.tensor([r + [pad] * (size - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), size)
 
         self.schedule = NoiseSchedule(timesteps, schedule, beta_start, beta_end)
+        # the time embedding of every step, looked up instead of recomputed at every call
+        self.register_buffer("time_table", sinusoidal_embedding(torch.arange(timesteps), time_dim), persistent=False)
         net_kwargs = {"hidden": hidden, "depth": depth}
         if self.diffusion_nodes:
             targets = [columns([n]) for n in self.diffusion_nodes]
@@ -236,22 +243,33 @@ class DCMNetwork(nn.Module):
     def encode(
         self, values: Mapping[str, Tensor], names: Sequence[str] | None = None, out: Tensor | None = None
     ) -> Tensor:
-        """Write the encodings of ``names`` (default: all) into ``E`` of shape (batch, width + 1)."""
+        """Encode ``names`` (default: all, in one pass) into ``E`` of shape (batch, width + 1).
+
+        With ``out`` given, only the columns of ``names`` are (re)written in place.
+        """
+        if names is None and out is None:
+            parts = [self._raw(name, values[name]) for name in self.order]
+            first = parts[0]
+            parts.append(first.new_zeros(len(first), 1))
+            return (torch.cat(parts, dim=1) - self.mean_padded) / self.std_padded
         names = self.order if names is None else names
         if out is None:
             batch = len(next(iter(values.values())))
-            out = torch.zeros(batch, self.width + 1, device=self.mean.device)
+            out = torch.zeros(batch, self.width + 1, device=self.device)
         for name in names:
             a, b = self.slices[name]
-            spec = self.variables[name]
-            v = values[name].to(out.device)
-            if spec.kind == "continuous":
-                out[:, a:b] = (v.reshape(len(v), -1).float() - self.mean[a:b]) / self.std[a:b]
-            elif spec.kind == "categorical":
-                out[:, a:b] = F.one_hot(v.long(), spec.classes).float()
-            else:
-                out[:, a] = v.float() * 2 - 1
+            out[:, a:b] = (self._raw(name, values[name]) - self.mean[a:b]) / self.std[a:b]
         return out
+
+    def _raw(self, name: str, value: Tensor) -> Tensor:
+        """A variable's columns before standardisation: the vector, a one-hot, or the code as -1/+1."""
+        spec = self.variables[name]
+        value = value.to(self.device)
+        if spec.kind == "continuous":
+            return value.reshape(len(value), -1).float()
+        if spec.kind == "categorical":
+            return F.one_hot(value.long(), spec.classes).float()
+        return (value.float() * 2 - 1).unsqueeze(-1)
 
     def _decode_continuous(self, name: str, standardized: Tensor) -> Tensor:
         a, b = self.slices[name]
@@ -263,7 +281,7 @@ class DCMNetwork(nn.Module):
 
     def eps(self, x_t: Tensor, t: Tensor, cond: Tensor, index: Tensor | None) -> Tensor:
         """eps_theta for the diffusion nodes ``index`` (all when None): x_t (k, B, D), t (k, B), cond (k, B, P)."""
-        c = torch.cat([sinusoidal_embedding(t, self.time_dim).to(x_t.dtype), cond], dim=-1)
+        c = torch.cat([self.time_table[t].to(x_t.dtype), cond], dim=-1)
         mask = self.diff_mask if index is None else self.diff_mask[index]
         return self.denoiser(x_t, c, index) * mask
 
@@ -276,25 +294,32 @@ class DCMNetwork(nn.Module):
         valid = self.cls_valid if index is None else self.cls_valid[index]
         return out.masked_fill(~valid, float("-inf"))
 
-    def losses(self, values: Mapping[str, Tensor], generator: torch.Generator | None = None) -> dict[str, Tensor]:
-        """The training loss of every modelled node on a batch: DDPM for diffusion, cross-entropy for classes."""
+    @property
+    def modelled(self) -> list[str]:
+        """The nodes with a trained generator, in the order of :meth:`loss_vector`."""
+        return [*self.diffusion_nodes, *self.classifier_nodes]
+
+    def loss_vector(self, values: Mapping[str, Tensor], generator: torch.Generator | None = None) -> Tensor:
+        """Training losses of the modelled nodes (DDPM for diffusion, cross-entropy for classes) as one vector."""
         encoded = self.encode(values)
-        out: dict[str, Tensor] = {}
+        parts = []
         if self.diffusion_nodes:
             x0 = self._cond(encoded, self.diff_target)
             cond = self._cond(encoded, self.diff_cond)
             per_sample = ddpm_loss(
                 lambda x, t: self.eps(x, t, cond, None), self.schedule, x0, generator, self.diff_mask
             )
-            for k, loss in enumerate(per_sample.mean(dim=1)):
-                out[self.diffusion_nodes[k]] = loss
+            parts.append(per_sample.mean(dim=1))
         if self.classifier_nodes:
             logits = self.logits(encoded, None)
             targets = torch.stack([values[n].to(logits.device).long() for n in self.classifier_nodes])
             ce = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)
-            for k, loss in enumerate(ce.mean(dim=1)):
-                out[self.classifier_nodes[k]] = loss
-        return out
+            parts.append(ce.mean(dim=1))
+        return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
+
+    def losses(self, values: Mapping[str, Tensor], generator: torch.Generator | None = None) -> dict[str, Tensor]:
+        """:meth:`loss_vector` keyed by node name."""
+        return dict(zip(self.modelled, self.loss_vector(values, generator), strict=True))
 
     # ------------------------------------------------------------------ empirical roots
     def observe_roots(self, values: Mapping[str, Tensor]) -> None:

@@ -90,6 +90,7 @@ class BatchedMLP(nn.Module):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         self.num = num
+        self.depth = depth
         self.conditioning = conditioning
         true_in = list(true_in) if true_in is not None else [in_dim] * num
         true_cond = list(true_cond) if true_cond is not None else [cond_dim] * num
@@ -97,15 +98,13 @@ class BatchedMLP(nn.Module):
         if conditioning == "concat":
             first_fans = [a + b for a, b in zip(true_in, true_cond, strict=True)]
             self.input = BatchedLinear(num, in_dim + cond_dim, hidden, first_fans)
-            self.film = nn.ModuleList()
         else:
             self.input = BatchedLinear(num, in_dim, hidden, true_in)
-            self.film = nn.ModuleList(BatchedLinear(num, cond_dim, 2 * hidden, true_cond) for _ in range(depth))
-            for layer in self.film:  # start as the identity modulation
-                assert isinstance(layer, BatchedLinear)
-                with torch.no_grad():
-                    layer.weight.mul_(0.1)
-                    layer.bias.zero_()
+            # one projection gives gamma and beta of every layer (fewer, larger matmuls)
+            self.film = BatchedLinear(num, cond_dim, 2 * hidden * depth, true_cond)
+            with torch.no_grad():  # start close to the identity modulation
+                self.film.weight.mul_(0.1)
+                self.film.bias.zero_()
         self.hidden = nn.ModuleList(BatchedLinear(num, hidden, hidden) for _ in range(depth - 1))
         self.output = BatchedLinear(num, hidden, out_dim)
 
@@ -117,9 +116,9 @@ class BatchedMLP(nn.Module):
                 h = self.act(layer(h, index))
             return self.output(h, index)
         h = self.input(x, index)
-        for k, film in enumerate(self.film):
-            gamma, beta = film(c, index).chunk(2, dim=-1)
-            h = self.act(h * (1 + gamma) + beta)
+        modulation = self.film(c, index).chunk(2 * self.depth, dim=-1)
+        for k in range(self.depth):
+            h = self.act(h * (1 + modulation[2 * k]) + modulation[2 * k + 1])
             if k < len(self.hidden):
                 h = self.hidden[k](h, index)
         return self.output(h, index)

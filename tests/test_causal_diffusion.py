@@ -1,0 +1,243 @@
+"""CausalDiffusion (DCM): banks, training with a real Trainer, queries, checkpoints and errors."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from lightning_causal import CausalGraph, GraphError, QueryError
+from lightning_causal.models import CausalDiffusion, DCMNetwork
+from lightning_causal.nets import BatchedLinear, BatchedMLP
+from lightning_causal.variables import VariableSpec
+
+warnings.filterwarnings("ignore", ".*does not have many workers.*")
+warnings.filterwarnings("ignore", ".*isinstance.*LeafSpec.*")
+
+MIXED = CausalGraph(directed=[("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("c", "e")])
+MIXED_VARS = {
+    "a": VariableSpec("a", "continuous", dim=2, mean=(0.5, -1.0), std=(2.0, 0.5)),
+    "b": VariableSpec("b", "categorical", classes=3),
+    "c": VariableSpec("c", "continuous"),
+    "d": VariableSpec("d", "continuous", dim=3),
+    "e": VariableSpec("e", "binary"),
+}
+
+
+def mixed_batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "a": torch.randn(n, 2, generator=g),
+        "b": torch.randint(0, 3, (n,), generator=g),
+        "c": torch.randn(n, 1, generator=g),
+        "d": torch.randn(n, 3, generator=g),
+        "e": torch.randint(0, 2, (n,), generator=g),
+    }
+
+
+def _copy_into_separate(batched: DCMNetwork, separate: DCMNetwork) -> None:
+    """Give every separate per-node MLP the weights of its slice of the batched bank."""
+    pairs = [(batched.denoiser, separate.denoiser), (batched.classifier, separate.classifier)]
+    for bank, nets in pairs:
+        assert isinstance(bank, BatchedMLP)
+        for k, net in enumerate(nets.nets):  # type: ignore[union-attr]
+            for (name, big), (_, small) in zip(bank.named_modules(), net.named_modules(), strict=True):
+                if isinstance(big, BatchedLinear):
+                    assert isinstance(small, BatchedLinear), name
+                    fan_in, fan_out = small.weight.shape[1:]
+                    with torch.no_grad():
+                        if name == "input" and bank.conditioning == "concat" and bank is batched.denoiser:
+                            # concat input rows: [x (padded), cond (padded)] -> [x (true), cond (true)]
+                            d_pad = batched.diff_target.shape[1]
+                            true_x = int(batched.diff_mask[k].sum())
+                            rows = list(range(true_x)) + list(range(d_pad, d_pad + fan_in - true_x))
+                            small.weight[0] = big.weight[k][rows, :fan_out]
+                        else:
+                            small.weight[0] = big.weight[k][:fan_in, :fan_out]
+                        small.bias[0] = big.bias[k][:, :fan_out]
+
+
+@pytest.mark.parametrize("conditioning", ["film", "concat"])
+def test_batched_and_separate_backends_compute_the_same_losses(conditioning: str) -> None:
+    torch.manual_seed(0)
+    batched = DCMNetwork(MIXED, MIXED_VARS, conditioning=conditioning, hidden=16, roots="model")
+    separate = DCMNetwork(MIXED, MIXED_VARS, conditioning=conditioning, hidden=16, roots="model", backend="separate")
+    _copy_into_separate(batched, separate)
+    batch = mixed_batch()
+    a = batched.loss_vector(batch, torch.Generator().manual_seed(5))
+    b = separate.loss_vector(batch, torch.Generator().manual_seed(5))
+    assert batched.modelled == separate.modelled == ["a", "c", "d", "b", "e"]
+    torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_each_node_gets_gradient_only_from_its_own_loss_and_every_parameter_gets_one() -> None:
+    torch.manual_seed(0)
+    net = DCMNetwork(MIXED, MIXED_VARS, hidden=16)
+    losses = net.loss_vector(mixed_batch(), torch.Generator().manual_seed(1))
+    losses.sum().backward()
+    for p in net.parameters():  # DDP without find_unused_parameters needs this
+        assert p.grad is not None and p.grad.abs().sum() > 0
+    net.zero_grad()
+    k = net.diffusion_nodes.index("d")
+    net.loss_vector(mixed_batch(), torch.Generator().manual_seed(1))[k].backward()
+    assert isinstance(net.denoiser, BatchedMLP)
+    grads = net.denoiser.output.weight.grad
+    assert grads is not None
+    others = [i for i in range(len(net.diffusion_nodes)) if i != k]
+    assert grads[k].abs().sum() > 0 and grads[others].abs().sum() == 0
+
+
+def linear_gaussian(n: int, seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """x1 ~ N(0,1); x2 = 2 x1 + 0.5 u2; x3 = x2 - x1 + 0.3 u3 (exact counterfactuals from u)."""
+    g = torch.Generator().manual_seed(seed)
+    u = torch.randn(3, n, 1, generator=g)
+    x1 = u[0]
+    x2 = 2 * x1 + 0.5 * u[1]
+    x3 = x2 - x1 + 0.3 * u[2]
+    return {"x1": x1, "x2": x2, "x3": x3}, {"u2": u[1], "u3": u[2]}
+
+
+CHAIN = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
+
+
+def _specs(values: dict[str, torch.Tensor]) -> dict[str, VariableSpec]:
+    return {
+        k: VariableSpec(k, "continuous", mean=(v.mean().item(),), std=(v.std(unbiased=False).item(),))
+        for k, v in values.items()
+    }
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CausalDiffusion, Path]:
+    L.seed_everything(0, verbose=False)
+    values, _ = linear_gaussian(4000, seed=0)
+    model = CausalDiffusion(CHAIN, _specs(values), hidden=64, conditioning="concat", lr=3e-3)
+    loader = DataLoader(
+        TensorDictDataset(values),
+        batch_size=256,
+        shuffle=True,
+        collate_fn=collate_tensor_dict,
+        generator=torch.Generator().manual_seed(0),
+    )
+    root = tmp_path_factory.mktemp("dcm")
+    trainer = L.Trainer(
+        max_epochs=40,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        default_root_dir=root,
+        accelerator="cpu",
+    )
+    trainer.fit(model, loader)
+    ckpt = root / "final.ckpt"
+    trainer.save_checkpoint(ckpt)
+    return model, ckpt
+
+
+def test_interventional_samples_match_the_truth(trained: tuple[CausalDiffusion, Path]) -> None:
+    model, _ = trained
+    s = model.sample(4000, {"x1": 1.0}, seed=0)
+    assert torch.all(s["x1"] == 1.0)
+    # truth under do(x1 = 1): x2 ~ N(2, 0.25), x3 = x2 - 1 + 0.3 u ~ N(1, 0.25 + 0.09)
+    assert s["x2"].mean().item() == pytest.approx(2.0, abs=0.12)
+    assert s["x2"].std().item() == pytest.approx(0.5, abs=0.08)
+    assert s["x3"].mean().item() == pytest.approx(1.0, abs=0.15)
+    assert s["x3"].std().item() == pytest.approx(0.583, abs=0.1)
+    # a shift intervention and an intervention downstream
+    shifted = model.sample(4000, {"x2": lambda v: v + 3.0}, seed=0)
+    assert shifted["x2"].mean().item() == pytest.approx(3.0, abs=0.15)
+    assert shifted["x1"].mean().item() == pytest.approx(0.0, abs=0.1)
+
+
+def test_counterfactuals_match_the_true_noise(trained: tuple[CausalDiffusion, Path]) -> None:
+    model, _ = trained
+    factual, noise = linear_gaussian(500, seed=99)
+    cf = model.counterfactual(factual, {"x1": factual["x1"] + 1.0})
+    true_x2 = 2 * (factual["x1"] + 1) + 0.5 * noise["u2"]
+    true_x3 = true_x2 - (factual["x1"] + 1) + 0.3 * noise["u3"]
+    mse = torch.cat([cf["x2"] - true_x2, cf["x3"] - true_x3], 1).pow(2).mean().item()
+    copy_factual = torch.cat([factual["x2"] - true_x2, factual["x3"] - true_x3], 1).pow(2).mean().item()
+    assert mse < 0.05 < copy_factual / 10
+    # a shift on the last node changes only it, exactly
+    cf3 = model.counterfactual(factual, {"x3": lambda v: v * 2})
+    assert torch.equal(cf3["x3"], factual["x3"] * 2) and torch.equal(cf3["x2"], factual["x2"])
+
+
+def test_sampling_is_reproducible(trained: tuple[CausalDiffusion, Path]) -> None:
+    model, _ = trained
+    a = model.sample(100, {"x1": 0.5}, seed=3)
+    b = model.sample(100, {"x1": 0.5}, seed=3)
+    c = model.sample(100, {"x1": 0.5}, seed=4)
+    assert torch.equal(a["x3"], b["x3"]) and not torch.equal(a["x3"], c["x3"])
+
+
+def test_checkpoint_round_trip_gives_the_same_answers(trained: tuple[CausalDiffusion, Path]) -> None:
+    model, ckpt = trained
+    loaded = CausalDiffusion.load_from_checkpoint(ckpt)
+    assert loaded.graph == model.graph and loaded.network.root_store.keys() == {"x1"}
+    a = model.sample(200, seed=1)
+    b = loaded.sample(200, seed=1)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k])
+
+
+def test_mixed_types_train_and_answer_queries() -> None:
+    L.seed_everything(1, verbose=False)
+    g = torch.Generator().manual_seed(0)
+    n = 3000
+    a = torch.randn(n, 2, generator=g)
+    b = torch.where(a[:, 0] > 0.5, 2, torch.where(a[:, 0] < -0.5, 0, 1))
+    c = a[:, :1] + 0.1 * torch.randn(n, 1, generator=g)
+    d = torch.cat([c, -c, b.float().unsqueeze(1)], 1) + 0.1 * torch.randn(n, 3, generator=g)
+    e = (c[:, 0] + 0.3 * torch.randn(n, generator=g) > 0).long()
+    values = {"a": a, "b": b, "c": c, "d": d, "e": e}
+    specs = dict(MIXED_VARS)
+    specs["a"] = VariableSpec("a", "continuous", dim=2, mean=(0.0, 0.0), std=(1.0, 1.0))
+    model = CausalDiffusion(MIXED, specs, hidden=32, lr=3e-3, timesteps=30)
+    loader = DataLoader(TensorDictDataset(values), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict)
+    L.Trainer(
+        max_epochs=15, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False
+    ).fit(model, loader)
+    s = model.sample(2000, {"a": torch.tensor([2.0, 0.0])}, seed=0)
+    assert s["b"].dtype == torch.int64 and s["d"].shape == (2000, 3) and s["e"].shape == (2000,)
+    assert (s["b"] == 2).float().mean() > 0.8  # a0 = 2 > 0.5 makes b = 2
+    assert (s["e"] == 1).float().mean() > 0.8  # c ~ 2 makes e = 1
+    cf = model.counterfactual({k: v[:200] for k, v in values.items()}, {"b": 0}, seed=0)
+    assert torch.all(cf["b"] == 0) and torch.equal(cf["c"], c[:200]) and torch.equal(cf["e"], e[:200])
+    assert cf["d"][:, 2].mean() < d[:200, 2].mean() - 0.5  # d's third coordinate follows b
+    flipped = model.counterfactual({k: v[:200] for k, v in values.items()}, {"c": 3.0}, seed=0)
+    assert (flipped["e"] == 1).float().mean() > 0.95
+
+
+def test_errors() -> None:
+    with pytest.raises(GraphError, match="use ID-GEN"):
+        CausalDiffusion(CausalGraph(directed=[("x", "y")], bidirected=[("x", "y")]))
+    model = CausalDiffusion(MIXED, MIXED_VARS, hidden=8)
+    with pytest.raises(RuntimeError, match="root 'a' has no training rows"):
+        model.sample(5)
+    model.network.observe_roots(mixed_batch())
+    with pytest.raises(QueryError, match="unknown variable 'zz'"):
+        model.sample(5, {"zz": 1.0})
+    with pytest.raises(QueryError, match="shape"):
+        model.sample(5, {"d": [1.0, 2.0]})
+    with pytest.raises(QueryError, match="out of range"):
+        model.sample(5, {"b": 7})
+    with pytest.raises(QueryError, match="at least one intervention"):
+        model.counterfactual(mixed_batch(4), {})
+    with pytest.raises(QueryError, match="lack variable 'e'"):
+        model.counterfactual({k: v for k, v in mixed_batch(4).items() if k != "e"}, {"a": 0.0})
+    with pytest.raises(QueryError, match="must return a tensor"):
+        model.sample(5, {"c": lambda v: 1.0})
+
+
+def test_graph_from_a_yaml_file_with_variable_types(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text("directed: [a -> b]\nvariables:\n  b: {type: categorical, classes: 4}\n  a: {dim: 2}\n")
+    model = CausalDiffusion(str(path))
+    assert model.variables["b"].classes == 4 and model.variables["a"].dim == 2
+    assert model.hparams["graph"]["directed"] == [["a", "b"]]
