@@ -50,7 +50,7 @@ from lightning_causal.graph import CausalGraph
 from lightning_causal.graph_io import load_graph_spec
 from lightning_causal.variables import VariableSpec
 
-__all__ = ["TabularDataModule"]
+__all__ = ["TabularDataModule", "read_values", "write_values"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -336,7 +336,8 @@ class TabularDataModule(lightning.LightningDataModule):
         max_categories: int = 20,
     ) -> None:
         super().__init__()
-        self.save_hyperparameters()
+        # graph and variables are stored resolved by the model; logging them here too would clash with its hparams
+        self.save_hyperparameters(ignore=["graph", "variables"])
         if not 0.0 <= val_fraction < 1.0:
             raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
         if max_categories < 2:
@@ -429,3 +430,54 @@ def _tensor(values: np.ndarray) -> torch.Tensor:
     if values.dtype == np.int64:
         return torch.from_numpy(np.ascontiguousarray(values))
     return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
+
+
+def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict[str, torch.Tensor]:
+    """Rows of a CSV/Parquet file as ``{variable: tensor}``, read with known variable types.
+
+    Used for the factual rows of counterfactual queries: the columns follow the same convention
+    as the training data (``v_0 .. v_{d-1}`` for vectors, labels or codes for discrete variables),
+    and labels are coded with the ``categories`` the model was trained with.
+    """
+    table = _Table(str(path))
+    out: dict[str, torch.Tensor] = {}
+    for node, spec in variables.items():
+        if spec.kind == "continuous":
+            columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
+            out[node] = _tensor(np.stack(columns, axis=1))
+        else:
+            column = spec.source_columns[0]
+            codes, _ = table.discrete(spec, column, table.column(node, column), infer_classes=False)
+            out[node] = _tensor(codes)
+    return out
+
+
+def write_values(path: str | Path, values: Mapping[str, torch.Tensor], variables: Mapping[str, VariableSpec]) -> Path:
+    """Write ``{variable: tensor}`` as CSV or Parquet (by suffix), atomically, in the training-data convention."""
+    from lightning_causal.graph_io import atomic_write
+
+    path = Path(path)
+    lower = path.name.lower()
+    columns: dict[str, Any] = {}
+    for node, spec in variables.items():
+        if node not in values:
+            continue
+        v = values[node].detach().cpu()
+        if spec.kind == "continuous":
+            v = v.reshape(len(v), -1)
+            for k, column in enumerate(spec.source_columns):
+                columns[column] = v[:, k].numpy()
+        elif spec.categories is not None:
+            columns[spec.source_columns[0]] = np.asarray(spec.categories, dtype=object)[v.long().numpy()]
+        else:
+            columns[spec.source_columns[0]] = v.long().numpy()
+    frame = pd.DataFrame(columns)
+    if lower.endswith(_PARQUET_SUFFIXES):
+        import io
+
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return atomic_write(path, buffer.getvalue())
+    if lower.endswith(".csv"):
+        return atomic_write(path, frame.to_csv(index=False))
+    raise DataError(f"cannot write {str(path)!r}: use a .csv, .parquet or .pq file name")

@@ -2,6 +2,8 @@
 
 Sub-commands:
 
+* ``fit``, ``validate``, ``test``: LightningCLI training from a YAML config (:mod:`launch.lightning_cli`);
+* ``sample``, ``counterfactual``: query a trained checkpoint, write CSV/Parquet (:mod:`launch.query_cmd`);
 * ``identify``: verdict, estimand, ID trace and ID-GEN plan of a query (exit 1 if not identifiable);
 * ``demo``: the main job on built-in data (see :mod:`launch.demo`).
 
@@ -20,9 +22,13 @@ from lightning_causal.errors import LightningCausalError
 __all__ = ["build_parser", "main"]
 
 
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from launch.demo import add_demo_parser
     from launch.identify_cmd import add_identify_parser
+    from launch.query_cmd import add_query_parsers
 
     parser = argparse.ArgumentParser(
         prog="lightning-causal",
@@ -30,12 +36,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lightning-causal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in LIGHTNING_COMMANDS:  # listed for --help; run by LightningCLI (see main)
+        sub.add_parser(
+            name, help=f"{name} a model from a YAML config (LightningCLI; see lightning-causal {name} --help)"
+        )
+    add_query_parsers(sub)
     add_identify_parser(sub)
     add_demo_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LIGHTNING_COMMANDS:
+        from launch.lightning_cli import run_lightning
+
+        try:
+            return run_lightning(argv)
+        except LightningCausalError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):

@@ -1,0 +1,265 @@
+"""The DCM structural-equation suite: DCM against DoWhy's additive-noise models, on exact truth.
+
+    pip install dowhy==0.14        # the baseline; only this benchmark needs it
+    python benchmarks/dcm_suite.py --quick                  # a few minutes on a laptop CPU
+    python benchmarks/dcm_suite.py --seeds 0 1 2 --out results.json
+
+Protocol (Chao et al. 2023, Sec. 6; ../shared/benchmarks.md section 1), per SCM, variant and seed:
+
+* 5000 training samples; DCM trains with this repo's Lightning module, DoWhy 0.14's
+  ``gcm.auto.assign_causal_mechanisms`` picks additive-noise models fitted on the same data;
+* observational MMD over the non-root nodes: 1000 model samples against 1000 true samples;
+* for every intervened node (every node with descendants; nodes 1 and 4 of the ladder), 20
+  values evenly spaced between its 10th and 90th percentile, and at each value:
+  interventional MMD over the node's descendants (100 model samples against 100 true samples),
+  and counterfactual MSE over ALL its descendants (100 factual rows, truth from their true
+  noise; the reference code scores only the first descendant);
+* MMD: RBF kernel, gamma = 1 / median of the positive squared distances of the pooled sample,
+  biased V-statistic (``lightning_causal.metrics``);
+* reference points: "floor" is the MMD between two independent true samples of the same sizes
+  (what a perfect model scores) and "copy" the counterfactual MSE of answering the factual.
+
+Figures are averaged over intervention values, intervened nodes and seeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+
+from callbacks import EMA
+from datamodules.scm import SCMDataModule
+from lightning_causal.metrics import mmd, stack_variables
+from lightning_causal.models import CausalDiffusion
+from lightning_causal.scm import intervention_values
+
+warnings.filterwarnings("ignore")
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+Values = dict[str, torch.Tensor]
+Sampler = Callable[[int, Mapping[str, Any], int], Values]
+Counterfactual = Callable[[Values, Mapping[str, Any]], Values]
+
+
+# ---------------------------------------------------------------------------- the methods
+def train_dcm(data: SCMDataModule, args: argparse.Namespace, seed: int) -> CausalDiffusion:
+    L.seed_everything(seed, verbose=False)
+    model = CausalDiffusion(
+        data.graph,
+        data.variables,
+        hidden=args.hidden,
+        depth=args.depth,
+        conditioning=args.conditioning,
+        lr=args.lr,
+        cosine_decay=True,
+        warmup_steps=100,
+        seed=seed,
+    )
+    trainer = L.Trainer(
+        max_steps=args.steps,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+        callbacks=[EMA(decay=0.999)],
+    )
+    trainer.fit(model, data)
+    return model
+
+
+def dcm_methods(model: CausalDiffusion) -> tuple[Sampler, Counterfactual]:
+    def sample(n: int, interventions: Mapping[str, Any], seed: int) -> Values:
+        return model.sample(n, interventions, seed=seed)
+
+    def counterfactual(factual: Values, interventions: Mapping[str, Any]) -> Values:
+        return model.counterfactual(factual, interventions, seed=0)
+
+    return sample, counterfactual
+
+
+def dowhy_methods(data: SCMDataModule, seed: int) -> tuple[Sampler, Counterfactual]:
+    """DoWhy gcm with automatically assigned (additive-noise) mechanisms; vector nodes split into columns."""
+    import dowhy.gcm as gcm
+    import networkx as nx
+    import pandas as pd
+
+    dims = data.scm.dims
+    cols = {v: [v] if dims[v] == 1 else [f"{v}_{k}" for k in range(dims[v])] for v in data.graph.nodes}
+    dag = nx.DiGraph()
+    dag.add_nodes_from(c for v in data.graph.nodes for c in cols[v])
+    dag.add_edges_from((a, b) for u, v in data.graph.directed for a in cols[u] for b in cols[v])
+
+    def frame(values: Values) -> pd.DataFrame:
+        return pd.DataFrame({c: values[v][:, k].numpy() for v in data.graph.nodes for k, c in enumerate(cols[v])})
+
+    def back(df: pd.DataFrame) -> Values:
+        return {v: torch.tensor(df[cols[v]].to_numpy(), dtype=torch.float32) for v in data.graph.nodes}
+
+    np.random.seed(seed)
+    model = gcm.InvertibleStructuralCausalModel(dag)
+    train = frame(data.train_tensors)
+    gcm.auto.assign_causal_mechanisms(model, train, override_models=True)
+    gcm.fit(model, train)
+
+    def constant(value: float) -> Callable[[Any], Any]:
+        return lambda x: value
+
+    def as_dowhy(interventions: Mapping[str, Any]) -> dict[str, Callable[[Any], Any]]:
+        out = {}
+        for v, value in interventions.items():
+            vec = torch.as_tensor(value, dtype=torch.float32).reshape(-1)
+            for k, c in enumerate(cols[v]):
+                out[c] = constant(float(vec[k if len(vec) > 1 else 0]))
+        return out
+
+    def sample(n: int, interventions: Mapping[str, Any], seed: int) -> Values:
+        np.random.seed(seed)
+        return back(gcm.interventional_samples(model, as_dowhy(interventions), num_samples_to_draw=n))
+
+    def counterfactual(factual: Values, interventions: Mapping[str, Any]) -> Values:
+        return back(gcm.counterfactual_samples(model, as_dowhy(interventions), observed_data=frame(factual)))
+
+    return sample, counterfactual
+
+
+# ---------------------------------------------------------------------------- the protocol
+def evaluate(
+    data: SCMDataModule, methods: dict[str, tuple[Sampler | None, Counterfactual | None]], seed: int, quick: bool
+) -> dict[str, dict[str, float]]:
+    scm = data.scm
+    graph = data.graph
+    nonroots = [v for v in graph.nodes if graph.parents(v)]
+    intervened = ["x1", "x4"] if scm.name == "ladder" else [v for v in graph.nodes if len(graph.descendants(v)) > 1]
+    n_values, n_int, n_obs = (5, 100, 500) if quick else (20, 100, 1000)
+    gen = torch.Generator().manual_seed(10_000 + seed)
+    out: dict[str, dict[str, list[float]]] = {m: {"obs": [], "int": [], "cf": []} for m in methods}
+
+    true_obs, _ = scm.sample(n_obs, gen)
+    floor_obs, _ = scm.sample(n_obs, gen)
+    for name, (sampler, _) in methods.items():
+        model_obs = floor_obs if sampler is None else sampler(n_obs, {}, seed)
+        if sampler is not None or name == "floor":
+            out[name]["obs"].append(
+                mmd(stack_variables(model_obs, nonroots), stack_variables(true_obs, nonroots)).item()
+            )
+    for node in intervened:
+        desc = sorted(graph.descendants(node) - {node}, key=graph.nodes.index)
+        for k, value in enumerate(intervention_values(scm, node, count=n_values, seed=seed)):
+            interventions = {node: value}
+            truth_int = scm.sample(n_int, gen, interventions)[0]
+            floor_int = scm.sample(n_int, gen, interventions)[0]
+            factual, noise = scm.sample(n_int, gen)
+            truth_cf = scm.counterfactual(noise, interventions)
+            target = stack_variables(truth_cf, desc)
+            for name, (sampler, cf) in methods.items():
+                if name == "floor":
+                    got = floor_int
+                elif sampler is not None:
+                    got = sampler(n_int, interventions, 1000 * seed + k)
+                else:
+                    got = None
+                if got is not None:
+                    out[name]["int"].append(mmd(stack_variables(got, desc), stack_variables(truth_int, desc)).item())
+                answer = factual if name == "copy" else (cf(factual, interventions) if cf is not None else None)
+                if answer is not None:
+                    out[name]["cf"].append((stack_variables(answer, desc) - target).pow(2).mean().item())
+    summary: dict[str, dict[str, float]] = {}
+    for m, metrics in out.items():
+        summary[m] = {}
+        for k, v in metrics.items():
+            if v:
+                summary[m][k] = float(np.mean(v))
+                summary[m][k + "_se"] = float(np.std(v) / np.sqrt(len(v))) if len(v) > 1 else 0.0
+    return summary
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--quick", action="store_true", help="NA variants of the four small SCMs, one seed, fewer steps"
+    )
+    parser.add_argument("--scms", nargs="+", default=["chain", "triangle", "diamond", "y", "ladder"])
+    parser.add_argument("--variants", nargs="+", default=["NL", "NA"])
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0])
+    parser.add_argument("--steps", type=int, default=None, help="DCM optimizer steps (default 20000, quick 6000)")
+    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--conditioning", default="concat", choices=["film", "concat"])
+    parser.add_argument("--no-dowhy", action="store_true", help="skip the DoWhy baseline")
+    parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
+    args = parser.parse_args()
+    if args.quick:
+        args.scms = [s for s in args.scms if s != "ladder"]
+        args.variants = ["NA"]
+    args.steps = args.steps or (6000 if args.quick else 20000)
+    torch.set_num_threads(2)
+
+    rows: list[dict[str, Any]] = []
+    for scm_name in args.scms:
+        for variant in args.variants:
+            for seed in args.seeds:
+                start = time.perf_counter()
+                data = SCMDataModule(
+                    scm_name, variant, n_train=5000, n_val=0, n_test=0, batch_size=args.batch_size, seed=seed
+                )
+                model = train_dcm(data, args, seed)
+                trained = time.perf_counter() - start
+                methods: dict[str, tuple[Sampler | None, Counterfactual | None]] = {
+                    "DCM": dcm_methods(model),
+                    "floor": (None, None),
+                    "copy": (None, None),
+                }
+                if not args.no_dowhy:
+                    methods["DoWhy ANM"] = dowhy_methods(data, seed)
+                result = evaluate(data, methods, seed, args.quick)
+                row = {
+                    "scm": scm_name,
+                    "variant": variant,
+                    "seed": seed,
+                    "train_s": round(trained, 1),
+                    "total_s": round(time.perf_counter() - start, 1),
+                    **{m: result[m] for m in result},
+                }
+                rows.append(row)
+                print(json.dumps(row))
+    print(
+        f"\nmachine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}; "
+        f"steps {args.steps}, batch {args.batch_size}, conditioning {args.conditioning}"
+    )
+    header = f"{'SCM':<14} {'obs MMD':>16} {'int MMD (floor)':>26} {'CF MSE':>22} {'copy':>6}"
+    print(header)
+    print(f"{'':<14} {'DCM':>7} {'DoWhy':>8} {'DCM':>8} {'DoWhy':>8} {'floor':>8} {'DCM':>10} {'DoWhy':>10}")
+    for scm_name in args.scms:
+        for variant in args.variants:
+            sel = [r for r in rows if r["scm"] == scm_name and r["variant"] == variant]
+
+            def avg(method: str, metric: str, sel: list[dict[str, Any]] = sel) -> float:
+                vals = [r[method][metric] for r in sel if method in r and metric in r[method]]
+                return float(np.mean(vals)) if vals else float("nan")
+
+            print(
+                f"{scm_name + ' ' + variant:<14} {avg('DCM', 'obs'):>7.4f} {avg('DoWhy ANM', 'obs'):>8.4f} "
+                f"{avg('DCM', 'int'):>8.4f} {avg('DoWhy ANM', 'int'):>8.4f} {avg('floor', 'int'):>8.4f} "
+                f"{avg('DCM', 'cf'):>10.4f} {avg('DoWhy ANM', 'cf'):>10.4f} {avg('copy', 'cf'):>6.2f}"
+            )
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""Training speed of DCM on the 30-node ladder: one batched network against one model per node.
+
+    python benchmarks/dcm_training_speed.py [--steps 300] [--conditioning concat]
+
+The 30-node ladder is the DCM reference code's layout of the ladder SCM (10 super nodes of 3
+scalar nodes; ../shared/benchmarks.md section 1), with 27 non-root nodes to model. Three ways to
+train the same per-node networks (same architecture, optimizer, batch size 64 and number of
+optimizer steps per node), each with a real Lightning Trainer on the same data:
+
+* ``sequential``: each node's model alone, one Trainer.fit after another (how the reference code
+  trains: one model per node); the model of node v sees the columns of v and its parents;
+* ``summed``: one run, one MLP per node, their losses summed in one step (``backend="separate"``);
+* ``batched``: one run, all node MLPs as one batched network (``backend="batched"``).
+
+It reports wall-clock time per arm and the ratios in one run (machines here are noisy; compare
+ratios, not absolute times), and the mean final validation loss per node of each arm, to show the
+quality is the same.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+import warnings
+from typing import Any
+
+import lightning as L
+import torch
+
+from datamodules.scm import SCMDataModule
+from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from lightning_causal import CausalGraph
+from lightning_causal.models import CausalDiffusion
+
+warnings.filterwarnings("ignore")
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+
+def _trainer(steps: int) -> L.Trainer:
+    return L.Trainer(
+        max_steps=steps,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+        enable_progress_bar=False,
+        limit_val_batches=0,
+    )
+
+
+def _loader(tensors: dict[str, torch.Tensor], batch_size: int, seed: int) -> torch.utils.data.DataLoader:
+    return torch.utils.data.DataLoader(
+        TensorDictDataset(tensors),
+        batch_size=batch_size,
+        shuffle=True,
+        collate_fn=collate_tensor_dict,
+        generator=torch.Generator().manual_seed(seed),
+        drop_last=True,
+    )
+
+
+def _val_losses(model: CausalDiffusion, val: dict[str, torch.Tensor]) -> dict[str, float]:
+    model.eval()
+    with torch.no_grad():
+        losses = [model.network.loss_vector(val, torch.Generator().manual_seed(k)) for k in range(5)]
+    mean = torch.stack(losses).mean(0)
+    return dict(zip(model.network.modelled, mean.tolist(), strict=True))
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    data = SCMDataModule("ladder", "NL", n_train=5000, n_val=2000, n_test=0, seed=0, layout="scalar")
+    graph, variables = data.graph, data.variables
+    modelled = [v for v in graph.nodes if graph.parents(v)]
+    kwargs = {"hidden": args.hidden, "depth": args.depth, "conditioning": args.conditioning, "lr": 1e-3}
+    results: dict[str, Any] = {"nodes": len(graph.nodes), "modelled": len(modelled), "steps_per_node": args.steps}
+
+    # sequential: one model per node, one fit after another
+    L.seed_everything(0, verbose=False)
+    start = time.perf_counter()
+    val_seq: dict[str, float] = {}
+    for v in modelled:
+        parents = graph.parents(v)
+        sub = CausalGraph(directed=[(p, v) for p in parents])
+        model = CausalDiffusion(sub, {k: variables[k] for k in sub.nodes}, **kwargs)
+        tensors = {k: data.train_tensors[k] for k in sub.nodes}
+        _trainer(args.steps).fit(model, _loader(tensors, args.batch_size, 0))
+        val_seq.update(_val_losses(model, {k: data.val_tensors[k] for k in sub.nodes}))
+    results["sequential_s"] = time.perf_counter() - start
+    results["sequential_val_loss"] = sum(val_seq.values()) / len(val_seq)
+
+    for backend, label in (("separate", "summed"), ("batched", "batched")):
+        L.seed_everything(0, verbose=False)
+        start = time.perf_counter()
+        model = CausalDiffusion(graph, variables, backend=backend, **kwargs)
+        _trainer(args.steps).fit(model, _loader(data.train_tensors, args.batch_size, 0))
+        results[f"{label}_s"] = time.perf_counter() - start
+        val = _val_losses(model, data.val_tensors)
+        results[f"{label}_val_loss"] = sum(val.values()) / len(val)
+    results["speedup_batched_vs_sequential"] = results["sequential_s"] / results["batched_s"]
+    results["speedup_summed_vs_sequential"] = results["sequential_s"] / results["summed_s"]
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--steps", type=int, default=300, help="optimizer steps per node in every arm")
+    parser.add_argument("--batch-size", type=int, default=64, help="the DCM reference's batch size")
+    parser.add_argument("--hidden", type=int, default=64)
+    parser.add_argument("--depth", type=int, default=2)
+    parser.add_argument("--conditioning", default="concat", choices=["film", "concat"])
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    r = run(args)
+    print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in r.items()}))
+    print(
+        f"\nmachine: {platform.machine()}, {torch.get_num_threads()} threads, torch {torch.__version__}, "
+        f"lightning {L.__version__}; {r['modelled']} node models, {args.steps} steps each, batch {args.batch_size}, "
+        f"conditioning {args.conditioning}"
+    )
+    print(f"{'arm':<12} {'wall s':>8} {'speed-up':>9} {'val loss/node':>14}")
+    for arm in ("sequential", "summed", "batched"):
+        speed = r["sequential_s"] / r[f"{arm}_s"]
+        print(f"{arm:<12} {r[f'{arm}_s']:>8.1f} {speed:>8.1f}x {r[f'{arm}_val_loss']:>14.4f}")
+
+
+if __name__ == "__main__":
+    main()

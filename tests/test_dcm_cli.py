@@ -1,0 +1,107 @@
+"""The DCM command line, run as a user runs it: fit from a config, then sample and counterfactual."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.test_cli import run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("fit")
+    result = run(
+        "fit",
+        "--config",
+        str(ROOT / "configs/dcm/triangle_na.yaml"),
+        "--trainer.max_steps",
+        "60",
+        "--trainer.val_check_interval",
+        "20",
+        "--trainer.default_root_dir",
+        str(out),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--data.n_train",
+        "1000",
+        "--data.n_val",
+        "200",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpts = sorted(out.rglob("last.ckpt"))
+    assert ckpts, "fit must write a checkpoint"
+    assert sorted(out.rglob("config.yaml")), "LightningCLI saves the resolved config"
+    return ckpts[0]
+
+
+def test_sample_writes_csv_with_the_intervention(checkpoint: Path, tmp_path: Path) -> None:
+    out = tmp_path / "samples.csv"
+    result = run("sample", "--ckpt", str(checkpoint), "--n", "50", "--do", "x1=0.5", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["x1", "x2", "x3"] and len(frame) == 50
+    assert (frame["x1"] == 0.5).all()
+    again = tmp_path / "again.parquet"
+    assert run("sample", "--ckpt", str(checkpoint), "--n", "50", "--do", "x1=0.5", "--out", str(again)).returncode == 0
+    pd.testing.assert_frame_equal(pd.read_parquet(again), frame, check_dtype=False)  # same seed, same samples
+
+
+def test_counterfactual_reads_factual_rows(checkpoint: Path, tmp_path: Path) -> None:
+    factual = tmp_path / "factual.csv"
+    pd.DataFrame({"x1": [0.1, -0.3, 1.2], "x2": [0.5, 0.2, -0.1], "x3": [1.0, 0.3, 0.2]}).to_csv(factual, index=False)
+    out = tmp_path / "cf.csv"
+    result = run(
+        "counterfactual", "--ckpt", str(checkpoint), "--factual", str(factual), "--shift", "x3=2", "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    cf = pd.read_csv(out)
+    assert cf["x3"].tolist() == pytest.approx([3.0, 2.3, 2.2])  # a shift of the last node is exact
+    assert cf["x1"].tolist() == pytest.approx([0.1, -0.3, 1.2])
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--do", "q=1"], "unknown variable 'q'"),
+        (["--do", "x1"], "write NAME=VALUE"),
+        (["--do", "x1=abc"], "give a number"),
+        (["--do", "x1=1", "--shift", "x1=1"], "both --do and --shift"),
+    ],
+)
+def test_query_errors_are_one_line(checkpoint: Path, tmp_path: Path, args: list[str], message: str) -> None:
+    result = run("sample", "--ckpt", str(checkpoint), *args, "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_missing_checkpoint(tmp_path: Path) -> None:
+    result = run("sample", "--ckpt", str(tmp_path / "nope.ckpt"), "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_tabular_config_trains_on_the_shipped_example(tmp_path: Path) -> None:
+    result = run(
+        "fit",
+        "--config",
+        str(ROOT / "configs/dcm/tabular.yaml"),
+        "--trainer.max_steps",
+        "20",
+        "--trainer.val_check_interval",
+        "10",
+        "--trainer.default_root_dir",
+        str(tmp_path),
+        "--trainer.enable_progress_bar",
+        "false",
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    ckpt = sorted(tmp_path.rglob("last.ckpt"))[0]
+    out = tmp_path / "s.csv"
+    assert run("sample", "--ckpt", str(ckpt), "--n", "20", "--do", "genotype=C", "--out", str(out)).returncode == 0
+    frame = pd.read_csv(out)
+    assert set(frame["genotype"]) == {"C"} and set(frame["smoker"]) <= {0, 1}
