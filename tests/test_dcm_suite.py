@@ -385,3 +385,14 @@ def test_datamodule_exact_truth_and_reproducibility() -> None:
     assert dm.hparams["scm"] == "triangle" and dm.hparams["batch_size"] == 256
     with pytest.raises(ValueError, match="n_train"):
         SCMDataModule(n_train=0)
+
+
+def test_suite_members_pickle_as_their_recipe() -> None:
+    import pickle
+
+    for name in ("triangle", "ladder"):
+        scm = make_scm(name, "NA", seed=3)
+        again = pickle.loads(pickle.dumps(scm))
+        noise = scm.sample_noise(20, torch.Generator().manual_seed(0))
+        for k, v in scm.forward(noise).items():
+            assert torch.equal(v, again.forward(noise)[k])

@@ -30,6 +30,7 @@ from torch import Tensor, nn
 
 from lightning_causal.diffusion import NoiseSchedule, ddim_encode, ddim_sample, ddpm_loss, ddpm_sample
 from lightning_causal.errors import GraphError
+from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.generators.gumbel import gumbel_decode, gumbel_posterior, gumbel_sample
 from lightning_causal.graph import CausalGraph
 from lightning_causal.nets import BatchedMLP, sinusoidal_embedding
@@ -298,6 +299,12 @@ class DCMNetwork(nn.Module):
     def modelled(self) -> list[str]:
         """The nodes with a trained generator, in the order of :meth:`loss_vector`."""
         return [*self.diffusion_nodes, *self.classifier_nodes]
+
+    def generator(self, name: str) -> ConditionalGenerator:
+        """The conditional generator of one node, as a :class:`ConditionalGenerator` (shares the weights)."""
+        from lightning_causal.models.node_generator import NodeGenerator
+
+        return NodeGenerator(self, name)
 
     def loss_vector(self, values: Mapping[str, Tensor], generator: torch.Generator | None = None) -> Tensor:
         """Training losses of the modelled nodes (DDPM for diffusion, cross-entropy for classes) as one vector."""

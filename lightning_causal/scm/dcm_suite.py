@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -124,6 +125,14 @@ class ContinuousSCM:
         if sorted(v for g in groups for v in g) != sorted(graph.nodes):
             raise QueryError(f"SCM {name!r}: noise_groups must list every node exactly once")
         self._noise_groups = tuple(groups)
+
+        self._recipe: tuple[str, str, int, str] | None = None
+
+    def __reduce__(self) -> str | tuple[Any, ...]:
+        """Suite members pickle as their recipe (their mechanisms are closures): DDP-spawn and worker safe."""
+        if self._recipe is None:
+            return super().__reduce__()
+        return (make_scm, self._recipe)
 
     def __repr__(self) -> str:
         return f"ContinuousSCM({self.name!r}, {self.variant!r}, {self.graph!r})"
@@ -502,9 +511,9 @@ def make_scm(name: str, variant: str = "NL", seed: int = 0, layout: str = "vecto
     shape = str(layout).strip().lower()
     if shape not in LAYOUTS:
         raise QueryError(f"unknown layout {layout!r}; choose {' or '.join(LAYOUTS)}")
-    if key == "ladder":
-        return _ladder(kind, int(seed), shape)
-    return _small_scm(key, kind)
+    scm = _ladder(kind, int(seed), shape) if key == "ladder" else _small_scm(key, kind)
+    scm._recipe = (key, kind, int(seed), shape)
+    return scm
 
 
 def intervention_values(scm: ContinuousSCM, node: str, count: int = 20, seed: int = 0, n: int = 5000) -> Tensor:
