@@ -112,46 +112,32 @@ class CausalDiffusion(L.LightningModule):
         super().__init__()
         causal_graph, declared = _resolve_graph(graph)
         specs = parse_variables({**declared, **(variables or {})}, causal_graph.nodes)
+        network_args: dict[str, Any] = {
+            "hidden": hidden,
+            "depth": depth,
+            "conditioning": conditioning,
+            "time_dim": time_dim,
+            "timesteps": timesteps,
+            "schedule": schedule,
+            "beta_start": beta_start,
+            "beta_end": beta_end,
+            "roots": roots,
+            "backend": backend,
+            "classifier_hidden": classifier_hidden,
+            "max_root_samples": max_root_samples,
+        }
+        training_args = {
+            "lr": lr,
+            "weight_decay": weight_decay,
+            "warmup_steps": warmup_steps,
+            "cosine_decay": cosine_decay,
+            "seed": seed,
+            "sample_steps": sample_steps,
+        }
         self.save_hyperparameters(
-            {
-                "graph": causal_graph.to_dict(),
-                "variables": variables_to_dict(specs),
-                "hidden": hidden,
-                "depth": depth,
-                "conditioning": conditioning,
-                "time_dim": time_dim,
-                "timesteps": timesteps,
-                "schedule": schedule,
-                "beta_start": beta_start,
-                "beta_end": beta_end,
-                "roots": roots,
-                "backend": backend,
-                "classifier_hidden": classifier_hidden,
-                "lr": lr,
-                "weight_decay": weight_decay,
-                "warmup_steps": warmup_steps,
-                "cosine_decay": cosine_decay,
-                "seed": seed,
-                "sample_steps": sample_steps,
-                "max_root_samples": max_root_samples,
-            }
+            {"graph": causal_graph.to_dict(), "variables": variables_to_dict(specs), **network_args, **training_args}
         )
-        self.network = DCMNetwork(
-            causal_graph,
-            specs,
-            hidden=hidden,
-            depth=depth,
-            conditioning=conditioning,
-            time_dim=time_dim,
-            timesteps=timesteps,
-            schedule=schedule,
-            beta_start=beta_start,
-            beta_end=beta_end,
-            roots=roots,
-            backend=backend,
-            classifier_hidden=classifier_hidden,
-            max_root_samples=max_root_samples,
-        )
+        self.network = DCMNetwork(causal_graph, specs, **network_args)
         self._noise: torch.Generator | None = None
         self._noise_state: Tensor | None = None
         self._node_loss_sum: Tensor | None = None

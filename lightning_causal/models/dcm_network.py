@@ -277,8 +277,9 @@ class DCMNetwork(nn.Module):
         return standardized[:, : b - a] * self.std[a:b] + self.mean[a:b]
 
     # ------------------------------------------------------------------ the banks
-    def _cond(self, encoded: Tensor, index_rows: Tensor) -> Tensor:
-        return encoded[:, index_rows].permute(1, 0, 2)  # (k, batch, width)
+    def gather(self, encoded: Tensor, index_rows: Tensor) -> Tensor:
+        """Columns of ``encoded`` picked by each row of an index table: (k, batch, width)."""
+        return encoded[:, index_rows].permute(1, 0, 2)
 
     def eps(self, x_t: Tensor, t: Tensor, cond: Tensor, index: Tensor | None) -> Tensor:
         """eps_theta for the diffusion nodes ``index`` (all when None): x_t (k, B, D), t (k, B), cond (k, B, P)."""
@@ -289,7 +290,7 @@ class DCMNetwork(nn.Module):
     def logits(self, encoded: Tensor, index: Tensor | None) -> Tensor:
         """Logits (k, B, C) of the classifier nodes ``index``; missing classes get -inf."""
         rows = self.cls_cond if index is None else self.cls_cond[index]
-        x = self._cond(encoded, rows)
+        x = self.gather(encoded, rows)
         empty = x.new_zeros(*x.shape[:2], 0)
         out = self.classifier(x, empty, index)
         valid = self.cls_valid if index is None else self.cls_valid[index]
@@ -311,8 +312,8 @@ class DCMNetwork(nn.Module):
         encoded = self.encode(values)
         parts = []
         if self.diffusion_nodes:
-            x0 = self._cond(encoded, self.diff_target)
-            cond = self._cond(encoded, self.diff_cond)
+            x0 = self.gather(encoded, self.diff_target)
+            cond = self.gather(encoded, self.diff_cond)
             per_sample = ddpm_loss(
                 lambda x, t: self.eps(x, t, cond, None), self.schedule, x0, generator, self.diff_mask
             )
@@ -339,7 +340,8 @@ class DCMNetwork(nn.Module):
             rows = values[name][:room].detach().to("cpu")
             self.root_store[name] = rows if have is None else torch.cat([have, rows])
 
-    def _draw_root(self, name: str, n: int, generator: torch.Generator | None) -> Tensor:
+    def draw_root(self, name: str, n: int, generator: torch.Generator | None) -> Tensor:
+        """``n`` rows of an empirical root, drawn with replacement from the kept training rows."""
         store = self.root_store.get(name)
         if store is None or not len(store):
             raise RuntimeError(
@@ -350,7 +352,7 @@ class DCMNetwork(nn.Module):
         return store[pick]
 
     # ------------------------------------------------------------------ generation
-    def _generate(
+    def generate(
         self,
         names: list[str],
         encoded: Tensor,
@@ -370,7 +372,7 @@ class DCMNetwork(nn.Module):
         diff = [m for m in names if m in self.diffusion_nodes]
         if diff:
             index = torch.tensor([self.bank_position[m] for m in diff], device=encoded.device)
-            cond = self._cond(encoded, self.diff_cond[index])
+            cond = self.gather(encoded, self.diff_cond[index])
             mask = self.diff_mask[index]
             if latents is not None:
                 z = torch.stack([_pad_to(latents[m], mask.shape[-1]) for m in diff]).to(encoded.device)
@@ -417,8 +419,8 @@ class DCMNetwork(nn.Module):
         diff = [m for m in names if m in self.diffusion_nodes]
         if diff:
             index = torch.tensor([self.bank_position[m] for m in diff], device=encoded.device)
-            cond = self._cond(encoded, self.diff_cond[index])
-            x0 = self._cond(encoded, self.diff_target[index])
+            cond = self.gather(encoded, self.diff_cond[index])
+            x0 = self.gather(encoded, self.diff_target[index])
             z = ddim_encode(lambda x, t: self.eps(x, t, cond, index), self.schedule, x0, steps=steps, refine=refine)
             for k, m in enumerate(diff):
                 out[m] = z[k]

@@ -104,9 +104,9 @@ def sample(
         todo = [m for m in level if m not in hard]
         for m in todo:
             if m in network.empirical:
-                values[m] = network._draw_root(m, n, generator).to(device)
+                values[m] = network.draw_root(m, n, generator).to(device)
         values.update(
-            network._generate([m for m in todo if m not in network.empirical], encoded, generator, sampler, steps, eta)
+            network.generate([m for m in todo if m not in network.empirical], encoded, generator, sampler, steps, eta)
         )
         for m in level:
             if m in hard:
@@ -150,7 +150,7 @@ def counterfactual(
     for level in network.levels:
         # 2. action and 3. prediction, level by level
         redo = [m for m in level if m not in hard and any(p in changed for p in network.parents[m])]
-        new = network._generate(redo, encoded, generator, "ddim", steps, 0.0, latents=latents)
+        new = network.generate(redo, encoded, generator, "ddim", steps, 0.0, latents=latents)
         for m in level:
             if m in hard:
                 values[m] = hard[m]

@@ -59,8 +59,8 @@ class NodeGenerator(ConditionalGenerator):
             values, (*self.inputs, self.variable), torch.zeros(len(targets), net.width + 1, device=net.device)
         )
         if self.diffusion:
-            cond = net._cond(encoded, net.diff_cond[self.index])
-            x0 = net._cond(encoded, net.diff_target[self.index])
+            cond = net.gather(encoded, net.diff_cond[self.index])
+            x0 = net.gather(encoded, net.diff_target[self.index])
             mask = net.diff_mask[self.index]
             return ddpm_loss(lambda x, t: net.eps(x, t, cond, self.index), net.schedule, x0, generator, mask).mean()
         logits = net.logits(encoded, self.index)[0]
@@ -70,7 +70,7 @@ class NodeGenerator(ConditionalGenerator):
         self, inputs: Mapping[str, Tensor], generator: torch.Generator | None = None, n: int | None = None
     ) -> Tensor:
         with torch.no_grad():
-            return self.network._generate([self.variable], self._encoded(inputs, n), generator, "ddim", None, 0.0)[
+            return self.network.generate([self.variable], self._encoded(inputs, n), generator, "ddim", None, 0.0)[
                 self.variable
             ].cpu()
 
@@ -82,7 +82,7 @@ class NodeGenerator(ConditionalGenerator):
         with torch.no_grad():
             n = len(latents)
             encoded = self._encoded(inputs, n)
-            return self.network._generate(
+            return self.network.generate(
                 [self.variable], encoded, None, "ddim", None, 0.0, latents={self.variable: latents}
             )[self.variable].cpu()
 
