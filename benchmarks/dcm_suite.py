@@ -199,7 +199,7 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--conditioning", default="concat", choices=["film", "concat"])
+    parser.add_argument("--conditioning", default="film", choices=["film", "concat"])
     parser.add_argument("--no-dowhy", action="store_true", help="skip the DoWhy baseline")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
     args = parser.parse_args()

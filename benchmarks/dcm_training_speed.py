@@ -62,12 +62,18 @@ def _loader(tensors: dict[str, torch.Tensor], batch_size: int, seed: int) -> tor
     )
 
 
-def _val_losses(model: CausalDiffusion, val: dict[str, torch.Tensor]) -> dict[str, float]:
+def _val_losses(model: CausalDiffusion, val: dict[str, torch.Tensor], draws: int = 20) -> dict[str, float]:
+    """Per-node validation loss through each node's own generator view, with the same (t, noise)
+    draws for a node in every arm, so that arms differ only by their weights."""
     model.eval()
+    out = {}
     with torch.no_grad():
-        losses = [model.network.loss_vector(val, torch.Generator().manual_seed(k)) for k in range(5)]
-    mean = torch.stack(losses).mean(0)
-    return dict(zip(model.network.modelled, mean.tolist(), strict=True))
+        for v in model.network.modelled:
+            gen = model.network.generator(v)
+            parents = {p: val[p] for p in gen.inputs}
+            losses = [gen.loss(val[v], parents, torch.Generator().manual_seed(k)).item() for k in range(draws)]
+            out[v] = sum(losses) / draws
+    return out
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -110,7 +116,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64, help="the DCM reference's batch size")
     parser.add_argument("--hidden", type=int, default=64)
     parser.add_argument("--depth", type=int, default=2)
-    parser.add_argument("--conditioning", default="concat", choices=["film", "concat"])
+    parser.add_argument("--conditioning", default="film", choices=["film", "concat"])
     args = parser.parse_args()
     torch.set_num_threads(2)
     r = run(args)
