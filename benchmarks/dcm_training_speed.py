@@ -31,7 +31,7 @@ import lightning as L
 import torch
 
 from datamodules.scm import SCMDataModule
-from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from datamodules.tensor_dataset import tensor_loader
 from lightning_causal import CausalGraph
 from lightning_causal.models import CausalDiffusion
 
@@ -52,14 +52,7 @@ def _trainer(steps: int) -> L.Trainer:
 
 
 def _loader(tensors: dict[str, torch.Tensor], batch_size: int, seed: int) -> torch.utils.data.DataLoader:
-    return torch.utils.data.DataLoader(
-        TensorDictDataset(tensors),
-        batch_size=batch_size,
-        shuffle=True,
-        collate_fn=collate_tensor_dict,
-        generator=torch.Generator().manual_seed(seed),
-        drop_last=True,
-    )
+    return tensor_loader(tensors, batch_size, shuffle_seed=seed, drop_last=True)
 
 
 def _val_losses(model: CausalDiffusion, val: dict[str, torch.Tensor], draws: int = 20) -> dict[str, float]:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from datamodules.tensor_dataset import tensor_loader
 from lightning_causal.errors import DataError
 from lightning_causal.graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm
@@ -100,15 +100,7 @@ class SCMDataModule(lightning.LightningDataModule):
 
     # ------------------------------------------------------------------ dataloaders
     def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:
-        return DataLoader(
-            TensorDictDataset(tensors),
-            batch_size=self.batch_size,
-            shuffle=shuffle,
-            generator=torch.Generator().manual_seed(self.seed) if shuffle else None,
-            collate_fn=collate_tensor_dict,
-            num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0,
-        )
+        return tensor_loader(tensors, self.batch_size, self.seed if shuffle else None, self.num_workers)
 
     def train_dataloader(self) -> DataLoader:
         """Shuffled training batches ``{node: (batch, dim)}``; the order is seeded with ``seed``."""

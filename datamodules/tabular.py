@@ -44,7 +44,7 @@ import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from datamodules.tensor_dataset import tensor_loader
 from lightning_causal.errors import DataError, QueryError
 from lightning_causal.graph import CausalGraph
 from lightning_causal.graph_io import load_graph_spec
@@ -405,25 +405,11 @@ class TabularDataModule(lightning.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
         """Shuffled batches of the training rows; the shuffle is seeded from ``seed``."""
-        return self._loader(self.train_tensors, torch.Generator().manual_seed(self.seed))
+        return tensor_loader(self.train_tensors, self.batch_size, self.seed, self.num_workers)
 
     def val_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
         """Batches of the validation rows in split order (none when ``val_fraction`` is 0)."""
-        return self._loader(self.val_tensors, None)
-
-    def _loader(
-        self, tensors: dict[str, torch.Tensor], generator: torch.Generator | None
-    ) -> DataLoader[dict[str, torch.Tensor]]:
-        return DataLoader(
-            TensorDictDataset(tensors),
-            batch_size=self.batch_size,
-            shuffle=generator is not None,
-            generator=generator,
-            num_workers=self.num_workers,
-            collate_fn=collate_tensor_dict,
-            drop_last=False,
-            persistent_workers=self.num_workers > 0,
-        )
+        return tensor_loader(self.val_tensors, self.batch_size, None, self.num_workers)
 
 
 def _tensor(values: np.ndarray) -> torch.Tensor:

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["TensorDictDataset", "collate_tensor_dict"]
+__all__ = ["TensorDictDataset", "collate_tensor_dict", "tensor_loader"]
 
 
 class TensorDictDataset(Dataset[dict[str, torch.Tensor]]):
@@ -44,3 +44,23 @@ def collate_tensor_dict(batch: Any) -> dict[str, torch.Tensor]:
     if isinstance(batch, Mapping):
         return dict(batch)
     return {name: torch.stack([row[name] for row in batch]) for name in batch[0]}
+
+
+def tensor_loader(
+    tensors: Mapping[str, torch.Tensor],
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    num_workers: int = 0,
+    drop_last: bool = False,
+) -> DataLoader[dict[str, torch.Tensor]]:
+    """Batches ``{name: tensor}`` of a :class:`TensorDictDataset`; shuffled reproducibly when a seed is given."""
+    return DataLoader(
+        TensorDictDataset(tensors),
+        batch_size=batch_size,
+        shuffle=shuffle_seed is not None,
+        generator=torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None,
+        collate_fn=collate_tensor_dict,
+        num_workers=num_workers,
+        persistent_workers=num_workers > 0,
+        drop_last=drop_last,
+    )
