@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
+from lightning_causal.interventions import apply_shift, hard_value
 from lightning_causal.models.dcm_network import DCMNetwork
 
 __all__ = ["counterfactual", "parse_interventions", "sample"]
@@ -35,7 +36,6 @@ def parse_interventions(
     """Split into hard values (tensors with ``n`` rows, on the network's device) and shift functions."""
     hard: dict[str, Tensor] = {}
     shift: dict[str, Callable[[Tensor], Tensor]] = {}
-    device = network.device
     for name, value in (interventions or {}).items():
         spec = network.variables.get(name)
         if spec is None:
@@ -43,44 +43,9 @@ def parse_interventions(
             raise QueryError(f"unknown variable {name!r} in interventions; the graph has {known}")
         if callable(value):
             shift[name] = value
-            continue
-        if spec.kind == "continuous":
-            t = torch.as_tensor(value, dtype=torch.float32, device=device)
-            if t.dim() == 0 or (t.dim() == 1 and t.shape[0] == spec.dim):
-                t = t.expand(n, spec.dim)
-            elif t.dim() == 1 and spec.dim == 1 and t.shape[0] == n:
-                t = t.unsqueeze(-1)
-            elif t.dim() != 2 or t.shape != (n, spec.dim):
-                raise QueryError(
-                    f"intervention on {name} has shape {tuple(t.shape)}; give a number, a vector of "
-                    f"{spec.dim} values, or a tensor of shape ({n}, {spec.dim})"
-                )
-            hard[name] = t.clone()
         else:
-            t = torch.as_tensor(value, device=device)
-            if t.is_floating_point() and not torch.equal(t, t.round()):
-                raise QueryError(f"intervention on {name} must be a class code 0..{spec.classes - 1}, got {value!r}")
-            t = t.long()
-            if t.dim() == 0:
-                t = t.expand(n)
-            if t.shape != (n,):
-                raise QueryError(
-                    f"intervention on {name} has shape {tuple(t.shape)}; give one class code or {n} of them"
-                )
-            if (t < 0).any() or (t >= spec.classes).any():
-                raise QueryError(f"intervention on {name} is out of range: {name} takes codes 0..{spec.classes - 1}")
-            hard[name] = t.clone()
+            hard[name] = hard_value(spec, value, n, network.device)
     return hard, shift
-
-
-def _apply_shift(name: str, f: Callable[[Tensor], Tensor], value: Tensor) -> Tensor:
-    out = f(value)
-    if not isinstance(out, Tensor) or out.shape != value.shape:
-        raise QueryError(
-            f"the shift intervention on {name} must return a tensor of shape {tuple(value.shape)}, "
-            f"got {type(out).__name__} {tuple(getattr(out, 'shape', ()))}"
-        )
-    return out
 
 
 @torch.no_grad()
@@ -112,7 +77,7 @@ def sample(
             if m in hard:
                 values[m] = hard[m]
             if m in shift:
-                values[m] = _apply_shift(m, shift[m], values[m])
+                values[m] = apply_shift(m, shift[m], values[m])
         encoded = network.encode(values, level, encoded)
     return {m: values[m].cpu() for m in network.graph.nodes}
 
@@ -159,7 +124,7 @@ def counterfactual(
                 values[m] = new[m]
                 changed.add(m)
             if m in shift:
-                values[m] = _apply_shift(m, shift[m], values[m])
+                values[m] = apply_shift(m, shift[m], values[m])
                 changed.add(m)
         encoded = network.encode(values, level, encoded)
     return {m: values[m].cpu() for m in network.graph.nodes}

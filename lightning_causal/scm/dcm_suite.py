@@ -38,6 +38,7 @@ from torch import Tensor
 
 from lightning_causal.errors import QueryError
 from lightning_causal.graph import CausalGraph
+from lightning_causal.interventions import hard_value
 from lightning_causal.variables import VariableSpec
 
 __all__ = [
@@ -245,34 +246,20 @@ class ContinuousSCM:
         return plan
 
     def _hard_value(self, v: str, value: Intervention, n: int, like: Tensor) -> Tensor:
-        dim = self.dims[v]
-        try:
-            t = torch.as_tensor(value, dtype=like.dtype, device=like.device)
-        except (TypeError, ValueError, RuntimeError):
-            raise QueryError(f"intervention value for node {v!r} must be a number or a tensor, got {value!r}") from None
-        if t.dim() == 1 and dim == 1 and t.shape[0] == n:
-            t = t.unsqueeze(1)  # one value per row of a one-dimensional node
-        if t.dim() > 2 or (t.dim() >= 1 and t.shape[-1] not in (1, dim)) or (t.dim() == 2 and t.shape[0] not in (1, n)):
-            raise QueryError(
-                f"intervention value for node {v!r} has shape {tuple(t.shape)}; "
-                f"use a float, shape ({dim},) or shape ({n}, {dim})"
-            )
-        return t.expand(n, dim).clone()
+        spec = VariableSpec(name=v, kind="continuous", dim=self.dims[v])
+        return hard_value(spec, value, n, like.device).to(like.dtype)
 
     def _shifted_value(self, v: str, out: object, n: int) -> Tensor:
-        dim = self.dims[v]
-        if not isinstance(out, Tensor) or tuple(out.shape) != (n, dim):
-            shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            raise QueryError(
-                f"shift intervention on node {v!r} must return a tensor of shape ({n}, {dim}), got {shape}"
-            )
-        return out
+        return (
+            out
+            if isinstance(out, Tensor) and tuple(out.shape) == (n, self.dims[v])
+            else _bad_shift(v, out, n, self.dims[v])
+        )
 
 
-# ---------------------------------------------------------------------- the four small graphs
-# Chao et al. 2023 (arXiv:2302.00860), Appendix, structural equations of the synthetic suite.
-# Each entry: node -> (equation text, mechanism(p, u)). 20 / (1 + exp(-a)) is written 20 * sigmoid(a)
-# (the same function, without overflow).
+def _bad_shift(v: str, out: object, n: int, dim: int) -> Tensor:
+    shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+    raise QueryError(f"the shift intervention on {v} must return a tensor of shape ({n}, {dim}), got {shape}")
 
 
 def _root(p: Mapping[str, Tensor], u: Tensor) -> Tensor:

@@ -1,0 +1,67 @@
+"""Interventions as users write them, checked and broadcast the same way for models and true SCMs.
+
+An intervention maps a variable to
+
+* a hard value, do(v = value): a number; a vector of the variable's dimension; a tensor of shape
+  ``(1, dim)`` or ``(n, dim)`` (one value per sample; ``(n,)`` for a one-dimensional variable); a
+  class code (or ``n`` codes) for a discrete variable;
+* a callable ``f``, a shift intervention: the variable takes ``f(value its mechanism produces)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from lightning_causal.errors import QueryError
+from lightning_causal.variables import VariableSpec
+
+__all__ = ["apply_shift", "hard_value"]
+
+
+def hard_value(spec: VariableSpec, value: Any, n: int, device: torch.device | str | None = None) -> Tensor:
+    """``value`` as ``n`` rows in data space: float ``(n, dim)`` or int64 codes ``(n,)``."""
+    name = spec.name
+    if spec.kind == "continuous":
+        try:
+            t = torch.as_tensor(value, dtype=torch.float32, device=device)
+        except (TypeError, ValueError, RuntimeError):
+            raise QueryError(f"intervention on {name} must be a number, a vector or a tensor, got {value!r}") from None
+        if t.dim() == 1 and spec.dim == 1 and t.shape[0] == n:
+            t = t.unsqueeze(1)  # one value per row of a one-dimensional variable
+        ok = (
+            t.dim() == 0
+            or (t.dim() == 1 and t.shape[0] in (1, spec.dim))
+            or (t.dim() == 2 and t.shape[0] in (1, n) and t.shape[1] in (1, spec.dim))
+        )
+        if not ok:
+            raise QueryError(
+                f"intervention on {name} has shape {tuple(t.shape)}; give a number, a vector of "
+                f"{spec.dim} values, or a tensor of shape ({n}, {spec.dim})"
+            )
+        return t.expand(n, spec.dim).clone()
+    t = torch.as_tensor(value, device=device)
+    if t.is_floating_point() and not torch.equal(t, t.round()):
+        raise QueryError(f"intervention on {name} must be a class code 0..{spec.classes - 1}, got {value!r}")
+    t = t.long()
+    if t.dim() == 0:
+        t = t.expand(n)
+    if t.shape != (n,):
+        raise QueryError(f"intervention on {name} has shape {tuple(t.shape)}; give one class code or {n} of them")
+    if (t < 0).any() or (t >= spec.classes).any():
+        raise QueryError(f"intervention on {name} is out of range: {name} takes codes 0..{spec.classes - 1}")
+    return t.clone()
+
+
+def apply_shift(name: str, f: Callable[[Tensor], Tensor], value: Tensor) -> Tensor:
+    """``f(value)`` for a shift intervention, checked to keep the value's shape."""
+    out = f(value)
+    if not isinstance(out, Tensor) or out.shape != value.shape:
+        shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+        raise QueryError(
+            f"the shift intervention on {name} must return a tensor of shape {tuple(value.shape)}, got {shape}"
+        )
+    return out
