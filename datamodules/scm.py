@@ -96,7 +96,9 @@ class SCMDataModule(lightning.LightningDataModule):
         for name, spec in self.scm.variables.items():
             x = self.train_tensors[name].double()
             std = x.std(dim=0, correction=0) if n_train > 1 else torch.ones(x.shape[1], dtype=x.dtype)
-            self.variables[name] = spec.with_statistics(x.mean(dim=0).tolist(), std.tolist())
+            self.variables[name] = spec.with_statistics(
+                x.mean(dim=0).tolist(), std.tolist(), x.amin(dim=0).tolist(), x.amax(dim=0).tolist()
+            )
 
     # ------------------------------------------------------------------ dataloaders
     def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:

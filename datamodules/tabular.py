@@ -396,7 +396,7 @@ class TabularDataModule(lightning.LightningDataModule):
                         f"column {column!r} of continuous variable {node!r} is constant ({_show(x[0, k])}) on the "
                         f"{len(train)} training rows (std 0); drop the node from the graph or declare it discrete"
                     )
-            specs[node] = spec.with_statistics(mean, std)
+            specs[node] = spec.with_statistics(mean, std, x.min(axis=0), x.max(axis=0))
 
         self.graph: CausalGraph = causal_graph
         self.variables: dict[str, VariableSpec] = specs

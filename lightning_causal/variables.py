@@ -36,6 +36,8 @@ class VariableSpec:
         dim: dimension of a continuous vector (1 for the discrete kinds).
         classes: number of classes of a categorical variable (2 for binary).
         mean, std: per-dimension standardisation of a continuous variable (training data).
+        low, high: per-dimension range of a continuous variable in the training data; models keep
+            their generated values near it (diffusion samplers clip their estimate of x0).
         columns: table columns holding the variable (tabular data); default ``(name,)``, or
             ``name_0 .. name_{dim-1}`` for a vector.
         categories: the labels of the class codes when the data held strings.
@@ -47,6 +49,8 @@ class VariableSpec:
     classes: int = 2
     mean: tuple[float, ...] | None = None
     std: tuple[float, ...] | None = None
+    low: tuple[float, ...] | None = None
+    high: tuple[float, ...] | None = None
     columns: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = field(default=None)
 
@@ -61,10 +65,16 @@ class VariableSpec:
             object.__setattr__(self, "classes", 2)
         if self.kind != "continuous" and self.dim != 1:
             object.__setattr__(self, "dim", 1)
-        for stat in ("mean", "std"):
+        for stat in ("mean", "std", "low", "high"):
             value = getattr(self, stat)
             if value is not None and len(value) != self.dim:
                 raise QueryError(f"variable {self.name!r}: {stat} has {len(value)} entries for dim {self.dim}")
+        if (
+            self.low is not None
+            and self.high is not None
+            and any(a > b for a, b in zip(self.low, self.high, strict=True))
+        ):
+            raise QueryError(f"variable {self.name!r}: low must not exceed high")
         if self.std is not None and any(s <= 0 for s in self.std):
             raise QueryError(f"variable {self.name!r}: std must be positive (a constant column cannot be modelled)")
 
@@ -89,8 +99,21 @@ class VariableSpec:
             return tuple(f"{self.name}_{k}" for k in range(self.dim))
         return (self.name,)
 
-    def with_statistics(self, mean: Iterable[float], std: Iterable[float]) -> VariableSpec:
-        return replace(self, mean=tuple(float(m) for m in mean), std=tuple(float(s) for s in std))
+    def with_statistics(
+        self,
+        mean: Iterable[float],
+        std: Iterable[float],
+        low: Iterable[float] | None = None,
+        high: Iterable[float] | None = None,
+    ) -> VariableSpec:
+        """The spec with the training data's per-dimension mean, std (and range)."""
+        return replace(
+            self,
+            mean=tuple(float(m) for m in mean),
+            std=tuple(float(s) for s in std),
+            low=None if low is None else tuple(float(x) for x in low),
+            high=None if high is None else tuple(float(x) for x in high),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
@@ -112,13 +135,13 @@ class VariableSpec:
         options = dict(config)
         kind = options.pop("type", options.pop("kind", "continuous"))
         options.pop("name", None)
-        known = {"dim", "classes", "mean", "std", "columns", "categories"}
+        known = {"dim", "classes", "mean", "std", "low", "high", "columns", "categories"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise QueryError(
                 f"variable {name!r}: unknown option {unknown[0]!r}; options are type, {', '.join(sorted(known))}"
             )
-        for key in ("mean", "std", "columns", "categories"):
+        for key in ("mean", "std", "low", "high", "columns", "categories"):
             if options.get(key) is not None:
                 options[key] = tuple(options[key])
         if kind == "categorical" and "classes" not in options:

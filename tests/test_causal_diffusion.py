@@ -107,7 +107,9 @@ CHAIN = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
 
 def _specs(values: dict[str, torch.Tensor]) -> dict[str, VariableSpec]:
     return {
-        k: VariableSpec(k, "continuous", mean=(v.mean().item(),), std=(v.std(unbiased=False).item(),))
+        k: VariableSpec(k, "continuous").with_statistics(
+            [v.mean().item()], [v.std(unbiased=False).item()], [v.min().item()], [v.max().item()]
+        )
         for k, v in values.items()
     }
 
@@ -302,3 +304,15 @@ def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
     oracle_accuracy = (oracle == truth).float().mean().item()
     copy_accuracy = (c[rows] == truth).float().mean().item()
     assert accuracy > oracle_accuracy - 0.05 and accuracy > copy_accuracy + 0.1
+
+
+def test_counterfactuals_off_the_data_stay_near_the_training_range(trained: tuple[CausalDiffusion, Path]) -> None:
+    """A factual row far outside the data, intervened on: descendants stay within the clip range."""
+    model, _ = trained
+    factual = {"x1": torch.tensor([[8.0]]), "x2": torch.tensor([[-9.0]]), "x3": torch.tensor([[12.0]])}
+    cf = model.counterfactual(factual, {"x1": 0.0})
+    for name in ("x2", "x3"):
+        spec = model.variables[name]
+        assert spec.low is not None and spec.high is not None
+        span = spec.high[0] - spec.low[0]
+        assert spec.low[0] - 0.11 * span <= cf[name].item() <= spec.high[0] + 0.11 * span

@@ -137,3 +137,24 @@ def test_loss_mask_keeps_padded_features_out() -> None:
     loss = ddpm_loss(eps, s, x0, torch.Generator().manual_seed(0), mask)
     assert loss.shape == (2, 5)
     assert (seen["x"] * (1 - mask) == 0).all(), "padded features must stay zero in x_t"
+
+
+def test_clip_keeps_a_runaway_model_in_range_and_changes_nothing_inside_it() -> None:
+    s = NoiseSchedule(100)
+
+    def runaway(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:  # a network queried off its data
+        return torch.full_like(x, 3.0)
+
+    z = torch.randn(50, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    free = ddim_sample(runaway, s, z)
+    assert free.abs().max() > 20
+    clip = (torch.full((1, 2), -2.0, dtype=torch.float64), torch.full((1, 2), 2.0, dtype=torch.float64))
+    for out in (
+        ddim_sample(runaway, s, z, clip=clip),
+        ddpm_sample(runaway, s, z, torch.Generator().manual_seed(1), clip),
+    ):
+        assert out.abs().max() <= 2.0 + 1e-9
+    # with the exact model and a generous range, clipping is inactive: identical results
+    eps = gaussian_eps(s, mu=0.0, sd=1.0)
+    wide = (torch.full((1, 2), -50.0, dtype=torch.float64), torch.full((1, 2), 50.0, dtype=torch.float64))
+    torch.testing.assert_close(ddim_sample(eps, s, z, clip=wide), ddim_sample(eps, s, z), rtol=0, atol=1e-12)

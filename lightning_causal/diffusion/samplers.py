@@ -16,6 +16,12 @@ only from the ``generator`` argument.
   current point and the next step index. ``decode(encode(x))`` reconstructs ``x`` up to the
   discretisation error, which vanishes as the steps get finer; DCM's Theorem 1 bounds the
   counterfactual error by that reconstruction error.
+
+Samplers accept ``clip = (low, high)``: the estimate of x0 is clamped at every step and the noise
+re-derived from the clamped estimate (``clip_sample`` with the clipped model output in diffusers;
+for DDPM this is the posterior mean of Ho et al. eq. 7 at the clamped x0). Inside the range nothing
+changes; outside it, a network queried where it saw no data cannot run away (DDIM divides by
+sqrt(abar_T), which is 0.075 for the DCM schedule). Inversion is never clipped.
 """
 
 from __future__ import annotations
@@ -27,9 +33,19 @@ from torch import Tensor
 
 from lightning_causal.diffusion.schedules import NoiseSchedule
 
-__all__ = ["EpsFn", "ddim_decode", "ddim_encode", "ddim_sample", "ddpm_sample", "step_indices"]
+__all__ = ["Clip", "EpsFn", "ddim_decode", "ddim_encode", "ddim_sample", "ddpm_sample", "step_indices"]
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
+Clip = tuple[Tensor, Tensor]
+
+
+def _clipped(x: Tensor, eps: Tensor, abar: Tensor, clip: Clip | None) -> tuple[Tensor, Tensor]:
+    """x0 estimate from (x_t, eps), clamped to ``clip``, and the noise consistent with it."""
+    x0 = (x - (1 - abar).sqrt() * eps) / abar.sqrt()
+    if clip is None:
+        return x0, eps
+    x0 = torch.maximum(torch.minimum(x0, clip[1]), clip[0])
+    return x0, (x - abar.sqrt() * x0) / (1 - abar).sqrt()
 
 
 def step_indices(schedule: NoiseSchedule, steps: int | None) -> list[int]:
@@ -52,15 +68,19 @@ def _t(x: Tensor, value: int) -> Tensor:
 
 @torch.no_grad()
 def ddpm_sample(
-    eps_fn: EpsFn, schedule: NoiseSchedule, x_t: Tensor, generator: torch.Generator | None = None
+    eps_fn: EpsFn,
+    schedule: NoiseSchedule,
+    x_t: Tensor,
+    generator: torch.Generator | None = None,
+    clip: Clip | None = None,
 ) -> Tensor:
     """Ancestral sampling from x_T (Ho et al. 2020, Algorithm 2)."""
     x = x_t
     for t in reversed(range(schedule.timesteps)):
-        eps = eps_fn(x, _t(x, t))
         beta = schedule.betas[t].to(x.dtype)
         abar = schedule.abar(t, x)
         abar_prev = schedule.abar(t - 1, x)
+        _, eps = _clipped(x, eps_fn(x, _t(x, t)), abar, clip)
         # 1. mean of p(x_{t-1} | x_t)
         mean = (x - beta / (1 - abar).sqrt() * eps) / (1 - beta).sqrt()
         if t == 0:
@@ -81,6 +101,7 @@ def ddim_sample(
     steps: int | None = None,
     eta: float = 0.0,
     generator: torch.Generator | None = None,
+    clip: Clip | None = None,
 ) -> Tensor:
     """DDIM sampling from x_T (Song et al. 2021, eq. 12); deterministic when ``eta == 0``."""
     seq = step_indices(schedule, steps)
@@ -88,11 +109,10 @@ def ddim_sample(
     for i in reversed(range(len(seq))):
         t = seq[i]
         prev = seq[i - 1] if i > 0 else -1
-        eps = eps_fn(x, _t(x, t))
         abar = schedule.abar(t, x)
         abar_prev = schedule.abar(prev, x)
-        # 1. predicted x_0
-        x0 = (x - (1 - abar).sqrt() * eps) / abar.sqrt()
+        # 1. predicted x_0 (clamped to the clip range, with the noise made consistent with it)
+        x0, eps = _clipped(x, eps_fn(x, _t(x, t)), abar, clip)
         # 2. sigma_t(eta) (eq. 16)
         sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).clamp(min=0).sqrt()
         # 3. direction pointing to x_t, then the step
@@ -103,9 +123,11 @@ def ddim_sample(
     return x
 
 
-def ddim_decode(eps_fn: EpsFn, schedule: NoiseSchedule, latent: Tensor, steps: int | None = None) -> Tensor:
+def ddim_decode(
+    eps_fn: EpsFn, schedule: NoiseSchedule, latent: Tensor, steps: int | None = None, clip: Clip | None = None
+) -> Tensor:
     """Latent -> data: deterministic DDIM (eta = 0)."""
-    return ddim_sample(eps_fn, schedule, latent, steps=steps, eta=0.0)
+    return ddim_sample(eps_fn, schedule, latent, steps=steps, eta=0.0, clip=clip)
 
 
 @torch.no_grad()

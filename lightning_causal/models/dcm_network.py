@@ -39,6 +39,7 @@ from lightning_causal.variables import VariableSpec
 __all__ = ["BACKENDS", "ROOTS", "DCMNetwork"]
 
 BACKENDS = ("batched", "separate")
+CLIP_MARGIN = 0.1  # generated values may leave the training range by this share of its span
 ROOTS = ("empirical", "model")
 
 
@@ -90,6 +91,8 @@ class DCMNetwork(nn.Module):
     diff_target: Tensor
     diff_cond: Tensor
     diff_mask: Tensor
+    clip_low: Tensor
+    clip_high: Tensor
     cls_cond: Tensor
     cls_valid: Tensor
 
@@ -192,6 +195,22 @@ class DCMNetwork(nn.Module):
             for k, cols in enumerate(targets):
                 mask[k, 0, : len(cols)] = 1.0
             self.register_buffer("diff_mask", mask)
+            # 4. the clip range of each node's x0 estimate (standardised): the training range
+            #    widened by CLIP_MARGIN of its span; unbounded where the spec has no range
+            low = torch.full((len(targets), 1, dmax), -torch.inf)
+            high = torch.full((len(targets), 1, dmax), torch.inf)
+            for k, n in enumerate(self.diffusion_nodes):
+                spec = self.variables[n]
+                if spec.low is None or spec.high is None:
+                    continue
+                a, _ = self.slices[n]
+                lo = (torch.tensor(spec.low) - self.mean[a : a + spec.dim]) / self.std[a : a + spec.dim]
+                hi = (torch.tensor(spec.high) - self.mean[a : a + spec.dim]) / self.std[a : a + spec.dim]
+                span = (hi - lo).clamp(min=1e-6)
+                low[k, 0, : spec.dim] = lo - CLIP_MARGIN * span
+                high[k, 0, : spec.dim] = hi + CLIP_MARGIN * span
+            self.register_buffer("clip_low", low)
+            self.register_buffer("clip_high", high)
             true_in = [len(c) for c in targets]
             true_cond = [time_dim + len(c) for c in conds]
             cdim = time_dim + self.diff_cond.shape[1]
@@ -383,12 +402,12 @@ class DCMNetwork(nn.Module):
             def eps_fn(x: Tensor, t: Tensor) -> Tensor:
                 return self.eps(x, t, cond, index)
 
+            clip = (self.clip_low[index], self.clip_high[index])
             if latents is not None or sampler == "ddim":
-                x0 = ddim_sample(
-                    eps_fn, self.schedule, z, steps=steps, eta=0.0 if latents is not None else eta, generator=generator
-                )
+                eta_used = 0.0 if latents is not None else eta
+                x0 = ddim_sample(eps_fn, self.schedule, z, steps=steps, eta=eta_used, generator=generator, clip=clip)
             elif sampler == "ddpm":
-                x0 = ddpm_sample(eps_fn, self.schedule, z, generator=generator)
+                x0 = ddpm_sample(eps_fn, self.schedule, z, generator=generator, clip=clip)
             else:
                 raise ValueError(f"unknown sampler {sampler!r}; choose ddim or ddpm")
             for k, m in enumerate(diff):
