@@ -47,12 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from_shell = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in LIGHTNING_COMMANDS:
         from launch.lightning_cli import run_lightning
 
         try:
-            return run_lightning(argv)
+            return run_lightning(None if from_shell else argv)  # None: LightningCLI reads sys.argv itself
         except LightningCausalError as err:
             print(f"error: {err}", file=sys.stderr)
             return 2

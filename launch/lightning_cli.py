@@ -41,13 +41,14 @@ class CausalCLI(LightningCLI):
         )
 
 
-def run_lightning(argv: Sequence[str]) -> int:
+def run_lightning(argv: Sequence[str] | None) -> int:
+    """Run LightningCLI on ``argv`` (``None``: on ``sys.argv``, as from the shell)."""
     CausalCLI(
         model_class=L.LightningModule,
         datamodule_class=L.LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        args=list(argv),
+        args=None if argv is None else list(argv),
         seed_everything_default=0,
         save_config_kwargs={"overwrite": True},
         parser_kwargs={"prog": "lightning-causal", "default_env": False},
