@@ -39,10 +39,10 @@ def add_dcm_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
+    from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from callbacks import EMA
+    from callbacks import EMA, StepProgressBar
     from datamodules.scm import SCMDataModule
     from lightning_causal.graph_io import atomic_write
     from lightning_causal.metrics import mmd, stack_variables
@@ -52,6 +52,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
+    warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # the logs live next to the checkpoint
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     out = Path(args.out) / "dcm"
     out.mkdir(parents=True, exist_ok=True)
@@ -73,7 +74,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
         accelerator="cpu",
         devices=1,
         logger=CSVLogger(out, name="logs"),
-        callbacks=[EMA(decay=0.999), checkpoint, TQDMProgressBar(refresh_rate=50)],
+        callbacks=[EMA(decay=0.999), checkpoint, StepProgressBar(refresh_rate=50)],
         val_check_interval=min(2000, args.steps),
         check_val_every_n_epoch=None,
         enable_model_summary=False,

@@ -15,8 +15,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import lightning as L
+from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
+from callbacks.progress import StepProgressBar
 from lightning_causal.graph import CausalGraph
 from lightning_causal.variables import VariableSpec, variables_to_dict
 
@@ -39,6 +41,22 @@ class CausalCLI(LightningCLI):
         parser.link_arguments(
             "data.variables", "model.init_args.variables", compute_fn=variables_to_config, apply_on="instantiate"
         )
+
+    def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
+        """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
+
+        A bar the config names (any ``ProgressBar`` callback) is kept as it is.
+        """
+        # read before the Trainer exists: it appends its default callbacks to this very list
+        chosen = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        named = any(isinstance(c, ProgressBar) for c in chosen)
+        trainer = super().instantiate_trainer(**kwargs)
+        if not named:
+            callbacks = trainer.callbacks  # type: ignore[attr-defined]  # set by its callback connector
+            for i, callback in enumerate(callbacks):
+                if type(callback) is TQDMProgressBar:
+                    callbacks[i] = StepProgressBar()
+        return trainer
 
 
 def run_lightning(argv: Sequence[str] | None) -> int:
