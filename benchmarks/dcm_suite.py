@@ -202,7 +202,11 @@ def main() -> None:
     parser.add_argument("--conditioning", default="film", choices=["film", "concat"])
     parser.add_argument("--no-dowhy", action="store_true", help="skip the DoWhy baseline")
     parser.add_argument("--out", type=Path, default=None, help="also write the results as JSON")
+    parser.add_argument("--table", type=Path, default=None, help="print saved --out results as a markdown table")
     args = parser.parse_args()
+    if args.table:
+        print(markdown_table(json.loads(args.table.read_text())))
+        return
     if args.quick:
         args.scms = [s for s in args.scms if s != "ladder"]
         args.variants = ["NA"]
@@ -259,6 +263,36 @@ def main() -> None:
             )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
+        print(f"\nresults in {args.out}; as a markdown table: python benchmarks/dcm_suite.py --table {args.out}")
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The BENCHMARKS.md table of saved results: mean over seeds, with the standard error across seeds."""
+
+    def cell(sel: list[dict[str, Any]], method: str, metric: str, digits: int) -> str:
+        vals = [r[method][metric] for r in sel if method in r and metric in r[method]]
+        if not vals:
+            return "-"
+        mean = float(np.mean(vals))
+        if len(vals) == 1:
+            return f"{mean:.{digits}f}"
+        se = float(np.std(vals, ddof=1) / np.sqrt(len(vals)))
+        return f"{mean:.{digits}f} ± {se:.{digits}f}"
+
+    lines = [
+        "| SCM | seeds | obs MMD DCM | obs MMD DoWhy | int MMD DCM | int MMD DoWhy | int MMD floor "
+        "| CF MSE DCM | CF MSE DoWhy | CF MSE copy |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    keys = list(dict.fromkeys((r["scm"], r["variant"]) for r in rows))
+    for scm_name, variant in keys:
+        sel = [r for r in rows if r["scm"] == scm_name and r["variant"] == variant]
+        lines.append(
+            f"| {scm_name} {variant} | {len(sel)} | {cell(sel, 'DCM', 'obs', 4)} | {cell(sel, 'DoWhy ANM', 'obs', 4)} "
+            f"| {cell(sel, 'DCM', 'int', 4)} | {cell(sel, 'DoWhy ANM', 'int', 4)} | {cell(sel, 'floor', 'int', 4)} "
+            f"| {cell(sel, 'DCM', 'cf', 3)} | {cell(sel, 'DoWhy ANM', 'cf', 3)} | {cell(sel, 'copy', 'cf', 2)} |"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
