@@ -9,6 +9,7 @@ validation silent: its loss shows in the bar's postfix.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import lightning as L
@@ -31,9 +32,20 @@ class StepProgressBar(TQDMProgressBar):
         self._keep = leave
 
     def init_train_tqdm(self) -> Tqdm:
-        bar = super().init_train_tqdm()
-        bar.leave = self._keep
-        return bar
+        trainer = self.trainer
+        total = trainer.estimated_stepping_batches
+        return Tqdm(
+            desc="Training",
+            total=int(total) if total != float("inf") else None,
+            initial=trainer.global_step,  # a resumed run starts where it left off
+            position=2 * self.process_position,
+            disable=self.is_disabled,
+            leave=self._keep,
+            dynamic_ncols=True,
+            file=sys.stdout,
+            smoothing=0,
+            bar_format=self.BAR_FORMAT,
+        )
 
     def init_validation_tqdm(self) -> Tqdm:
         return Tqdm(disable=True)
@@ -41,14 +53,8 @@ class StepProgressBar(TQDMProgressBar):
     def init_sanity_tqdm(self) -> Tqdm:
         return Tqdm(disable=True)
 
-    def on_train_epoch_start(self, trainer: L.Trainer, *_: Any) -> None:
-        bar = self.train_progress_bar
-        if bar.total is None:  # the first epoch of this fit (fresh or resumed)
-            total = trainer.estimated_stepping_batches
-            bar.total = int(total) if total != float("inf") else None
-            bar.n = bar.initial = trainer.global_step
-            bar.set_description("Training")
-            bar.refresh()
+    def on_train_epoch_start(self, *_: Any) -> None:
+        pass  # one bar for the whole run: never reset per epoch
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, *_: Any) -> None:
         bar = self.train_progress_bar

@@ -53,6 +53,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     warnings.filterwarnings("ignore", ".*does not have many workers.*")
     warnings.filterwarnings("ignore", ".*LeafSpec.*")
     warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # the logs live next to the checkpoint
+    warnings.filterwarnings("ignore", ".*srun.*is available.*")  # the demo runs where it is started
     logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     out = Path(args.out) / "dcm"
     out.mkdir(parents=True, exist_ok=True)
@@ -78,6 +79,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
         val_check_interval=min(2000, args.steps),
         check_val_every_n_epoch=None,
         enable_model_summary=False,
+        log_every_n_steps=10,
         default_root_dir=out,
     )
     start = time.perf_counter()

@@ -396,3 +396,13 @@ def test_suite_members_pickle_as_their_recipe() -> None:
         noise = scm.sample_noise(20, torch.Generator().manual_seed(0))
         for k, v in scm.forward(noise).items():
             assert torch.equal(v, again.forward(noise)[k])
+
+
+def test_counterfactual_oracle_is_exact_where_noise_is_invertible_and_not_where_it_is_not() -> None:
+    from benchmarks.dcm_cf_oracle import oracle_mse
+
+    # additive noise: the factual value pins the noise down, the posterior mean is the truth
+    assert oracle_mse(make_scm("chain", "NL"), seed=0, rows=20, count=3) < 1e-6
+    # chain NA: x2 = 1/((u2 + x1)^2 + 0.5)/0.63 has two noises per value; under do(x1) no answer is exact
+    floor = oracle_mse(make_scm("chain", "NA"), seed=0, rows=50, count=5)
+    assert 0.03 < floor < 0.5

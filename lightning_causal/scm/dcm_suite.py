@@ -138,6 +138,12 @@ class ContinuousSCM:
     def __repr__(self) -> str:
         return f"ContinuousSCM({self.name!r}, {self.variant!r}, {self.graph!r})"
 
+    def mechanism(self, v: str) -> Mechanism:
+        """The structural equation ``f_v(parents, u_v)`` of node ``v`` (parents keyed by name)."""
+        if v not in self._mechanisms:
+            raise QueryError(f"unknown node {v!r}; the {self.name} SCM has nodes {_listing(self.graph.nodes)}")
+        return self._mechanisms[v]
+
     @property
     def variables(self) -> dict[str, VariableSpec]:
         """A continuous :class:`VariableSpec` per node (with its dim, without statistics)."""
