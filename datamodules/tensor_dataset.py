@@ -1,19 +1,24 @@
-"""A map-style dataset over a dict of tensors that returns whole batches at once.
+"""A map-style dataset over a dict of tensors that returns whole batches at once, and its loader.
 
 ``DataLoader`` calls ``__getitems__`` with the list of indices of a batch (PyTorch >= 2.2), so a
 batch is one tensor index per variable instead of ``batch_size`` Python-level item fetches, while
 samplers (including the ``DistributedSampler`` that Lightning injects under DDP) work unchanged.
+
+:class:`ResumableLoader` makes a run resume exactly from a checkpoint taken in the middle of an
+epoch: Lightning saves its ``state_dict`` (the shuffle generator's state at the start of the epoch
+and the number of batches handed out) and restores it, and the resumed epoch replays the same
+permutation and skips the batches already trained on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-__all__ = ["TensorDictDataset", "collate_tensor_dict", "tensor_loader"]
+__all__ = ["ResumableLoader", "TensorDictDataset", "collate_tensor_dict", "tensor_loader"]
 
 
 class TensorDictDataset(Dataset[dict[str, torch.Tensor]]):
@@ -46,15 +51,69 @@ def collate_tensor_dict(batch: Any) -> dict[str, torch.Tensor]:
     return {name: torch.stack([row[name] for row in batch]) for name in batch[0]}
 
 
+class ResumableLoader(DataLoader[Any]):
+    """A ``DataLoader`` with the ``state_dict`` / ``load_state_dict`` pair Lightning checkpoints.
+
+    The state is the shuffle generator's state when the current epoch's iterator was created (it
+    draws the epoch's permutation from it) and how many batches of the epoch were handed out. A
+    loader given that state replays the epoch's permutation and skips those batches, so training
+    resumed from a mid-epoch checkpoint sees exactly the batches an uninterrupted run would. A
+    state saved after the last batch of an epoch resumes at the start of the next one.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._served = 0
+        self._epoch_state: torch.Tensor | None = None
+        self._resume: dict[str, Any] | None = None
+
+    def __iter__(self) -> Iterator[Any]:  # type: ignore[override]
+        return self._batches()
+
+    def _batches(self) -> Iterator[Any]:
+        skip = 0
+        if self._resume is not None:
+            state, self._resume = self._resume, None
+            if self.generator is not None and state.get("generator") is not None:
+                self.generator.set_state(state["generator"])
+            skip = int(state.get("batches", 0))
+        self._epoch_state = self.generator.get_state().clone() if self.generator is not None else None
+        self._served = 0
+        iterator = super().__iter__()
+        for _ in range(skip):
+            next(iterator)
+            self._served += 1
+        for batch in iterator:
+            self._served += 1
+            yield batch
+
+    def state_dict(self) -> dict[str, Any]:
+        try:
+            length = len(self)
+        except TypeError:
+            length = None
+        if length is not None and self._served >= length:  # the epoch is over: resume at the next one
+            current = self.generator.get_state().clone() if self.generator is not None else None
+            return {"generator": current, "batches": 0}
+        return {"generator": self._epoch_state, "batches": self._served}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._resume = dict(state_dict)
+
+
 def tensor_loader(
     tensors: Mapping[str, torch.Tensor],
     batch_size: int,
     shuffle_seed: int | None = None,
     num_workers: int = 0,
     drop_last: bool = False,
-) -> DataLoader[dict[str, torch.Tensor]]:
-    """Batches ``{name: tensor}`` of a :class:`TensorDictDataset`; shuffled reproducibly when a seed is given."""
-    return DataLoader(
+) -> ResumableLoader:
+    """Batches ``{name: tensor}`` of a :class:`TensorDictDataset`; shuffled reproducibly when a seed is given.
+
+    The loader is a :class:`ResumableLoader`: a run resumed from any checkpoint continues with the
+    batches an uninterrupted run would have drawn.
+    """
+    return ResumableLoader(
         TensorDictDataset(tensors),
         batch_size=batch_size,
         shuffle=shuffle_seed is not None,
