@@ -42,6 +42,15 @@ class CausalCLI(LightningCLI):
             "data.variables", "model.init_args.variables", compute_fn=variables_to_config, apply_on="instantiate"
         )
 
+    def _parse_ckpt_path(self) -> None:
+        """Keep the model the config describes when ``--ckpt_path`` resumes a run.
+
+        LightningCLI would re-parse the checkpoint's hyperparameters into the model's config; ours
+        include the graph and the variable statistics linked in from the data module, which are
+        not model options, and the parse fails. The checkpoint still restores the weights, the
+        optimizer, the loops, the data loader's place and the callbacks' states.
+        """
+
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
 

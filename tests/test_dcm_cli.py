@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 
 from tests.test_cli import run
 
@@ -105,3 +106,29 @@ def test_tabular_config_trains_on_the_shipped_example(tmp_path: Path) -> None:
     assert run("sample", "--ckpt", str(ckpt), "--n", "20", "--do", "genotype=C", "--out", str(out)).returncode == 0
     frame = pd.read_csv(out)
     assert set(frame["genotype"]) == {"C"} and set(frame["smoker"]) <= {0, 1}
+
+
+def test_fit_resumes_from_a_checkpoint(checkpoint: Path, tmp_path: Path) -> None:
+    result = run(
+        "fit",
+        "--config",
+        str(ROOT / "configs/dcm/triangle_na.yaml"),
+        "--trainer.max_steps",
+        "70",
+        "--trainer.val_check_interval",
+        "20",
+        "--trainer.default_root_dir",
+        str(tmp_path),
+        "--trainer.enable_progress_bar",
+        "false",
+        "--data.n_train",
+        "1000",
+        "--data.n_val",
+        "200",
+        "--ckpt_path",
+        str(checkpoint),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Restored all states from the checkpoint" in result.stdout + result.stderr
+    resumed = torch.load(sorted(tmp_path.rglob("last.ckpt"))[0], map_location="cpu", weights_only=False)
+    assert resumed["global_step"] == 70  # 60 from the first run, 10 more
