@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pandas as pd
@@ -13,26 +14,26 @@ from tests.test_cli import run
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("fit")
-    result = run(
+def _fit(root: Path, steps: int, *extra: str) -> subprocess.CompletedProcess[str]:
+    """``lightning-causal fit`` on the shipped triangle config, shrunk to a test's size."""
+    return run(
         "fit",
         "--config",
         str(ROOT / "configs/dcm/triangle_na.yaml"),
-        "--trainer.max_steps",
-        "60",
-        "--trainer.val_check_interval",
-        "20",
-        "--trainer.default_root_dir",
-        str(out),
-        "--trainer.enable_progress_bar",
-        "false",
-        "--data.n_train",
-        "1000",
-        "--data.n_val",
-        "200",
+        f"--trainer.max_steps={steps}",
+        "--trainer.val_check_interval=20",
+        f"--trainer.default_root_dir={root}",
+        "--trainer.enable_progress_bar=false",
+        "--data.n_train=1000",
+        "--data.n_val=200",
+        *extra,
     )
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("fit")
+    result = _fit(out, steps=60)
     assert result.returncode == 0, result.stderr[-3000:]
     ckpts = sorted(out.rglob("last.ckpt"))
     assert ckpts, "fit must write a checkpoint"
@@ -109,25 +110,7 @@ def test_tabular_config_trains_on_the_shipped_example(tmp_path: Path) -> None:
 
 
 def test_fit_resumes_from_a_checkpoint(checkpoint: Path, tmp_path: Path) -> None:
-    result = run(
-        "fit",
-        "--config",
-        str(ROOT / "configs/dcm/triangle_na.yaml"),
-        "--trainer.max_steps",
-        "70",
-        "--trainer.val_check_interval",
-        "20",
-        "--trainer.default_root_dir",
-        str(tmp_path),
-        "--trainer.enable_progress_bar",
-        "false",
-        "--data.n_train",
-        "1000",
-        "--data.n_val",
-        "200",
-        "--ckpt_path",
-        str(checkpoint),
-    )
+    result = _fit(tmp_path, 70, "--ckpt_path", str(checkpoint))
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Restored all states from the checkpoint" in result.stdout + result.stderr
     resumed = torch.load(sorted(tmp_path.rglob("last.ckpt"))[0], map_location="cpu", weights_only=False)
