@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from lightning_causal.scm import intervention_values, make_scm
+from lightning_causal.scm import intervened_nodes, intervention_values, make_scm
 from lightning_causal.scm.dcm_suite import ContinuousSCM
 
 
@@ -50,9 +50,9 @@ def oracle_mse(scm: ContinuousSCM, seed: int, rows: int = 100, count: int = 20) 
     grid = torch.linspace(-8.0, 8.0, 16_001, dtype=torch.float64)
     gen = torch.Generator().manual_seed(20_000 + seed)
     errors = []
-    intervened = [v for v in graph.nodes if len(graph.descendants(v)) > 1]
+    intervened = intervened_nodes(scm)
     for node in intervened:
-        desc = sorted(graph.descendants(node) - {node}, key=graph.nodes.index)
+        desc = graph.proper_descendants(node)
         for value in intervention_values(scm, node, count=count, seed=seed):
             factual, noise = scm.sample(rows, gen)
             truth = scm.counterfactual(noise, {node: value})

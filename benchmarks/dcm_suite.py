@@ -37,12 +37,13 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from harness import quiet_trainer
 
 from callbacks import EMA
 from datamodules.scm import SCMDataModule
 from lightning_causal.metrics import mmd, stack_variables
 from lightning_causal.models import CausalDiffusion
-from lightning_causal.scm import intervention_values
+from lightning_causal.scm import intervened_nodes, intervention_values
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -66,17 +67,7 @@ def train_dcm(data: SCMDataModule, args: argparse.Namespace, seed: int) -> Causa
         warmup_steps=100,
         seed=seed,
     )
-    trainer = L.Trainer(
-        max_steps=args.steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-        callbacks=[EMA(decay=0.999)],
-    )
-    trainer.fit(model, data)
+    quiet_trainer(args.steps, [EMA(decay=0.999)]).fit(model, data)
     return model
 
 
@@ -142,7 +133,7 @@ def evaluate(
     scm = data.scm
     graph = data.graph
     nonroots = [v for v in graph.nodes if graph.parents(v)]
-    intervened = ["x1", "x4"] if scm.name == "ladder" else [v for v in graph.nodes if len(graph.descendants(v)) > 1]
+    intervened = intervened_nodes(scm)
     n_values, n_int, n_obs = (5, 100, 500) if quick else (20, 100, 1000)
     gen = torch.Generator().manual_seed(10_000 + seed)
     out: dict[str, dict[str, list[float]]] = {m: {"obs": [], "int": [], "cf": []} for m in methods}
@@ -156,7 +147,7 @@ def evaluate(
                 mmd(stack_variables(model_obs, nonroots), stack_variables(true_obs, nonroots)).item()
             )
     for node in intervened:
-        desc = sorted(graph.descendants(node) - {node}, key=graph.nodes.index)
+        desc = graph.proper_descendants(node)
         for k, value in enumerate(intervention_values(scm, node, count=n_values, seed=seed)):
             interventions = {node: value}
             truth_int = scm.sample(n_int, gen, interventions)[0]

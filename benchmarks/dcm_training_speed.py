@@ -29,6 +29,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from harness import quiet_trainer
 
 from datamodules.scm import SCMDataModule
 from datamodules.tensor_dataset import tensor_loader
@@ -37,18 +38,6 @@ from lightning_causal.models import CausalDiffusion
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-
-
-def _trainer(steps: int) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
-        enable_progress_bar=False,
-        limit_val_batches=0,
-    )
 
 
 def _loader(tensors: dict[str, torch.Tensor], batch_size: int, seed: int) -> torch.utils.data.DataLoader:
@@ -85,7 +74,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         sub = CausalGraph(directed=[(p, v) for p in parents])
         model = CausalDiffusion(sub, {k: variables[k] for k in sub.nodes}, **kwargs)
         tensors = {k: data.train_tensors[k] for k in sub.nodes}
-        _trainer(args.steps).fit(model, _loader(tensors, args.batch_size, 0))
+        quiet_trainer(args.steps).fit(model, _loader(tensors, args.batch_size, 0))
         val_seq.update(_val_losses(model, {k: data.val_tensors[k] for k in sub.nodes}))
     results["sequential_s"] = time.perf_counter() - start
     results["sequential_val_loss"] = sum(val_seq.values()) / len(val_seq)
@@ -94,7 +83,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         L.seed_everything(0, verbose=False)
         start = time.perf_counter()
         model = CausalDiffusion(graph, variables, backend=backend, **kwargs)
-        _trainer(args.steps).fit(model, _loader(data.train_tensors, args.batch_size, 0))
+        quiet_trainer(args.steps).fit(model, _loader(data.train_tensors, args.batch_size, 0))
         results[f"{label}_s"] = time.perf_counter() - start
         val = _val_losses(model, data.val_tensors)
         results[f"{label}_val_loss"] = sum(val.values()) / len(val)

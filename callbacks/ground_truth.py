@@ -60,7 +60,7 @@ class GroundTruthMetrics(L.Callback):
             stack_variables(model.sample(n, seed=self.seed), nonroots), stack_variables(true_obs, nonroots)
         ).item()
         node = graph.topological_order()[0]
-        desc = sorted(graph.descendants(node) - {node}, key=graph.nodes.index)
+        desc = graph.proper_descendants(node)
         if not desc:
             return out
         scores = []

@@ -28,6 +28,7 @@ class StepProgressBar(TQDMProgressBar):
     """
 
     def __init__(self, refresh_rate: int = 50, leave: bool = True) -> None:
+        # leave=False for the parent: it would otherwise close and reopen the bar at every epoch end
         super().__init__(refresh_rate=refresh_rate, leave=False)
         self._keep = leave
 
@@ -62,10 +63,6 @@ class StepProgressBar(TQDMProgressBar):
         if not bar.disable and (step % self.refresh_rate == 0 or step == bar.total):
             bar.n = step
             bar.set_postfix(self.get_metrics(trainer, pl_module))
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self.train_progress_bar.disable:
-            self.train_progress_bar.set_postfix(self.get_metrics(trainer, pl_module))
 
     def on_train_end(self, *_: Any) -> None:
         bar = self.train_progress_bar

@@ -77,7 +77,7 @@ class ResumableLoader(DataLoader[Any]):
             if self.generator is not None and state.get("generator") is not None:
                 self.generator.set_state(state["generator"])
             skip = int(state.get("batches", 0))
-        self._epoch_state = self.generator.get_state().clone() if self.generator is not None else None
+        self._epoch_state = self._shuffle_state()
         self._served = 0
         iterator = super().__iter__()
         for _ in range(skip):
@@ -93,9 +93,11 @@ class ResumableLoader(DataLoader[Any]):
         except TypeError:
             length = None
         if length is not None and self._served >= length:  # the epoch is over: resume at the next one
-            current = self.generator.get_state().clone() if self.generator is not None else None
-            return {"generator": current, "batches": 0}
+            return {"generator": self._shuffle_state(), "batches": 0}
         return {"generator": self._epoch_state, "batches": self._served}
+
+    def _shuffle_state(self) -> torch.Tensor | None:
+        return self.generator.get_state().clone() if self.generator is not None else None
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._resume = dict(state_dict)

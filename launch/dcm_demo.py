@@ -89,7 +89,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     # 1. interventional query at three values of the first root
     root = graph.topological_order()[0]
-    desc = sorted(graph.descendants(root) - {root}, key=graph.nodes.index)
+    desc = graph.proper_descendants(root)
     values = intervention_values(scm, root, count=3, seed=args.seed)
     gen = torch.Generator().manual_seed(args.seed + 1)
     panels, rows = [], []
@@ -112,7 +112,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     # 2. counterfactual query: had the second node been one unit larger
     target = graph.topological_order()[1]
-    cf_desc = sorted(graph.descendants(target) - {target}, key=graph.nodes.index) or [target]
+    cf_desc = graph.proper_descendants(target) or (target,)
     factual, noise = data.test_tensors, data.test_noise
     shift = {target: lambda v: v + 1.0}
     truth_cf = data.counterfactuals(noise, shift)

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from lightning_causal import DiscreteDistribution, EvaluationError, NotIdentifiableError, identify
-from lightning_causal.drawing import draw_graph
+from lightning_causal.drawing import draw_graph, pyplot, save_png
 from lightning_causal.graph_io import atomic_write
 from lightning_causal.named_graphs import named_graph
 from lightning_causal.plan_compile import compile_estimand
@@ -48,13 +48,7 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[ty
 
 
 def _bar_chart(path: Path, title: str, labels: list[str], series: dict[str, np.ndarray]) -> None:
-    import io
-
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(max(4.0, 0.9 * len(labels) + 2), 3.2))
     width = 0.8 / len(series)
     x = np.arange(len(labels))
@@ -64,11 +58,8 @@ def _bar_chart(path: Path, title: str, labels: list[str], series: dict[str, np.n
     ax.set_ylabel("probability")
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
-    buffer = io.BytesIO()
     fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=110)
-    plt.close(fig)
-    atomic_write(path, buffer.getvalue())
+    save_png(fig, path, dpi=110, tight=False)
 
 
 def _confounded_scm(graph, treatment, outcome, condition, seed: int, tries: int = 30) -> DiscreteSCM:  # type: ignore[no-untyped-def]

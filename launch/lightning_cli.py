@@ -11,7 +11,7 @@ a config never repeats them::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -20,26 +20,20 @@ from lightning.pytorch.cli import LightningCLI
 
 from callbacks.progress import StepProgressBar
 from lightning_causal.graph import CausalGraph
-from lightning_causal.variables import VariableSpec, variables_to_dict
+from lightning_causal.variables import variables_to_dict
 
 __all__ = ["CausalCLI", "run_lightning"]
-
-
-def graph_to_config(graph: CausalGraph) -> dict[str, Any]:
-    return graph.to_dict()
-
-
-def variables_to_config(variables: Mapping[str, VariableSpec]) -> dict[str, dict[str, Any]]:
-    return variables_to_dict(variables)
 
 
 class CausalCLI(LightningCLI):
     """LightningCLI that links ``data.graph`` and ``data.variables`` into the model."""
 
     def add_arguments_to_parser(self, parser: Any) -> None:
-        parser.link_arguments("data.graph", "model.init_args.graph", compute_fn=graph_to_config, apply_on="instantiate")
         parser.link_arguments(
-            "data.variables", "model.init_args.variables", compute_fn=variables_to_config, apply_on="instantiate"
+            "data.graph", "model.init_args.graph", compute_fn=CausalGraph.to_dict, apply_on="instantiate"
+        )
+        parser.link_arguments(
+            "data.variables", "model.init_args.variables", compute_fn=variables_to_dict, apply_on="instantiate"
         )
 
     def _parse_ckpt_path(self) -> None:

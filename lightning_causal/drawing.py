@@ -10,14 +10,14 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from lightning_causal.graph_io import atomic_write
 
 if TYPE_CHECKING:
     from lightning_causal.graph import CausalGraph
 
-__all__ = ["draw_graph", "layered_layout"]
+__all__ = ["draw_graph", "layered_layout", "pyplot", "save_png"]
 
 _ROLE_COLOURS = {
     "treatment": "#f4a261",
@@ -25,6 +25,24 @@ _ROLE_COLOURS = {
     "condition": "#8ecae6",
     "other": "#e9ecef",
 }
+
+
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the file-only Agg backend (imported on first use: matplotlib is slow to load)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def save_png(fig: Any, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Write ``fig`` to the PNG file ``path`` atomically (a reader never sees half a file) and close it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    pyplot().close(fig)
+    return atomic_write(path, buffer.getvalue())
 
 
 def layered_layout(graph: CausalGraph) -> dict[str, tuple[float, float]]:
@@ -55,10 +73,7 @@ def draw_graph(
     condition: Iterable[str] = (),
 ) -> Path:
     """Draw ``graph`` to the PNG file ``path`` (written atomically) and return the path."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch
 
@@ -140,7 +155,4 @@ def draw_graph(
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=11)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
-    plt.close(fig)
-    return atomic_write(path, buffer.getvalue())
+    return save_png(fig, path, dpi=120)

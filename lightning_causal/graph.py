@@ -262,6 +262,12 @@ class CausalGraph:
         mask = core.mask(self._check_nodes(nodes))
         return frozenset(core.names_of(core.descendants(mask, core.all)))
 
+    def proper_descendants(self, node: str) -> tuple[str, ...]:
+        """De(node) without ``node`` itself, in declaration order: what an intervention on it can change."""
+        (name,) = self._check_nodes(node)
+        reached = self.descendants(name)
+        return tuple(n for n in self._nodes if n in reached and n != name)
+
     def topological_order(self) -> tuple[str, ...]:
         """A topological order of the directed edges; ties broken by declaration order."""
         return self._order

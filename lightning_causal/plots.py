@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from lightning_causal.graph_io import atomic_write
+from lightning_causal.drawing import pyplot, save_png
 
 __all__ = ["plot_counterfactuals", "plot_interventional"]
 
@@ -17,15 +16,6 @@ __all__ = ["plot_counterfactuals", "plot_interventional"]
 def _column(values: torch.Tensor) -> np.ndarray:
     v = values.detach().cpu().float()
     return (v.reshape(len(v), -1)[:, 0] if v.dim() > 1 else v).numpy()
-
-
-def _save(fig: object, path: str | Path) -> Path:
-    import matplotlib.pyplot as plt
-
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")  # type: ignore[attr-defined]
-    plt.close(fig)  # type: ignore[arg-type]
-    return atomic_write(path, buffer.getvalue())
 
 
 def plot_interventional(
@@ -39,10 +29,7 @@ def plot_interventional(
     ``panels`` holds ``(label, true samples, generated samples)`` per row; vector variables show
     their first coordinate.
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     rows, cols = len(panels), len(variables)
     fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.4 * rows), squeeze=False)
@@ -64,7 +51,7 @@ def plot_interventional(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)
 
 
 def plot_counterfactuals(
@@ -76,10 +63,7 @@ def plot_counterfactuals(
     title: str = "",
 ) -> Path:
     """Scatter of predicted against exact counterfactuals per variable (the diagonal is perfect)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(variables), figsize=(3.4 * len(variables), 3.2), squeeze=False)
     for c, name in enumerate(variables):
@@ -96,4 +80,4 @@ def plot_counterfactuals(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_png(fig, path)

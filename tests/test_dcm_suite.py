@@ -406,3 +406,12 @@ def test_counterfactual_oracle_is_exact_where_noise_is_invertible_and_not_where_
     # chain NA: x2 = 1/((u2 + x1)^2 + 0.5)/0.63 has two noises per value; under do(x1) no answer is exact
     floor = oracle_mse(make_scm("chain", "NA"), seed=0, rows=50, count=5)
     assert 0.03 < floor < 0.5
+
+
+def test_intervened_nodes_follow_the_protocol() -> None:
+    from lightning_causal.scm import intervened_nodes
+
+    assert intervened_nodes(make_scm("chain")) == ["x1", "x2"]
+    assert intervened_nodes(make_scm("diamond", "NA")) == ["x1", "x2", "x3"]
+    assert intervened_nodes(make_scm("y")) == ["x1", "x2", "x3"]
+    assert intervened_nodes(make_scm("ladder")) == ["x1", "x4"]

@@ -54,6 +54,9 @@ def test_queries_on_the_napkin() -> None:
     assert g.ancestors("X") == {"W1", "W2", "X"}
     assert g.ancestors(["Y"]) == set(g.nodes)
     assert g.descendants("W2") == {"W2", "X", "Y"}
+    assert g.proper_descendants("W2") == ("X", "Y") and g.proper_descendants("Y") == ()
+    declared = CausalGraph(directed=[("a", "c"), ("a", "b")], nodes=["c", "a", "b"])
+    assert declared.proper_descendants("a") == ("c", "b")  # declaration order
     assert g.topological_order() == ("W1", "W2", "X", "Y")
     assert set(g.c_components()) == {frozenset({"W1", "X", "Y"}), frozenset({"W2"})}
     assert g.district("Y") == {"W1", "X", "Y"}

@@ -46,18 +46,12 @@ class NodeGenerator(ConditionalGenerator):
             if n is None:
                 raise QueryError(f"the generator of {self.variable} has no inputs: give n")
             return torch.zeros(n, self.network.width + 1, device=self.network.device)
-        return self.network.encode(inputs, self.inputs, self._blank(inputs))
-
-    def _blank(self, inputs: Mapping[str, Tensor]) -> Tensor:
-        n = len(inputs[self.inputs[0]])
-        return torch.zeros(n, self.network.width + 1, device=self.network.device)
+        return self.network.encode(inputs, self.inputs)
 
     def loss(self, targets: Tensor, inputs: Mapping[str, Tensor], generator: torch.Generator | None = None) -> Tensor:
         net = self.network
         values = {**inputs, self.variable: targets}
-        encoded = net.encode(
-            values, (*self.inputs, self.variable), torch.zeros(len(targets), net.width + 1, device=net.device)
-        )
+        encoded = net.encode(values, (*self.inputs, self.variable))
         if self.diffusion:
             cond = net.gather(encoded, net.diff_cond[self.index])
             x0 = net.gather(encoded, net.diff_target[self.index])

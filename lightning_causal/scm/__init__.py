@@ -11,11 +11,19 @@ from typing import TYPE_CHECKING, Any
 from lightning_causal.scm.discrete import DiscreteSCM, Latent
 
 if TYPE_CHECKING:
-    from lightning_causal.scm.dcm_suite import SUITE, ContinuousSCM, intervention_values, make_scm
+    from lightning_causal.scm.dcm_suite import SUITE, ContinuousSCM, intervened_nodes, intervention_values, make_scm
 
-__all__ = ["SUITE", "ContinuousSCM", "DiscreteSCM", "Latent", "intervention_values", "make_scm"]
+__all__ = [
+    "SUITE",
+    "ContinuousSCM",
+    "DiscreteSCM",
+    "Latent",
+    "intervened_nodes",
+    "intervention_values",
+    "make_scm",
+]
 
-_DCM_SUITE = frozenset({"SUITE", "ContinuousSCM", "intervention_values", "make_scm"})
+_DCM_SUITE = frozenset({"SUITE", "ContinuousSCM", "intervened_nodes", "intervention_values", "make_scm"})
 
 
 def __getattr__(name: str) -> Any:

@@ -38,7 +38,7 @@ from torch import Tensor
 
 from lightning_causal.errors import QueryError
 from lightning_causal.graph import CausalGraph
-from lightning_causal.interventions import hard_value
+from lightning_causal.interventions import apply_shift, hard_value
 from lightning_causal.variables import VariableSpec
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "ContinuousSCM",
     "Intervention",
     "Mechanism",
+    "intervened_nodes",
     "intervention_values",
     "make_scm",
 ]
@@ -189,7 +190,7 @@ class ContinuousSCM:
             out = self._mechanisms[v]({q: values[q] for q in self._parents[v]}, u)
             if action is not None:
                 assert callable(action)
-                out = self._shifted_value(v, action(out), n)
+                out = apply_shift(v, action, out)
             values[v] = out
         return {v: values[v] for v in self.graph.nodes}
 
@@ -255,17 +256,11 @@ class ContinuousSCM:
         spec = VariableSpec(name=v, kind="continuous", dim=self.dims[v])
         return hard_value(spec, value, n, like.device).to(like.dtype)
 
-    def _shifted_value(self, v: str, out: object, n: int) -> Tensor:
-        return (
-            out
-            if isinstance(out, Tensor) and tuple(out.shape) == (n, self.dims[v])
-            else _bad_shift(v, out, n, self.dims[v])
-        )
 
-
-def _bad_shift(v: str, out: object, n: int, dim: int) -> Tensor:
-    shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-    raise QueryError(f"the shift intervention on {v} must return a tensor of shape ({n}, {dim}), got {shape}")
+# ---------------------------------------------------------------------- the four small graphs
+# Chao et al. 2023 (arXiv:2302.00860), Appendix, structural equations of the synthetic suite.
+# Each entry: node -> (equation text, mechanism(p, u)). 20 / (1 + exp(-a)) is written 20 * sigmoid(a)
+# (the same function, without overflow).
 
 
 def _root(p: Mapping[str, Tensor], u: Tensor) -> Tensor:
@@ -507,6 +502,17 @@ def make_scm(name: str, variant: str = "NL", seed: int = 0, layout: str = "vecto
     scm = _ladder(kind, int(seed), shape) if key == "ladder" else _small_scm(key, kind)
     scm._recipe = (key, kind, int(seed), shape)
     return scm
+
+
+def intervened_nodes(scm: ContinuousSCM) -> list[str]:
+    """The nodes the DCM protocol intervenes on (Chao et al. 2023, Section 6), in node order.
+
+    Every node with a descendant other than itself; for the ladder (vector layout), nodes 1 and 4.
+    """
+    graph = scm.graph
+    if scm.name == "ladder":
+        return ["x1", "x4"]
+    return [v for v in graph.nodes if len(graph.descendants(v)) > 1]
 
 
 def intervention_values(scm: ContinuousSCM, node: str, count: int = 20, seed: int = 0, n: int = 5000) -> Tensor:
