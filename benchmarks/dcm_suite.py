@@ -31,6 +31,7 @@ import platform
 import time
 import warnings
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +39,11 @@ import lightning as L
 import numpy as np
 import torch
 from harness import quiet_trainer
+from lightning_causal.callbacks import EMA
+from lightning_causal.datamodules.scm import SCMDataModule
 
-from callbacks import EMA
-from datamodules.scm import SCMDataModule
 from lightning_causal.metrics import mmd, stack_variables
-from lightning_causal.models import CausalDiffusion
+from lightning_causal.models import DCM, AdamW, DCMNetworkConfig, WarmupCosine
 from lightning_causal.scm import intervened_nodes, intervention_values
 
 warnings.filterwarnings("ignore")
@@ -54,24 +55,21 @@ Counterfactual = Callable[[Values, Mapping[str, Any]], Values]
 
 
 # ---------------------------------------------------------------------------- the methods
-def train_dcm(data: SCMDataModule, args: argparse.Namespace, seed: int) -> CausalDiffusion:
+def train_dcm(data: SCMDataModule, args: argparse.Namespace, seed: int) -> DCM:
     L.seed_everything(seed, verbose=False)
-    model = CausalDiffusion(
+    model = DCM(
         data.graph,
         data.variables,
-        hidden=args.hidden,
-        depth=args.depth,
-        conditioning=args.conditioning,
-        lr=args.lr,
-        cosine_decay=True,
-        warmup_steps=100,
+        DCMNetworkConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning),
+        optimizer=partial(AdamW, lr=args.lr),
+        scheduler=partial(WarmupCosine, warmup_steps=100),
         seed=seed,
     )
     quiet_trainer(args.steps, [EMA(decay=0.999)]).fit(model, data)
     return model
 
 
-def dcm_methods(model: CausalDiffusion) -> tuple[Sampler, Counterfactual]:
+def dcm_methods(model: DCM) -> tuple[Sampler, Counterfactual]:
     def sample(n: int, interventions: Mapping[str, Any], seed: int) -> Values:
         return model.sample(n, interventions, seed=seed)
 

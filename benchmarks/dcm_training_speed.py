@@ -25,16 +25,17 @@ import logging
 import platform
 import time
 import warnings
+from dataclasses import replace
 from typing import Any
 
 import lightning as L
 import torch
 from harness import quiet_trainer
+from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 
-from datamodules.scm import SCMDataModule
-from datamodules.tensor_dataset import tensor_loader
 from lightning_causal import CausalGraph
-from lightning_causal.models import CausalDiffusion
+from lightning_causal.models import DCM, DCMNetworkConfig
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -44,14 +45,14 @@ def _loader(tensors: dict[str, torch.Tensor], batch_size: int, seed: int) -> tor
     return tensor_loader(tensors, batch_size, shuffle_seed=seed, drop_last=True)
 
 
-def _val_losses(model: CausalDiffusion, val: dict[str, torch.Tensor], draws: int = 20) -> dict[str, float]:
+def _val_losses(model: DCM, val: dict[str, torch.Tensor], draws: int = 20) -> dict[str, float]:
     """Per-node validation loss through each node's own generator view, with the same (t, noise)
     draws for a node in every arm, so that arms differ only by their weights."""
     model.eval()
     out = {}
     with torch.no_grad():
         for v in model.network.modelled:
-            gen = model.network.generator(v)
+            gen = model.node_generator(v)
             parents = {p: val[p] for p in gen.inputs}
             losses = [gen.loss(val[v], parents, torch.Generator().manual_seed(k)).item() for k in range(draws)]
             out[v] = sum(losses) / draws
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = SCMDataModule("ladder", "NL", n_train=5000, n_val=2000, n_test=0, seed=0, layout="scalar")
     graph, variables = data.graph, data.variables
     modelled = [v for v in graph.nodes if graph.parents(v)]
-    kwargs = {"hidden": args.hidden, "depth": args.depth, "conditioning": args.conditioning, "lr": 1e-3}
+    config = DCMNetworkConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning)
     results: dict[str, Any] = {"nodes": len(graph.nodes), "modelled": len(modelled), "steps_per_node": args.steps}
 
     # sequential: one model per node, one fit after another
@@ -72,7 +73,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for v in modelled:
         parents = graph.parents(v)
         sub = CausalGraph(directed=[(p, v) for p in parents])
-        model = CausalDiffusion(sub, {k: variables[k] for k in sub.nodes}, **kwargs)
+        model = DCM(sub, {k: variables[k] for k in sub.nodes}, config)
         tensors = {k: data.train_tensors[k] for k in sub.nodes}
         quiet_trainer(args.steps).fit(model, _loader(tensors, args.batch_size, 0))
         val_seq.update(_val_losses(model, {k: data.val_tensors[k] for k in sub.nodes}))
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     for backend, label in (("separate", "summed"), ("batched", "batched")):
         L.seed_everything(0, verbose=False)
         start = time.perf_counter()
-        model = CausalDiffusion(graph, variables, backend=backend, **kwargs)
+        model = DCM(graph, variables, replace(config, backend=backend))
         quiet_trainer(args.steps).fit(model, _loader(data.train_tensors, args.batch_size, 0))
         results[f"{label}_s"] = time.perf_counter() - start
         val = _val_losses(model, data.val_tensors)

@@ -1,7 +1,7 @@
 """Evaluation against exact ground truth during training.
 
 When the data module knows its structural causal model (``datamodule.scm``, as
-:class:`~datamodules.scm.SCMDataModule` does), this callback measures, after each validation run,
+:class:`~lightning_causal.datamodules.scm.SCMDataModule` does), this callback measures, after each validation run,
 the quantities DCM is judged by (Chao et al. 2023; ../shared/benchmarks.md section 1) and logs them
 with the other metrics (CSV, W&B, ...):
 

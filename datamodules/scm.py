@@ -2,7 +2,7 @@
 
 The data are generated once, in ``__init__``, from the exact SCM of Chao et al. 2023 (DCM,
 arXiv:2302.00860; see :mod:`lightning_causal.scm.dcm_suite`): train, validation and test splits
-come from one generator seeded with ``seed``, in that order, so they are reproducible and
+come from one rng seeded with ``seed``, in that order, so they are reproducible and
 distinct. Because the data exist at instantiation, LightningCLI can link ``data.graph`` and
 ``data.variables`` into the model. The true noise of the test rows is kept, so counterfactuals
 are exact.
@@ -23,14 +23,14 @@ from collections.abc import Mapping
 
 import lightning
 import torch
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_dataset import tensor_loader
 from lightning_causal.errors import DataError
-from lightning_causal.graph import CausalGraph
+from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm
-from lightning_causal.variables import VariableSpec
+from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["SCMDataModule"]
 
@@ -87,10 +87,10 @@ class SCMDataModule(lightning.LightningDataModule):
         self.scm: ContinuousSCM = make_scm(scm, variant, seed=seed, layout=layout)
         self.graph: CausalGraph = self.scm.graph
         # 1. one seeded stream: train, then validation, then test
-        generator = torch.Generator().manual_seed(seed)
-        self.train_tensors, self.train_noise = self.scm.sample(n_train, generator)
-        self.val_tensors, self.val_noise = self.scm.sample(n_val, generator)
-        self.test_tensors, self.test_noise = self.scm.sample(n_test, generator)
+        rng = torch.Generator().manual_seed(seed)
+        self.train_tensors, self.train_noise = self.scm.sample(n_train, rng)
+        self.val_tensors, self.val_noise = self.scm.sample(n_val, rng)
+        self.test_tensors, self.test_noise = self.scm.sample(n_test, rng)
         # 2. codec statistics from the training split only (population std, ddof 0)
         self.variables: dict[str, VariableSpec] = {}
         for name, spec in self.scm.variables.items():
@@ -121,7 +121,7 @@ class SCMDataModule(lightning.LightningDataModule):
         self, n: int, interventions: Mapping[str, Intervention], seed: int = 0
     ) -> dict[str, Tensor]:
         """``n`` exact samples of the mutilated SCM under ``interventions`` (fresh noise from ``seed``)."""
-        values, _ = self.scm.sample(n, generator=seed, interventions=interventions)
+        values, _ = self.scm.sample(n, rng=seed, interventions=interventions)
         return values
 
     def counterfactuals(

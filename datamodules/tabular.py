@@ -42,23 +42,19 @@ import lightning
 import numpy as np
 import pandas as pd
 import torch
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_dataset import tensor_loader
-from lightning_causal.errors import DataError, QueryError
-from lightning_causal.graph import CausalGraph
-from lightning_causal.graph_io import load_graph_spec
-from lightning_causal.variables import VariableSpec
+from lightning_causal.errors import DataError, QueryError, listing
+from lightning_causal.files import atomic_write
+from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.graph.io import load_graph_spec
+from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["TabularDataModule", "read_values", "write_values"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-
-
-def _listing(names: list[str], limit: int = 20) -> str:
-    shown = ", ".join(names[:limit])
-    return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
 def _show(value: Any) -> str:
@@ -113,7 +109,7 @@ class _Table:
                 dim = next(k for k in range(1, len(names) + 1) if f"{node}_{k}" not in names)
                 hint = f"; for a vector declare {node}: {{type: continuous, dim: {dim}}}"
             raise self.error(
-                f"node {node!r} needs column {column!r}, which the file lacks (its columns: {_listing(names)}); "
+                f"node {node!r} needs column {column!r}, which the file lacks (its columns: {listing(names, 20)}); "
                 f"rename a column or declare the node's 'columns' in the graph's variables section{hint}"
             )
         series = self.frame[column]
@@ -194,7 +190,7 @@ class _Table:
                 first = int(np.flatnonzero(unknown)[0])
                 raise self.error(
                     f"column {column!r} holds {_show(labels[first])} at {self.row(first)}, which is not one of "
-                    f"the declared categories of {node!r} ({_listing(list(spec.categories))}); "
+                    f"the declared categories of {node!r} ({listing(spec.categories, 20)}); "
                     "add it to 'categories' or fix the value"
                 )
             return np.array([index[label] for label in labels], dtype=np.int64), spec.categories
@@ -354,7 +350,7 @@ class TabularDataModule(lightning.LightningDataModule):
             if name not in causal_graph:
                 raise DataError(
                     f"the variables argument names {name!r}, which is not a node of graph file {graph!r} "
-                    f"({_listing(nodes)}); fix the name or add the node to the graph"
+                    f"({listing(nodes, 20)}); fix the name or add the node to the graph"
                 )
         declared = {n: _declared(n, c, f"graph file {graph!r}") for n, c in file_variables.items()}
         declared |= {n: _declared(n, c, "the variables argument") for n, c in (variables or {}).items()}
@@ -440,8 +436,6 @@ def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict
 
 def write_values(path: str | Path, values: Mapping[str, torch.Tensor], variables: Mapping[str, VariableSpec]) -> Path:
     """Write ``{variable: tensor}`` as CSV or Parquet (by suffix), atomically, in the training-data convention."""
-    from lightning_causal.graph_io import atomic_write
-
     path = Path(path)
     lower = path.name.lower()
     columns: dict[str, Any] = {}

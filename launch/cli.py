@@ -2,10 +2,10 @@
 
 Sub-commands:
 
-* ``fit``, ``validate``, ``test``: LightningCLI training from a YAML config (:mod:`launch.lightning_cli`);
-* ``sample``, ``counterfactual``: query a trained checkpoint, write CSV/Parquet (:mod:`launch.query_cmd`);
+* ``fit``, ``validate``, ``test``: LightningCLI training from a YAML config (``lightning_cli.py``);
+* ``sample``, ``counterfactual``: query a trained checkpoint, write CSV/Parquet (``query_cmd.py``);
 * ``identify``: verdict, estimand, ID trace and ID-GEN plan of a query (exit 1 if not identifiable);
-* ``demo``: the main job on built-in data (see :mod:`launch.demo`).
+* ``demo``: the main job on built-in data (see :mod:`lightning_causal.launch.demo`).
 
 User errors print one line (``error: ...``) and exit with status 2, never a traceback.
 """
@@ -26,9 +26,9 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from launch.demo import add_demo_parser
-    from launch.identify_cmd import add_identify_parser
-    from launch.query_cmd import add_query_parsers
+    from lightning_causal.launch.demo import add_demo_parser
+    from lightning_causal.launch.identify_cmd import add_identify_parser
+    from lightning_causal.launch.query_cmd import add_query_parsers
 
     parser = argparse.ArgumentParser(
         prog="lightning-causal",
@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from_shell = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in LIGHTNING_COMMANDS:
-        from launch.lightning_cli import run_lightning
+        from lightning_causal.launch.lightning_cli import run_lightning
 
         try:
             return run_lightning(None if from_shell else argv)  # None: LightningCLI reads sys.argv itself

@@ -1,6 +1,6 @@
 """The DCM part of ``lightning-causal demo``: train on a built-in SCM, query it, score it.
 
-It trains :class:`~lightning_causal.models.CausalDiffusion` on 5000 samples of a structural
+It trains :class:`~lightning_causal.models.DCM` on 5000 samples of a structural
 causal model from the DCM suite (default: the triangle with non-additive noise), with a progress
 bar, then answers
 
@@ -21,6 +21,7 @@ import json
 import logging
 import time
 import warnings
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +42,12 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
+    from lightning_causal.callbacks import EMA, StepProgressBar
+    from lightning_causal.datamodules.scm import SCMDataModule
 
-    from callbacks import EMA, StepProgressBar
-    from datamodules.scm import SCMDataModule
-    from lightning_causal.graph_io import atomic_write
+    from lightning_causal.files import atomic_write
     from lightning_causal.metrics import mmd, stack_variables
-    from lightning_causal.models import CausalDiffusion
+    from lightning_causal.models import DCM, WarmupCosine
     from lightning_causal.plots import plot_counterfactuals, plot_interventional
     from lightning_causal.scm import intervention_values
 
@@ -65,7 +66,7 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     for node, equation in scm.equations.items():
         print(f"    {node} = {equation}")
     L.seed_everything(args.seed, verbose=False)
-    model = CausalDiffusion(data.graph, data.variables, seed=args.seed, warmup_steps=100, cosine_decay=True)
+    model = DCM(data.graph, data.variables, seed=args.seed, scheduler=partial(WarmupCosine, warmup_steps=100))
     checkpoint = ModelCheckpoint(
         dirpath=out, filename="dcm", save_last=False, save_top_k=1, monitor=None, enable_version_counter=False
     )

@@ -6,7 +6,7 @@ tables on data sampled from a random discrete SCM with explicit latent confounde
 interventional distribution and measures it against the SCM's exact truth, next to the naive
 (confounded) conditional. It writes the graph pictures, a bar chart per query and a summary table.
 
-Part 2 (a diffusion causal model, about a minute on 2 cores): see :mod:`launch.dcm_demo`.
+Part 2 (a diffusion causal model, about a minute on 2 cores): see :mod:`lightning_causal.launch.dcm_demo`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,11 @@ from typing import Any
 import numpy as np
 
 from lightning_causal import DiscreteDistribution, EvaluationError, NotIdentifiableError, identify
-from lightning_causal.drawing import draw_graph, pyplot, save_png
-from lightning_causal.graph_io import atomic_write
-from lightning_causal.named_graphs import named_graph
-from lightning_causal.plan_compile import compile_estimand
+from lightning_causal.figures import pyplot, save_png
+from lightning_causal.files import atomic_write
+from lightning_causal.graph.drawing import draw_graph
+from lightning_causal.graph.named import named_graph
+from lightning_causal.plan.compile import compile_estimand
 from lightning_causal.scm import DiscreteSCM
 
 __all__ = ["add_demo_parser", "run_demo"]
@@ -32,7 +33,7 @@ DEMO_GRAPHS = ("backdoor", "frontdoor", "napkin", "verma", "conditional", "instr
 
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    from launch.dcm_demo import add_dcm_arguments
+    from lightning_causal.launch.dcm_demo import add_dcm_arguments
 
     p = sub.add_parser(
         "demo",
@@ -87,7 +88,7 @@ def run_demo(args: argparse.Namespace) -> int:
         print("=== Part 1: identification and ID-GEN sampling plans ===\n")
         run_identification_tour(args)
     if args.part in ("all", "dcm"):
-        from launch.dcm_demo import run_dcm_demo
+        from lightning_causal.launch.dcm_demo import run_dcm_demo
 
         print("\n=== Part 2: a diffusion causal model: interventions and counterfactuals ===\n")
         run_dcm_demo(args)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 from lightning_causal import CausalGraph, NotIdentifiableError, identify
 from lightning_causal.errors import GraphError
-from lightning_causal.named_graphs import NAMED_GRAPHS, named_graph
-from lightning_causal.plan_compile import compile_estimand
+from lightning_causal.graph.io import load_graph
+from lightning_causal.graph.named import NAMED_GRAPHS, named_graph
+from lightning_causal.plan.compile import compile_estimand
 
 __all__ = ["add_identify_parser", "load_graph_argument", "run_identify"]
 
@@ -18,7 +19,7 @@ def load_graph_argument(value: str) -> tuple[CausalGraph, str]:
     """A graph file path, or the name of a built-in graph."""
     path = Path(value)
     if path.exists():
-        return CausalGraph.load(path), path.name
+        return load_graph(path), path.name
     if value in NAMED_GRAPHS:
         return named_graph(value).graph, value
     if path.suffix:
@@ -64,7 +65,7 @@ def run_identify(args: argparse.Namespace) -> int:
     graph, label = load_graph_argument(args.graph)
     treatment, outcome, condition = _names(args.treatment), _names(args.outcome), _names(args.condition)
     if args.draw is not None:
-        from lightning_causal.drawing import draw_graph
+        from lightning_causal.graph.drawing import draw_graph
 
         draw_graph(graph, args.draw, title=label, treatment=treatment, outcome=outcome, condition=condition)
     summary = (

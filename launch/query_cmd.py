@@ -19,21 +19,21 @@ from typing import Any
 import torch
 
 from lightning_causal.errors import QueryError
-from lightning_causal.variables import VariableSpec
+from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["add_query_parsers", "load_model", "parse_assignments"]
 
 
 def load_model(path: Path) -> Any:
     """A trained model from a checkpoint written by the Trainer (EMA weights when EMA was used)."""
-    from lightning_causal.models import CausalDiffusion
+    from lightning_causal.models import DCM
 
     if not path.is_file():
         raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
     try:
-        return CausalDiffusion.load_from_checkpoint(path, map_location="cpu")
+        return DCM.load_from_checkpoint(path, map_location="cpu")
     except (KeyError, RuntimeError, TypeError) as err:
-        raise QueryError(f"checkpoint {str(path)!r} is not a CausalDiffusion checkpoint: {err}") from None
+        raise QueryError(f"checkpoint {str(path)!r} is not a DCM checkpoint: {err}") from None
 
 
 def _value(spec: VariableSpec, text: str, flag: str) -> Any:
@@ -106,7 +106,7 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 
 def run_sample(args: argparse.Namespace) -> int:
-    from datamodules.tabular import write_values
+    from lightning_causal.datamodules.tabular import write_values
 
     model = load_model(args.ckpt)
     interventions = _interventions(args, model.variables)
@@ -118,7 +118,7 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_counterfactual(args: argparse.Namespace) -> int:
-    from datamodules.tabular import read_values, write_values
+    from lightning_causal.datamodules.tabular import read_values, write_values
 
     model = load_model(args.ckpt)
     interventions = _interventions(args, model.variables)

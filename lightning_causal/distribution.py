@@ -10,7 +10,46 @@ import numpy as np
 from lightning_causal.errors import QueryError
 from lightning_causal.values import check_value
 
-__all__ = ["DiscreteDistribution"]
+__all__ = ["DiscreteDistribution", "check_integer_columns"]
+
+
+def check_integer_columns(
+    data: Mapping[str, Any],
+    names: Sequence[str],
+    cardinalities: Mapping[str, int] | None = None,
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Validate integer columns ``{name: array}``: present, 1-D, equal length, non-negative, in range."""
+    columns: dict[str, np.ndarray] = {}
+    cards: dict[str, int] = {}
+    length: int | None = None
+    first = ""
+    for name in names:
+        if name not in data:
+            have = ", ".join(list(data)[:12])
+            raise QueryError(f"the data has no column {name!r}; it has {have}")
+        col = np.asarray(data[name])
+        if col.ndim != 1:
+            raise QueryError(f"column {name!r} must be one-dimensional, got shape {col.shape}")
+        if col.dtype.kind == "f" and col.size and not np.all(np.mod(col, 1) == 0):
+            raise QueryError(f"column {name!r} holds non-integer values; categorical data must be integer codes 0..k-1")
+        if col.dtype.kind not in "iub" and not (col.dtype.kind == "f"):
+            raise QueryError(f"column {name!r} has dtype {col.dtype}; categorical data must be integer codes 0..k-1")
+        col = col.astype(np.int64)
+        if col.size and col.min() < 0:
+            raise QueryError(f"column {name!r} holds negative values; categorical data must be codes 0..k-1")
+        if length is None:
+            length, first = len(col), name
+        elif len(col) != length:
+            raise QueryError(f"column {name!r} has {len(col)} rows but {first!r} has {length}")
+        k = int(col.max()) + 1 if col.size else 1
+        if cardinalities is not None and name in cardinalities:
+            declared = int(cardinalities[name])
+            if k > declared:
+                raise QueryError(f"column {name!r} holds the value {k - 1}, outside its {declared} declared values")
+            k = declared
+        columns[name] = col
+        cards[name] = k
+    return columns, cards
 
 
 class DiscreteDistribution:
@@ -70,8 +109,6 @@ class DiscreteDistribution:
         cardinalities: Mapping[str, int] | None = None,
     ) -> DiscreteDistribution:
         """The empirical distribution of integer samples ``{name: array}``."""
-        from lightning_causal.generators.categorical import check_integer_columns
-
         names = tuple(variables) if variables is not None else tuple(data)
         columns, cards = check_integer_columns(data, names, cardinalities)
         n = len(columns[names[0]]) if names else 0

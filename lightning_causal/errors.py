@@ -6,7 +6,7 @@ do, so the command line can print it without a traceback.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -19,7 +19,16 @@ __all__ = [
     "LightningCausalError",
     "NotIdentifiableError",
     "QueryError",
+    "listing",
 ]
+
+
+def listing(names: Iterable[object], limit: int | None = None) -> str:
+    """``a, b, c`` for an error message; past ``limit`` names, ``a, b, ... (N in all)``."""
+    shown = [str(n) for n in names]
+    if limit is None or len(shown) <= limit:
+        return ", ".join(shown)
+    return ", ".join(shown[:limit]) + f", ... ({len(shown)} in all)"
 
 
 class LightningCausalError(Exception):

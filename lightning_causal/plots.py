@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_causal.drawing import pyplot, save_png
+from lightning_causal.figures import pyplot, save_png
 
 __all__ = ["plot_counterfactuals", "plot_interventional"]
 

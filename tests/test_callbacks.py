@@ -5,9 +5,8 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
+from lightning_causal.callbacks import EMA
 from torch.utils.data import DataLoader, TensorDataset
-
-from callbacks import EMA
 
 
 class Line(L.LightningModule):
@@ -63,12 +62,13 @@ def test_bad_decay() -> None:
 
 
 def test_ground_truth_metrics_are_logged_during_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from callbacks import GroundTruthMetrics
-    from datamodules.scm import SCMDataModule
-    from lightning_causal.models import CausalDiffusion
+    from lightning_causal.callbacks import GroundTruthMetrics
+    from lightning_causal.datamodules.scm import SCMDataModule
+
+    from lightning_causal.models import DCM, DCMNetworkConfig
 
     data = SCMDataModule("chain", "NL", n_train=500, n_val=100, n_test=10, batch_size=100)
-    model = CausalDiffusion(data.graph, data.variables, hidden=16, timesteps=20)
+    model = DCM(data.graph, data.variables, DCMNetworkConfig(hidden=16, timesteps=20))
     trainer = L.Trainer(
         max_steps=10,
         val_check_interval=5,
@@ -92,7 +92,7 @@ class _LineWithValidation(Line):
 
 
 def test_step_progress_bar_is_one_bar_over_all_steps(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from callbacks import StepProgressBar
+    from lightning_causal.callbacks import StepProgressBar
 
     loader = DataLoader(TensorDataset(torch.zeros(16, 1)), batch_size=4)  # 4 steps per epoch
     trainer = L.Trainer(

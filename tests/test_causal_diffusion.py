@@ -1,18 +1,19 @@
-"""CausalDiffusion (DCM): banks, training with a real Trainer, queries, checkpoints and errors."""
+"""DCM (DCM): banks, training with a real Trainer, queries, checkpoints and errors."""
 
 from __future__ import annotations
 
 import warnings
+from functools import partial
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
+from lightning_causal.datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
 from lightning_causal import CausalGraph, GraphError, QueryError
-from lightning_causal.models import CausalDiffusion, DCMNetwork
+from lightning_causal.models import DCM, AdamW, DCMNetwork, DCMNetworkConfig
 from lightning_causal.nets import BatchedLinear, BatchedMLP
 from lightning_causal.variables import VariableSpec
 
@@ -42,7 +43,11 @@ def mixed_batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
 
 def _copy_into_separate(batched: DCMNetwork, separate: DCMNetwork) -> None:
     """Give every separate per-node MLP the weights of its slice of the batched bank."""
-    pairs = [(batched.denoiser, separate.denoiser), (batched.classifier, separate.classifier)]
+    assert batched.diffusion and separate.diffusion and batched.classifiers and separate.classifiers
+    pairs = [
+        (batched.diffusion.denoiser, separate.diffusion.denoiser),
+        (batched.classifiers.classifier, separate.classifiers.classifier),
+    ]
     for bank, nets in pairs:
         assert isinstance(bank, BatchedMLP)
         for k, net in enumerate(nets.nets):  # type: ignore[union-attr]
@@ -51,10 +56,10 @@ def _copy_into_separate(batched: DCMNetwork, separate: DCMNetwork) -> None:
                     assert isinstance(small, BatchedLinear), name
                     fan_in, fan_out = small.weight.shape[1:]
                     with torch.no_grad():
-                        if name == "input" and bank.conditioning == "concat" and bank is batched.denoiser:
+                        if name == "input" and bank.conditioning == "concat" and bank is batched.diffusion.denoiser:
                             # concat input rows: [x (padded), cond (padded)] -> [x (true), cond (true)]
-                            d_pad = batched.diff_target.shape[1]
-                            true_x = int(batched.diff_mask[k].sum())
+                            d_pad = batched.diffusion.target.shape[1]
+                            true_x = int(batched.diffusion.mask[k].sum())
                             rows = list(range(true_x)) + list(range(d_pad, d_pad + fan_in - true_x))
                             small.weight[0] = big.weight[k][rows, :fan_out]
                         else:
@@ -65,8 +70,10 @@ def _copy_into_separate(batched: DCMNetwork, separate: DCMNetwork) -> None:
 @pytest.mark.parametrize("conditioning", ["film", "concat"])
 def test_batched_and_separate_backends_compute_the_same_losses(conditioning: str) -> None:
     torch.manual_seed(0)
-    batched = DCMNetwork(MIXED, MIXED_VARS, conditioning=conditioning, hidden=16, roots="model")
-    separate = DCMNetwork(MIXED, MIXED_VARS, conditioning=conditioning, hidden=16, roots="model", backend="separate")
+    batched = DCMNetwork(MIXED, MIXED_VARS, DCMNetworkConfig(conditioning=conditioning, hidden=16, roots="model"))
+    separate = DCMNetwork(
+        MIXED, MIXED_VARS, DCMNetworkConfig(conditioning=conditioning, hidden=16, roots="model", backend="separate")
+    )
     _copy_into_separate(batched, separate)
     batch = mixed_batch()
     a = batched.loss_vector(batch, torch.Generator().manual_seed(5))
@@ -77,7 +84,7 @@ def test_batched_and_separate_backends_compute_the_same_losses(conditioning: str
 
 def test_each_node_gets_gradient_only_from_its_own_loss_and_every_parameter_gets_one() -> None:
     torch.manual_seed(0)
-    net = DCMNetwork(MIXED, MIXED_VARS, hidden=16)
+    net = DCMNetwork(MIXED, MIXED_VARS, DCMNetworkConfig(hidden=16))
     losses = net.loss_vector(mixed_batch(), torch.Generator().manual_seed(1))
     losses.sum().backward()
     for p in net.parameters():  # DDP without find_unused_parameters needs this
@@ -85,8 +92,8 @@ def test_each_node_gets_gradient_only_from_its_own_loss_and_every_parameter_gets
     net.zero_grad()
     k = net.diffusion_nodes.index("d")
     net.loss_vector(mixed_batch(), torch.Generator().manual_seed(1))[k].backward()
-    assert isinstance(net.denoiser, BatchedMLP)
-    grads = net.denoiser.output.weight.grad
+    assert net.diffusion is not None and isinstance(net.diffusion.denoiser, BatchedMLP)
+    grads = net.diffusion.denoiser.output.weight.grad
     assert grads is not None
     others = [i for i in range(len(net.diffusion_nodes)) if i != k]
     assert grads[k].abs().sum() > 0 and grads[others].abs().sum() == 0
@@ -115,10 +122,12 @@ def _specs(values: dict[str, torch.Tensor]) -> dict[str, VariableSpec]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CausalDiffusion, Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DCM, Path]:
     L.seed_everything(0, verbose=False)
     values, _ = linear_gaussian(4000, seed=0)
-    model = CausalDiffusion(CHAIN, _specs(values), hidden=64, conditioning="concat", lr=3e-3)
+    model = DCM(
+        CHAIN, _specs(values), DCMNetworkConfig(hidden=64, conditioning="concat"), optimizer=partial(AdamW, lr=3e-3)
+    )
     loader = DataLoader(
         TensorDictDataset(values),
         batch_size=256,
@@ -141,7 +150,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[CausalDiffusion, 
     return model, ckpt
 
 
-def test_interventional_samples_match_the_truth(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_interventional_samples_match_the_truth(trained: tuple[DCM, Path]) -> None:
     model, _ = trained
     s = model.sample(4000, {"x1": 1.0}, seed=0)
     assert torch.all(s["x1"] == 1.0)
@@ -156,7 +165,7 @@ def test_interventional_samples_match_the_truth(trained: tuple[CausalDiffusion, 
     assert shifted["x1"].mean().item() == pytest.approx(0.0, abs=0.1)
 
 
-def test_counterfactuals_match_the_true_noise(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_counterfactuals_match_the_true_noise(trained: tuple[DCM, Path]) -> None:
     model, _ = trained
     factual, noise = linear_gaussian(500, seed=99)
     cf = model.counterfactual(factual, {"x1": factual["x1"] + 1.0})
@@ -170,7 +179,7 @@ def test_counterfactuals_match_the_true_noise(trained: tuple[CausalDiffusion, Pa
     assert torch.equal(cf3["x3"], factual["x3"] * 2) and torch.equal(cf3["x2"], factual["x2"])
 
 
-def test_sampling_is_reproducible(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_sampling_is_reproducible(trained: tuple[DCM, Path]) -> None:
     model, _ = trained
     a = model.sample(100, {"x1": 0.5}, seed=3)
     b = model.sample(100, {"x1": 0.5}, seed=3)
@@ -178,10 +187,10 @@ def test_sampling_is_reproducible(trained: tuple[CausalDiffusion, Path]) -> None
     assert torch.equal(a["x3"], b["x3"]) and not torch.equal(a["x3"], c["x3"])
 
 
-def test_checkpoint_round_trip_gives_the_same_answers(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_checkpoint_round_trip_gives_the_same_answers(trained: tuple[DCM, Path]) -> None:
     model, ckpt = trained
-    loaded = CausalDiffusion.load_from_checkpoint(ckpt)
-    assert loaded.graph == model.graph and loaded.network.root_store.keys() == {"x1"}
+    loaded = DCM.load_from_checkpoint(ckpt)
+    assert loaded.graph == model.graph and loaded.network.roots.store.keys() == {"x1"}
     a = model.sample(200, seed=1)
     b = loaded.sample(200, seed=1)
     for k in a:
@@ -200,7 +209,7 @@ def test_mixed_types_train_and_answer_queries() -> None:
     values = {"a": a, "b": b, "c": c, "d": d, "e": e}
     specs = dict(MIXED_VARS)
     specs["a"] = VariableSpec("a", "continuous", dim=2, mean=(0.0, 0.0), std=(1.0, 1.0))
-    model = CausalDiffusion(MIXED, specs, hidden=32, lr=3e-3, timesteps=30)
+    model = DCM(MIXED, specs, DCMNetworkConfig(hidden=32, timesteps=30), optimizer=partial(AdamW, lr=3e-3))
     loader = DataLoader(TensorDictDataset(values), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict)
     L.Trainer(
         max_epochs=15, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False
@@ -218,11 +227,11 @@ def test_mixed_types_train_and_answer_queries() -> None:
 
 def test_errors() -> None:
     with pytest.raises(GraphError, match="use ID-GEN"):
-        CausalDiffusion(CausalGraph(directed=[("x", "y")], bidirected=[("x", "y")]))
-    model = CausalDiffusion(MIXED, MIXED_VARS, hidden=8)
+        DCM(CausalGraph(directed=[("x", "y")], bidirected=[("x", "y")]))
+    model = DCM(MIXED, MIXED_VARS, DCMNetworkConfig(hidden=8))
     with pytest.raises(RuntimeError, match="root 'a' has no training rows"):
         model.sample(5)
-    model.network.observe_roots(mixed_batch())
+    model.network.roots.observe(mixed_batch())
     with pytest.raises(QueryError, match="unknown variable 'zz'"):
         model.sample(5, {"zz": 1.0})
     with pytest.raises(QueryError, match="shape"):
@@ -240,16 +249,16 @@ def test_errors() -> None:
 def test_graph_from_a_yaml_file_with_variable_types(tmp_path: Path) -> None:
     path = tmp_path / "g.yaml"
     path.write_text("directed: [a -> b]\nvariables:\n  b: {type: categorical, classes: 4}\n  a: {dim: 2}\n")
-    model = CausalDiffusion(str(path))
+    model = DCM(str(path))
     assert model.variables["b"].classes == 4 and model.variables["a"].dim == 2
     assert model.hparams["graph"]["directed"] == [["a", "b"]]
 
 
-def test_node_generators_expose_the_conditional_generator_interface(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_node_generators_expose_the_conditional_generator_interface(trained: tuple[DCM, Path]) -> None:
     from lightning_causal.generators import ConditionalGenerator
 
     model, _ = trained
-    gen = model.network.generator("x2")
+    gen = model.node_generator("x2")
     assert isinstance(gen, ConditionalGenerator) and gen.inputs == ("x1",) and gen.invertible
     values, _ = linear_gaussian(300, seed=5)
     parents = {"x1": values["x1"]}
@@ -267,7 +276,7 @@ def test_node_generators_expose_the_conditional_generator_interface(trained: tup
     with pytest.raises(QueryError, match="needs its parent 'x1'"):
         gen.sample({})
     with pytest.raises(QueryError, match="no trained generator"):
-        model.network.generator("x1")
+        model.node_generator("x1")
 
 
 def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
@@ -287,7 +296,7 @@ def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
         "a": VariableSpec("a", "continuous", mean=(0.0,), std=(1.0,)),
         "c": VariableSpec("c", "categorical", classes=4),
     }
-    model = CausalDiffusion(graph, specs, lr=3e-3)
+    model = DCM(graph, specs, optimizer=partial(AdamW, lr=3e-3))
     loader = DataLoader(
         TensorDictDataset({"a": a, "c": c}), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict
     )
@@ -306,7 +315,7 @@ def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
     assert accuracy > oracle_accuracy - 0.05 and accuracy > copy_accuracy + 0.1
 
 
-def test_counterfactuals_off_the_data_stay_near_the_training_range(trained: tuple[CausalDiffusion, Path]) -> None:
+def test_counterfactuals_off_the_data_stay_near_the_training_range(trained: tuple[DCM, Path]) -> None:
     """A factual row far outside the data, intervened on: descendants stay within the clip range."""
     model, _ = trained
     factual = {"x1": torch.tensor([[8.0]]), "x2": torch.tensor([[-9.0]]), "x3": torch.tensor([[12.0]])}

@@ -15,7 +15,7 @@ from lightning_causal.plan import SamplingPlan
 
 def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     exe = shutil.which("lightning-causal")
-    cmd = [exe, *args] if exe else [sys.executable, "-m", "launch.cli", *args]
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "lightning_causal.launch.cli", *args]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
 
 

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lightning_causal import CausalGraph
-from lightning_causal.graph_io import load_graph_spec
-from lightning_causal.named_graphs import NAMED_GRAPHS
+from lightning_causal.graph.io import load_graph, load_graph_spec
+from lightning_causal.graph.named import NAMED_GRAPHS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -16,7 +15,7 @@ CONFIGS = ROOT / "configs"
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("graphs/*.yaml")), ids=lambda p: p.stem)
 def test_graph_configs_load_and_match_the_built_in_graphs(path: Path) -> None:
-    graph = CausalGraph.load(path)
+    graph = load_graph(path)
     assert graph == NAMED_GRAPHS[path.stem].graph
 
 
@@ -32,7 +31,7 @@ def test_tabular_graphs_load(path: Path) -> None:
 
 @pytest.mark.parametrize("path", sorted(CONFIGS.glob("dcm/*.yaml")), ids=lambda p: p.stem)
 def test_training_configs_instantiate(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from launch.lightning_cli import CausalCLI
+    from lightning_causal.launch.lightning_cli import CausalCLI
 
     monkeypatch.chdir(ROOT)  # configs name data files relative to the repository
     cli = CausalCLI(

@@ -11,8 +11,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 import torch
+from lightning_causal.datamodules.scm import SCMDataModule
 
-from datamodules.scm import SCMDataModule
 from lightning_causal.errors import QueryError
 from lightning_causal.scm import SUITE, ContinuousSCM, intervention_values, make_scm
 
@@ -158,7 +158,7 @@ def test_ladder_equations_against_numpy() -> None:
 @pytest.mark.parametrize("variant", VARIANTS)
 @pytest.mark.parametrize("name", SMALL)
 def test_nodes_are_roughly_unit_scale(name: str, variant: str) -> None:
-    values, _ = make_scm(name, variant).sample(20_000, generator=0)
+    values, _ = make_scm(name, variant).sample(20_000, rng=0)
     for v, t in values.items():
         std = float(t.std())
         assert 0.25 <= std <= 4.0, f"{name} {variant} {v}: std {std:.3f}"
@@ -169,7 +169,7 @@ def test_nodes_are_roughly_unit_scale(name: str, variant: str) -> None:
 def test_counterfactual_semantics(name: str) -> None:
     for variant in VARIANTS:
         scm = make_scm(name, variant)
-        values, noise = scm.sample(64, generator=1)
+        values, noise = scm.sample(64, rng=1)
         same = scm.counterfactual(noise, {})
         for v in scm.graph.nodes:
             assert torch.equal(same[v], values[v])
@@ -188,7 +188,7 @@ def test_counterfactual_semantics(name: str) -> None:
 @pytest.mark.parametrize("name", SUITE)
 def test_shift_intervention_on_a_root(name: str) -> None:
     scm = make_scm(name, "NL")
-    values, noise = scm.sample(32, generator=2)
+    values, noise = scm.sample(32, rng=2)
     root = scm.graph.topological_order()[0]
     shifted = scm.forward(noise, {root: lambda v: v + 1})
     torch.testing.assert_close(shifted[root], values[root] + 1)
@@ -198,7 +198,7 @@ def test_shift_intervention_on_a_root(name: str) -> None:
 
 def test_intervention_values_broadcast() -> None:
     scm = make_scm("ladder", "NA")
-    _, noise = scm.sample(10, generator=3)
+    _, noise = scm.sample(10, rng=3)
     per_row = torch.arange(30, dtype=torch.float32).reshape(10, 3)
     for value, want in (
         (2.5, torch.full((10, 3), 2.5)),
@@ -209,7 +209,7 @@ def test_intervention_values_broadcast() -> None:
         out = scm.forward(noise, {"x4": value})
         assert out["x4"].dtype == torch.float32 and torch.equal(out["x4"], want)
     chain = make_scm("chain")
-    _, noise1 = chain.sample(6, generator=0)
+    _, noise1 = chain.sample(6, rng=0)
     column = torch.linspace(-1, 1, 6).unsqueeze(1)
     assert torch.equal(chain.forward(noise1, {"x2": column})["x2"], column)
     assert torch.equal(chain.forward(noise1, {"x2": torch.tensor(3.0)})["x2"], torch.full((6, 1), 3.0))
@@ -219,7 +219,7 @@ def test_intervention_values_broadcast() -> None:
 
 def test_unknown_nodes_and_names_raise() -> None:
     scm = make_scm("triangle")
-    _, noise = scm.sample(4, generator=0)
+    _, noise = scm.sample(4, rng=0)
     with pytest.raises(ValueError, match="'x9'"):
         scm.forward(noise, {"x9": 1.0})
     with pytest.raises(ValueError, match="'x9'"):
@@ -235,7 +235,7 @@ def test_unknown_nodes_and_names_raise() -> None:
 
 def test_shift_must_keep_the_shape() -> None:
     scm = make_scm("chain")
-    _, noise = scm.sample(4, generator=0)
+    _, noise = scm.sample(4, rng=0)
     with pytest.raises(ValueError, match="shift intervention on x2"):
         scm.forward(noise, {"x2": lambda v: v.sum()})
 
@@ -244,9 +244,9 @@ def test_shift_must_keep_the_shape() -> None:
 @pytest.mark.parametrize("name", SUITE)
 def test_seeded_sampling(name: str) -> None:
     scm = make_scm(name, "NA")
-    a, _ = scm.sample(50, generator=torch.Generator().manual_seed(5))
-    b, _ = scm.sample(50, generator=5)
-    c, _ = scm.sample(50, generator=6)
+    a, _ = scm.sample(50, rng=torch.Generator().manual_seed(5))
+    b, _ = scm.sample(50, rng=5)
+    c, _ = scm.sample(50, rng=6)
     for v in scm.graph.nodes:
         assert torch.equal(a[v], b[v])
         assert not torch.equal(a[v], c[v])
@@ -255,7 +255,7 @@ def test_seeded_sampling(name: str) -> None:
 def test_global_rng_is_never_used() -> None:
     state = torch.get_rng_state()
     scm = make_scm("ladder", "NL", seed=1)
-    scm.sample(20, generator=1)
+    scm.sample(20, rng=1)
     intervention_values(scm, "x4", n=100)
     SCMDataModule(scm="ladder", n_train=20, n_val=5, n_test=5)
     assert torch.equal(torch.get_rng_state(), state)
@@ -289,7 +289,7 @@ def test_ladder_layouts() -> None:
     assert set(scalar.dims.values()) == {1} and len(scalar.graph.directed) == 13 * 9
     assert set(scalar.graph.parents("x10")) == {f"x{i:02d}" for i in range(4, 10)}
     # NL is additive: row j of the super node output plus u_j equals the vector layout's value
-    _, noise = vector.sample(40, generator=9)
+    _, noise = vector.sample(40, rng=9)
     split = {f"x{3 * (k - 1) + j + 1:02d}": noise[f"x{k}"][:, j : j + 1] for k in range(1, 11) for j in range(3)}
     vec = vector.forward(noise)
     sca = scalar.forward(split)
@@ -297,13 +297,13 @@ def test_ladder_layouts() -> None:
         joined = torch.cat([sca[f"x{3 * (k - 1) + j + 1:02d}"] for j in range(3)], dim=1)
         torch.testing.assert_close(joined, vec[f"x{k}"], rtol=1e-5, atol=1e-5)
     # and the same seed draws the same noise in both layouts
-    _, scalar_noise = scalar.sample(40, generator=9)
+    _, scalar_noise = scalar.sample(40, rng=9)
     assert all(torch.equal(scalar_noise[k], split[k]) for k in split)
 
 
 def test_scalar_ladder_na_feeds_each_scalar_noise() -> None:
     scm = make_scm("ladder", "NA", seed=0, layout="scalar")
-    values, noise = scm.sample(8, generator=0)
+    values, noise = scm.sample(8, rng=0)
     changed = dict(noise)
     changed["x05"] = noise["x05"] + 1.0  # scalar node 2 of super node 2
     out = scm.forward(changed)
@@ -318,7 +318,7 @@ def test_intervention_values_protocol(name: str, node: str) -> None:
     values = intervention_values(scm, node, count=20, seed=3, n=2000)
     dim = scm.dims[node]
     assert values.shape == (20, dim) and values.dtype == torch.float32
-    observed = scm.sample(2000, generator=3)[0][node].double().numpy()
+    observed = scm.sample(2000, rng=3)[0][node].double().numpy()
     lo, hi = np.quantile(observed, [0.1, 0.9], axis=0)
     np.testing.assert_allclose(values[0].numpy(), lo, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(values[-1].numpy(), hi, rtol=1e-5, atol=1e-6)

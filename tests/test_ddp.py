@@ -8,9 +8,9 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from lightning_causal.datamodules.scm import SCMDataModule
 
-from datamodules.scm import SCMDataModule
-from lightning_causal.models import CausalDiffusion
+from lightning_causal.models import DCM, DCMNetworkConfig
 
 
 class _Checksum(L.Callback):
@@ -26,7 +26,7 @@ class _Checksum(L.Callback):
 
 def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path) -> None:
     data = SCMDataModule("diamond", "NL", n_train=512, n_val=64, n_test=0, batch_size=64)
-    model = CausalDiffusion(data.graph, data.variables, hidden=16, timesteps=20)
+    model = DCM(data.graph, data.variables, DCMNetworkConfig(hidden=16, timesteps=20))
     trainer = L.Trainer(
         accelerator="cpu",
         devices=2,

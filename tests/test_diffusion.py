@@ -76,10 +76,10 @@ def test_golden_full_loops(kind: str) -> None:
     s = NoiseSchedule(100, kind)
     x_t = torch.randn(4, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
     got = (
-        ddpm_sample(toy_eps, s, x_t, generator=torch.Generator().manual_seed(1)).sum().item(),
-        ddim_sample(toy_eps, s, x_t, steps=20, eta=0.5, generator=torch.Generator().manual_seed(1)).sum().item(),
+        ddpm_sample(toy_eps, s, x_t, rng=torch.Generator().manual_seed(1)).sum().item(),
+        ddim_sample(toy_eps, s, x_t, steps=20, eta=0.5, rng=torch.Generator().manual_seed(1)).sum().item(),
         ddim_encode(toy_eps, s, x_t, steps=25).sum().item(),
-        ddpm_loss(toy_eps, s, x_t, generator=torch.Generator().manual_seed(2)).sum().item(),
+        ddpm_loss(toy_eps, s, x_t, rng=torch.Generator().manual_seed(2)).sum().item(),
     )
     for value, golden in zip(got, GOLDEN[kind], strict=True):
         assert value == pytest.approx(golden, rel=1e-10)
@@ -108,7 +108,7 @@ def test_exact_model_samples_the_data_distribution() -> None:
     eps = gaussian_eps(s, mu=0.0, sd=1.5)
     g = torch.Generator().manual_seed(3)
     noise = torch.randn(40_000, 1, generator=g, dtype=torch.float64)
-    for samples in (ddim_sample(eps, s, noise), ddpm_sample(eps, s, noise, generator=g)):
+    for samples in (ddim_sample(eps, s, noise), ddpm_sample(eps, s, noise, rng=g)):
         assert samples.mean().item() == pytest.approx(0.0, abs=0.03)
         assert samples.std().item() == pytest.approx(1.5, abs=0.04)
 

@@ -16,7 +16,7 @@ from lightning_causal import (
     QueryError,
     identify,
 )
-from lightning_causal.named_graphs import NAMED_GRAPHS, named_graph
+from lightning_causal.graph.named import NAMED_GRAPHS, named_graph
 from lightning_causal.scm import DiscreteSCM
 from tests.checks import assert_hedge, strong_napkin_scm
 

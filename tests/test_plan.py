@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from lightning_causal import CausalGraph, DiscreteDistribution, NotIdentifiableError, QueryError
-from lightning_causal.named_graphs import NAMED_GRAPHS
+from lightning_causal.graph.named import NAMED_GRAPHS
 from lightning_causal.plan import INPUT, Dataset, Network, Node, SamplingPlan, compile_plan
 from lightning_causal.scm import DiscreteSCM
 from tests.checks import assignments, random_query_cases, strong_napkin_scm

@@ -7,17 +7,18 @@ saved generator) and the same EMA average (the callback's saved state).
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning_causal.callbacks import EMA
+from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 
-from callbacks import EMA
-from datamodules.scm import SCMDataModule
-from datamodules.tensor_dataset import tensor_loader
-from lightning_causal.models import CausalDiffusion
+from lightning_causal.models import DCM, DCMNetworkConfig, WarmupCosine
 
 STEPS = 30  # 600 rows in batches of 64: 10 batches an epoch, the last one short
 
@@ -25,7 +26,13 @@ STEPS = 30  # 600 rows in batches of 64: 10 batches an epoch, the last one short
 def _fit(root: Path, ckpt_path: Path | None = None, every: int | None = None) -> dict[str, torch.Tensor]:
     L.seed_everything(0, verbose=False)  # the initial weights
     data = SCMDataModule("triangle", "NA", n_train=600, n_val=50, n_test=0, batch_size=64, seed=3)
-    model = CausalDiffusion(data.graph, data.variables, hidden=16, seed=5, warmup_steps=4, cosine_decay=True)
+    model = DCM(
+        data.graph,
+        data.variables,
+        DCMNetworkConfig(hidden=16),
+        seed=5,
+        scheduler=partial(WarmupCosine, warmup_steps=4),
+    )
     callbacks: list[L.Callback] = [EMA(decay=0.9)]
     if every:
         callbacks.append(ModelCheckpoint(dirpath=root, every_n_train_steps=every, save_top_k=-1, filename="{step}"))

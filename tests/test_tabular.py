@@ -7,14 +7,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import lightning_causal.datamodules.tabular
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from lightning_causal.datamodules.tabular import TabularDataModule
 from torch.utils.data import DataLoader
 
-import datamodules.tabular
-from datamodules.tabular import TabularDataModule
 from lightning_causal import DataError, GraphError
 from lightning_causal.variables import VariableSpec
 
@@ -248,7 +248,7 @@ def test_compressed_csv_reads_like_plain_csv(tmp_path: Path) -> None:
 
 
 def test_the_docstring_example_reads_as_documented(tmp_path: Path) -> None:
-    doc = datamodules.tabular.__doc__ or ""
+    doc = lightning_causal.datamodules.tabular.__doc__ or ""
     blocks = re.findall(r"::\n\n((?:    .*\n)+)", doc)
     (tmp_path / "data.csv").write_text("".join(line[4:] + "\n" for line in blocks[0].splitlines()))
     (tmp_path / "graph.yaml").write_text("".join(line[4:] + "\n" for line in blocks[1].splitlines()))

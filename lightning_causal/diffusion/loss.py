@@ -15,7 +15,7 @@ def ddpm_loss(
     eps_fn: EpsFn,
     schedule: NoiseSchedule,
     x0: Tensor,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     mask: Tensor | None = None,
 ) -> Tensor:
     """Per-sample ``|| eps - eps_theta(sqrt(abar_t) x0 + sqrt(1 - abar_t) eps, t) ||^2`` averaged over features.
@@ -25,8 +25,8 @@ def ddpm_loss(
     real features when several variables of different widths are padded into one tensor.
     Returns a tensor of shape ``x0.shape[:-1]``.
     """
-    t = torch.randint(0, schedule.timesteps, x0.shape[:-1], generator=generator, device=x0.device)
-    noise = torch.randn(x0.shape, generator=generator, device=x0.device, dtype=x0.dtype)
+    t = torch.randint(0, schedule.timesteps, x0.shape[:-1], generator=rng, device=x0.device)
+    noise = torch.randn(x0.shape, generator=rng, device=x0.device, dtype=x0.dtype)
     if mask is not None:  # padded features stay exactly zero, in training as in sampling
         mask = mask.to(x0.dtype).expand_as(x0)
         noise = noise * mask

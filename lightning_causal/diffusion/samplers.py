@@ -3,7 +3,7 @@
 All functions take ``eps_fn(x_t, t) -> predicted noise``, where ``t`` is an int64 tensor of step
 indices with the shape of ``x_t`` minus its last (feature) dimension, so one call can denoise
 many independent diffusion models at once (the node axis of a batched network). Randomness comes
-only from the ``generator`` argument.
+only from the ``rng`` argument.
 
 * DDPM ancestral sampling, Ho et al. 2020, Algorithm 2 with sigma_t^2 = beta~_t (their eq. 7):
   x_{t-1} = (x_t - beta_t / sqrt(1 - abar_t) eps) / sqrt(alpha_t) + sigma_t z.
@@ -71,7 +71,7 @@ def ddpm_sample(
     eps_fn: EpsFn,
     schedule: NoiseSchedule,
     x_t: Tensor,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     clip: Clip | None = None,
 ) -> Tensor:
     """Ancestral sampling from x_T (Ho et al. 2020, Algorithm 2)."""
@@ -88,7 +88,7 @@ def ddpm_sample(
             break
         # 2. posterior variance beta~_t = (1 - abar_{t-1}) / (1 - abar_t) beta_t
         var = (1 - abar_prev) / (1 - abar) * beta
-        z = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        z = torch.randn(x.shape, generator=rng, device=x.device, dtype=x.dtype)
         x = mean + var.sqrt() * z
     return x
 
@@ -100,7 +100,7 @@ def ddim_sample(
     x_t: Tensor,
     steps: int | None = None,
     eta: float = 0.0,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     clip: Clip | None = None,
 ) -> Tensor:
     """DDIM sampling from x_T (Song et al. 2021, eq. 12); deterministic when ``eta == 0``."""
@@ -119,7 +119,7 @@ def ddim_sample(
         direction = (1 - abar_prev - sigma**2).clamp(min=0).sqrt() * eps
         x = abar_prev.sqrt() * x0 + direction
         if eta > 0 and prev >= 0:
-            x = x + sigma * torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+            x = x + sigma * torch.randn(x.shape, generator=rng, device=x.device, dtype=x.dtype)
     return x
 
 

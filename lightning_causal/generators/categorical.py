@@ -10,56 +10,17 @@ the support, where ID's positivity assumption does not hold anyway).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 import numpy as np
 
 from lightning_causal.errors import QueryError
+from lightning_causal.generators.base import ConditionalGenerator
 
-__all__ = ["CategoricalTable", "check_integer_columns"]
-
-
-def check_integer_columns(
-    data: Mapping[str, Any],
-    names: Sequence[str],
-    cardinalities: Mapping[str, int] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, int]]:
-    """Validate integer columns ``{name: array}``: present, 1-D, equal length, non-negative, in range."""
-    columns: dict[str, np.ndarray] = {}
-    cards: dict[str, int] = {}
-    length: int | None = None
-    first = ""
-    for name in names:
-        if name not in data:
-            have = ", ".join(list(data)[:12])
-            raise QueryError(f"the data has no column {name!r}; it has {have}")
-        col = np.asarray(data[name])
-        if col.ndim != 1:
-            raise QueryError(f"column {name!r} must be one-dimensional, got shape {col.shape}")
-        if col.dtype.kind == "f" and col.size and not np.all(np.mod(col, 1) == 0):
-            raise QueryError(f"column {name!r} holds non-integer values; categorical data must be integer codes 0..k-1")
-        if col.dtype.kind not in "iub" and not (col.dtype.kind == "f"):
-            raise QueryError(f"column {name!r} has dtype {col.dtype}; categorical data must be integer codes 0..k-1")
-        col = col.astype(np.int64)
-        if col.size and col.min() < 0:
-            raise QueryError(f"column {name!r} holds negative values; categorical data must be codes 0..k-1")
-        if length is None:
-            length, first = len(col), name
-        elif len(col) != length:
-            raise QueryError(f"column {name!r} has {len(col)} rows but {first!r} has {length}")
-        k = int(col.max()) + 1 if col.size else 1
-        if cardinalities is not None and name in cardinalities:
-            declared = int(cardinalities[name])
-            if k > declared:
-                raise QueryError(f"column {name!r} holds the value {k - 1}, outside its {declared} declared values")
-            k = declared
-        columns[name] = col
-        cards[name] = k
-    return columns, cards
+__all__ = ["CategoricalTable"]
 
 
-class CategoricalTable:
-    """P(variable | inputs) as a table with axes (inputs..., variable).
+class CategoricalTable(ConditionalGenerator):
+    """P(variable | inputs) as a table with axes (inputs..., variable); numpy codes and RNG.
 
     Args:
         variable: the output variable.
@@ -93,7 +54,9 @@ class CategoricalTable:
             self.probs = np.where(mass > 0, joint / np.where(mass > 0, mass, 1.0), fallback)
         return self
 
-    def sample(self, inputs: Mapping[str, np.ndarray], rng: np.random.Generator, n: int | None = None) -> np.ndarray:
+    def sample(
+        self, inputs: Mapping[str, np.ndarray], rng: np.random.Generator | None = None, n: int | None = None
+    ) -> np.ndarray:
         """One draw per row of ``inputs`` (or ``n`` draws when there are no inputs)."""
         if self.inputs:
             index = tuple(np.asarray(inputs[v], dtype=np.int64) for v in self.inputs)
@@ -103,6 +66,7 @@ class CategoricalTable:
                 raise ValueError("n is needed to sample a table without inputs")
             rows = np.broadcast_to(self.probs, (n, self.shape[-1]))
         cdf = np.cumsum(rows, axis=-1)
+        rng = np.random.default_rng(rng)
         u = rng.random(rows.shape[0]) * cdf[:, -1]
         return np.minimum((cdf < u[:, None]).sum(axis=-1), self.shape[-1] - 1).astype(np.int64)
 

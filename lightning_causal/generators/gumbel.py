@@ -17,16 +17,16 @@ from torch import Tensor
 __all__ = ["gumbel_decode", "gumbel_noise", "gumbel_posterior", "gumbel_sample"]
 
 
-def gumbel_noise(shape: torch.Size | tuple[int, ...], generator: torch.Generator | None, like: Tensor) -> Tensor:
+def gumbel_noise(shape: torch.Size | tuple[int, ...], rng: torch.Generator | None, like: Tensor) -> Tensor:
     """Standard Gumbel draws, -log(-log U)."""
-    u = torch.rand(shape, generator=generator, device=like.device, dtype=like.dtype)
+    u = torch.rand(shape, generator=rng, device=like.device, dtype=like.dtype)
     u = u.clamp(min=torch.finfo(like.dtype).tiny, max=1 - torch.finfo(like.dtype).eps)
     return -torch.log(-torch.log(u))
 
 
-def gumbel_sample(logits: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def gumbel_sample(logits: Tensor, rng: torch.Generator | None = None) -> Tensor:
     """One class per row: argmax(logits + g)."""
-    return gumbel_decode(logits, gumbel_noise(logits.shape, generator, logits))
+    return gumbel_decode(logits, gumbel_noise(logits.shape, rng, logits))
 
 
 def gumbel_decode(logits: Tensor, noise: Tensor) -> Tensor:
@@ -34,13 +34,13 @@ def gumbel_decode(logits: Tensor, noise: Tensor) -> Tensor:
     return torch.argmax(logits + noise, dim=-1)
 
 
-def gumbel_posterior(logits: Tensor, observed: Tensor, generator: torch.Generator | None = None) -> Tensor:
+def gumbel_posterior(logits: Tensor, observed: Tensor, rng: torch.Generator | None = None) -> Tensor:
     """A draw of the noise g given that argmax(logits + g) == observed (top-down truncated Gumbels)."""
     logits = torch.log_softmax(logits, dim=-1)
     valid = torch.isfinite(logits)
     shape = logits.shape
-    top = torch.logsumexp(logits, dim=-1, keepdim=True) + gumbel_noise((*shape[:-1], 1), generator, logits)
-    others = logits + gumbel_noise(shape, generator, logits)
+    top = torch.logsumexp(logits, dim=-1, keepdim=True) + gumbel_noise((*shape[:-1], 1), rng, logits)
+    others = logits + gumbel_noise(shape, rng, logits)
     # Gumbel(l_j) truncated at top: -log(exp(-top) + exp(-x))
     truncated = -torch.logaddexp(-top, -others)
     perturbed = torch.where(torch.nn.functional.one_hot(observed, shape[-1]).bool(), top.expand(shape), truncated)

@@ -12,7 +12,7 @@ from lightning_causal.identify.hedge import Hedge, find_hedge
 from lightning_causal.identify.trace import IdFailure, IdStep, id_trace, idc_moves
 
 if TYPE_CHECKING:
-    from lightning_causal.graph import CausalGraph
+    from lightning_causal.graph.causal_graph import CausalGraph
 
 __all__ = ["Query", "check_query", "identify"]
 

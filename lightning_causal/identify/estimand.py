@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lightning_causal._bitgraph import BitGraph
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import EvaluationError, QueryError
+from lightning_causal.graph.bitgraph import BitGraph
 from lightning_causal.identify.evaluate import ExpressionEvaluator
 from lightning_causal.identify.expressions import (
     Expression,
@@ -29,7 +29,7 @@ from lightning_causal.identify.trace import IdStep
 from lightning_causal.values import check_assignment
 
 if TYPE_CHECKING:
-    from lightning_causal.graph import CausalGraph
+    from lightning_causal.graph.causal_graph import CausalGraph
 
 __all__ = ["Estimand", "build_expression", "format_query"]
 

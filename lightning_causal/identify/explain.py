@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lightning_causal._bitgraph import BitGraph
+from lightning_causal.graph.bitgraph import BitGraph
 from lightning_causal.identify.trace import IdStep
 
 if TYPE_CHECKING:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lightning_causal._bitgraph import BitGraph, iter_bits
+from lightning_causal.graph.bitgraph import BitGraph, iter_bits
 
 __all__ = ["CForest", "Hedge", "find_hedge"]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import sys
 
-from lightning_causal._bitgraph import BitGraph
+from lightning_causal.graph.bitgraph import BitGraph
 
 __all__ = ["IdFailure", "IdStep", "id_trace", "idc_moves", "reduced_conditionals"]
 

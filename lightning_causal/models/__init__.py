@@ -1,6 +1,16 @@
-"""LightningModules: CausalDiffusion (DCM) and the networks and queries behind it."""
+"""LightningModules, one package per model family on the small shared base of ``base.py``.
 
-from lightning_causal.models.causal_diffusion import CausalDiffusion
-from lightning_causal.models.dcm_network import DCMNetwork
+* ``base.py``: :class:`CausalModule` (injected optimizer and schedule, the checkpointed per-rank
+  noise RNG, one ``model_step``); ``optim.py``: the default optimizer and the warm-up/cosine schedule;
+* ``dcm/``: :class:`DCM`, diffusion causal models over a DAG (Chao et al. 2023).
 
-__all__ = ["CausalDiffusion", "DCMNetwork"]
+A new family (ID-GEN, Diff-SCM, DIME, IWDD) gets its own package here, subclasses
+:class:`CausalModule`, and talks to its conditional models through
+:class:`~lightning_causal.generators.ConditionalGenerator`.
+"""
+
+from lightning_causal.models.base import CausalModule
+from lightning_causal.models.dcm import DCM, DCMNetwork, DCMNetworkConfig, NodeGenerator
+from lightning_causal.models.optim import AdamW, WarmupCosine
+
+__all__ = ["DCM", "AdamW", "CausalModule", "DCMNetwork", "DCMNetworkConfig", "NodeGenerator", "WarmupCosine"]

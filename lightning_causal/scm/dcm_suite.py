@@ -17,7 +17,7 @@ Values are dicts ``{node: float32 tensor of shape (n, dim)}``; randomness is alw
 Example:
     >>> import torch
     >>> scm = make_scm("triangle", "NL")
-    >>> values, noise = scm.sample(4, generator=torch.Generator().manual_seed(0))
+    >>> values, noise = scm.sample(4, rng=torch.Generator().manual_seed(0))
     >>> sorted(values), tuple(values["x3"].shape)
     (['x1', 'x2', 'x3'], (4, 1))
     >>> cf = scm.counterfactual(noise, {"x1": 1.0})  # what x would have been had x1 been 1
@@ -36,10 +36,10 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from lightning_causal.errors import QueryError
-from lightning_causal.graph import CausalGraph
-from lightning_causal.interventions import apply_shift, hard_value
-from lightning_causal.variables import VariableSpec
+from lightning_causal.errors import QueryError, listing
+from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.variables.interventions import apply_shift, hard_value
+from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
     "LADDER_EDGES",
@@ -63,20 +63,16 @@ Mechanism = Callable[[Mapping[str, Tensor], Tensor], Tensor]
 Intervention = float | Sequence[float] | Tensor | Callable[[Tensor], Tensor]
 """A hard value (float, ``(dim,)`` or ``(n, dim)``) or a shift ``f(mechanism output)``."""
 
-GeneratorLike = torch.Generator | int | None
+RngLike = torch.Generator | int | None
 
 
-def _generator(generator: GeneratorLike) -> torch.Generator:
-    """An explicit generator: itself, one seeded with the int, or (``None``) one seeded with 0."""
-    if isinstance(generator, torch.Generator):
-        return generator
-    if generator is not None and (isinstance(generator, bool) or not isinstance(generator, int)):
-        raise QueryError(f"generator must be a torch.Generator or an int seed, got {generator!r}")
-    return torch.Generator().manual_seed(0 if generator is None else int(generator))
-
-
-def _listing(names: Sequence[str]) -> str:
-    return ", ".join(names)
+def _rng(rng: RngLike) -> torch.Generator:
+    """An explicit rng: itself, one seeded with the int, or (``None``) one seeded with 0."""
+    if isinstance(rng, torch.Generator):
+        return rng
+    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int)):
+        raise QueryError(f"rng must be a torch.Generator or an int seed, got {rng!r}")
+    return torch.Generator().manual_seed(0 if rng is None else int(rng))
 
 
 class ContinuousSCM:
@@ -142,7 +138,7 @@ class ContinuousSCM:
     def mechanism(self, v: str) -> Mechanism:
         """The structural equation ``f_v(parents, u_v)`` of node ``v`` (parents keyed by name)."""
         if v not in self._mechanisms:
-            raise QueryError(f"unknown node {v!r}; the {self.name} SCM has nodes {_listing(self.graph.nodes)}")
+            raise QueryError(f"unknown node {v!r}; the {self.name} SCM has nodes {listing(self.graph.nodes)}")
         return self._mechanisms[v]
 
     @property
@@ -151,11 +147,11 @@ class ContinuousSCM:
         return {v: VariableSpec(name=v, kind="continuous", dim=self.dims[v]) for v in self.graph.nodes}
 
     # ------------------------------------------------------------------ sampling
-    def sample_noise(self, n: int, generator: GeneratorLike = None) -> dict[str, Tensor]:
+    def sample_noise(self, n: int, rng: RngLike = None) -> dict[str, Tensor]:
         """Draw ``n`` rows of exogenous noise ``u_v ~ N(0, I_dim)`` for every node."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise QueryError(f"n must be a non-negative int, got {n!r}")
-        g = _generator(generator)
+        g = _rng(rng)
         noise: dict[str, Tensor] = {}
         for group in self._noise_groups:
             block = torch.randn(n, sum(self.dims[v] for v in group), generator=g)
@@ -199,11 +195,11 @@ class ContinuousSCM:
     def sample(
         self,
         n: int,
-        generator: GeneratorLike = None,
+        rng: RngLike = None,
         interventions: Mapping[str, Intervention] | None = None,
     ) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
         """``n`` samples of the (intervened) SCM and the noise that produced them: ``(values, noise)``."""
-        noise = self.sample_noise(n, generator)
+        noise = self.sample_noise(n, rng)
         return self.forward(noise, interventions), noise
 
     def counterfactual(
@@ -222,12 +218,12 @@ class ContinuousSCM:
         missing = [v for v in self.graph.nodes if v not in noise]
         if missing:
             raise QueryError(
-                f"noise is missing node {missing[0]!r}; the {self.name} SCM needs {_listing(self.graph.nodes)}"
+                f"noise is missing node {missing[0]!r}; the {self.name} SCM needs {listing(self.graph.nodes)}"
             )
         unknown = [v for v in noise if v not in self.dims]
         if unknown:
             raise QueryError(
-                f"noise names unknown node {unknown[0]!r}; the {self.name} SCM has {_listing(self.graph.nodes)}"
+                f"noise names unknown node {unknown[0]!r}; the {self.name} SCM has {listing(self.graph.nodes)}"
             )
         rows = None
         for v in self.graph.nodes:
@@ -246,7 +242,7 @@ class ContinuousSCM:
         for v, action in plan.items():
             if v not in self.dims:
                 raise QueryError(
-                    f"intervention on unknown node {v!r}; the {self.name} SCM has nodes {_listing(self.graph.nodes)}"
+                    f"intervention on unknown node {v!r}; the {self.name} SCM has nodes {listing(self.graph.nodes)}"
                 )
             if action is None:
                 raise QueryError(f"intervention on node {v!r} is None; give a value or a callable")
@@ -432,7 +428,7 @@ def _ladder_mechanism(
 def _ladder(variant: str, seed: int, layout: str) -> ContinuousSCM:
     scalar = layout == "scalar"
     parents_of = {k: tuple(a for a, b in LADDER_EDGES if b == k) for k in range(1, _LADDER_NODES + 1)}
-    # 1. the weights, drawn once per non-root super node from a generator seeded with `seed`
+    # 1. the weights, drawn once per non-root super node from a rng seeded with `seed`
     g = torch.Generator().manual_seed(seed)
     noise_in = 0 if variant == "NL" else (1 if scalar else _LADDER_DIM)
     weights: dict[str, tuple[Tensor, Tensor]] = {}
@@ -527,10 +523,10 @@ def intervention_values(scm: ContinuousSCM, node: str, count: int = 20, seed: in
         a valid hard intervention value for :meth:`ContinuousSCM.forward`.
     """
     if node not in scm.dims:
-        raise QueryError(f"unknown node {node!r}; the {scm.name} SCM has nodes {_listing(scm.graph.nodes)}")
+        raise QueryError(f"unknown node {node!r}; the {scm.name} SCM has nodes {listing(scm.graph.nodes)}")
     if count < 1 or n < 2:
         raise QueryError(f"need count >= 1 and n >= 2, got count={count}, n={n}")
-    values, _ = scm.sample(n, generator=seed)
+    values, _ = scm.sample(n, rng=seed)
     x = values[node].double()
     lo, hi = torch.quantile(x, torch.tensor([0.1, 0.9], dtype=torch.float64), dim=0)
     steps = torch.linspace(0.0, 1.0, count, dtype=torch.float64).unsqueeze(1)

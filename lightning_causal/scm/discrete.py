@@ -18,7 +18,7 @@ import numpy as np
 
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import QueryError
-from lightning_causal.graph import CausalGraph
+from lightning_causal.graph.causal_graph import CausalGraph
 
 __all__ = ["DiscreteSCM", "Latent"]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from lightning_causal.graph import CausalGraph
+from lightning_causal.graph.causal_graph import CausalGraph
 
 __all__ = ["random_admg"]
 

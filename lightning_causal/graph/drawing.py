@@ -7,17 +7,16 @@ two-headed. Optional highlighting marks treatment, outcome and condition nodes.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lightning_causal.graph_io import atomic_write
+from lightning_causal.figures import pyplot, save_png
 
 if TYPE_CHECKING:
-    from lightning_causal.graph import CausalGraph
+    from lightning_causal.graph.causal_graph import CausalGraph
 
-__all__ = ["draw_graph", "layered_layout", "pyplot", "save_png"]
+__all__ = ["draw_graph", "layered_layout"]
 
 _ROLE_COLOURS = {
     "treatment": "#f4a261",
@@ -27,35 +26,10 @@ _ROLE_COLOURS = {
 }
 
 
-def pyplot() -> Any:
-    """``matplotlib.pyplot`` on the file-only Agg backend (imported on first use: matplotlib is slow to load)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def save_png(fig: Any, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
-    """Write ``fig`` to the PNG file ``path`` atomically (a reader never sees half a file) and close it."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
-    pyplot().close(fig)
-    return atomic_write(path, buffer.getvalue())
-
-
 def layered_layout(graph: CausalGraph) -> dict[str, tuple[float, float]]:
     """Positions: layer = longest path from a root (top to bottom), centred within each layer."""
-    depth: dict[str, int] = {}
-    for node in graph.topological_order():
-        parents = graph.dag.predecessors(node)
-        depth[node] = 1 + max((depth[p] for p in parents), default=-1)
-    layers: dict[int, list[str]] = {}
-    for node in graph.topological_order():
-        layers.setdefault(depth[node], []).append(node)
     pos: dict[str, tuple[float, float]] = {}
-    for d, members in layers.items():
+    for d, members in enumerate(graph.levels()):
         width = len(members)
         for k, node in enumerate(members):
             # stagger alternate layers slightly so that long straight edges do not hide nodes

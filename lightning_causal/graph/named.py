@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lightning_causal.errors import GraphError
-from lightning_causal.graph import CausalGraph
+from lightning_causal.graph.causal_graph import CausalGraph
 
 __all__ = ["NAMED_GRAPHS", "NamedGraph", "named_graph"]
 

@@ -7,14 +7,14 @@ returns a new graph; nothing mutates a graph in place.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from lightning_causal._bitgraph import BitGraph
-from lightning_causal.errors import GraphError
+from lightning_causal.errors import GraphError, listing
+from lightning_causal.graph.bitgraph import BitGraph
 
 __all__ = ["CausalGraph", "NodesLike"]
 
@@ -224,7 +224,7 @@ class CausalGraph:
         names = _as_names(nodes, what)
         for name in names:
             if name not in self._dag:
-                raise GraphError(f"unknown node {name!r} in {what}; the graph has {_listing(self._nodes)}")
+                raise GraphError(f"unknown node {name!r} in {what}; the graph has {listing(self._nodes, 12)}")
         return names
 
     def _sorted(self, names: Iterable[str]) -> tuple[str, ...]:
@@ -271,6 +271,20 @@ class CausalGraph:
     def topological_order(self) -> tuple[str, ...]:
         """A topological order of the directed edges; ties broken by declaration order."""
         return self._order
+
+    def levels(self) -> tuple[tuple[str, ...], ...]:
+        """Nodes grouped by the length of their longest directed path from a root, in topological order.
+
+        Every node's parents sit in earlier levels, so a level can be sampled at once; drawings
+        put level k on row k.
+        """
+        depth: dict[str, int] = {}
+        for node in self._order:
+            depth[node] = 1 + max((depth[p] for p in self.parents(node)), default=-1)
+        levels: list[list[str]] = [[] for _ in range(1 + max(depth.values(), default=-1))]
+        for node in self._order:
+            levels[depth[node]].append(node)
+        return tuple(tuple(level) for level in levels)
 
     def c_components(self) -> tuple[frozenset[str], ...]:
         """C(G): the c-components (districts), the classes of nodes joined by bidirected paths."""
@@ -335,50 +349,56 @@ class CausalGraph:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "graph") -> CausalGraph:
-        """Build from a dict as written by :meth:`to_dict`; edges may also be ``"A -> B"`` strings."""
-        from lightning_causal.graph_io import graph_from_dict
+        """Build from ``{"nodes": ..., "directed": ..., "bidirected": ...}`` as :meth:`to_dict` writes it.
 
-        return graph_from_dict(data, source)
-
-    @classmethod
-    def load(cls, path: str | Path) -> CausalGraph:
-        """Read a graph from a ``.yaml``/``.yml`` or ``.json`` file."""
-        from lightning_causal.graph_io import load_graph
-
-        return load_graph(path)
-
-    def save(self, path: str | Path) -> Path:
-        """Write the graph to ``.yaml``/``.yml``, ``.json``, ``.dot`` or ``.png`` (by suffix), atomically."""
-        from lightning_causal.graph_io import save_graph
-
-        return save_graph(self, path)
-
-    def to_yaml(self) -> str:
-        from lightning_causal.graph_io import graph_to_yaml
-
-        return graph_to_yaml(self)
+        Edges may also be ``"A -> B"`` / ``"A <-> B"`` strings; a ``variables`` key (the types of
+        the variables, read by the data modules) is accepted and must name nodes of the graph.
+        ``source`` (a file name) prefixes the error messages.
+        """
+        if not isinstance(data, Mapping):
+            raise GraphError(f"{source}: expected a mapping with keys {', '.join(_KEYS)}, got {type(data).__name__}")
+        unknown = [k for k in data if k not in _KEYS]
+        if unknown:
+            raise GraphError(f"{source}: unknown key {unknown[0]!r}; a graph has the keys {', '.join(_KEYS)}")
+        edges: dict[str, list[tuple[Any, Any]]] = {}
+        for kind in ("directed", "bidirected"):
+            raw = data.get(kind) or []
+            if not isinstance(raw, list):
+                raise GraphError(f"{source}: '{kind}' must be a list of edges, got {type(raw).__name__}")
+            edges[kind] = [_parse_edge(item, kind, source, i) for i, item in enumerate(raw)]
+        nodes = data.get("nodes")
+        if nodes is not None and not isinstance(nodes, list):
+            raise GraphError(f"{source}: 'nodes' must be a list of names, got {type(nodes).__name__}")
+        variables = data.get("variables")
+        if variables is not None and not isinstance(variables, Mapping):
+            raise GraphError(f"{source}: 'variables' must map node names to types, got {type(variables).__name__}")
+        try:
+            graph = cls(directed=edges["directed"], bidirected=edges["bidirected"], nodes=nodes)
+        except GraphError as err:
+            if source == "graph":
+                raise
+            raise GraphError(f"{source}: {err}") from None
+        for name in variables or {}:
+            if name not in graph:
+                raise GraphError(f"{source}: 'variables' names {name!r}, which no edge or 'nodes' entry declares")
+        return graph
 
     def to_json(self) -> str:
-        import json
-
         return json.dumps(self.to_dict(), indent=2)
 
-    def to_dot(self, name: str = "G") -> str:
-        """Graphviz DOT text; bidirected edges are dashed and two-headed."""
-        from lightning_causal.graph_io import graph_to_dot
 
-        return graph_to_dot(self, name)
-
-    def draw(self, path: str | Path, title: str | None = None) -> Path:
-        """Draw the graph to a PNG: directed edges as arrows, bidirected edges dashed and curved."""
-        from lightning_causal.drawing import draw_graph
-
-        return draw_graph(self, path, title=title)
+_KEYS = ("nodes", "directed", "bidirected", "variables")
 
 
-def _listing(names: Iterable[str], limit: int = 12) -> str:
-    names = list(names)
-    shown = ", ".join(names[:limit])
-    if len(names) > limit:
-        shown += f", ... ({len(names)} in all)"
-    return shown
+def _parse_edge(item: Any, kind: str, source: str, position: int) -> tuple[Any, Any]:
+    arrow = "->" if kind == "directed" else "<->"
+    if isinstance(item, str):
+        if kind == "directed" and "<->" in item:
+            raise GraphError(f"{source}: directed edge {position} is {item!r}; move it under 'bidirected'")
+        parts = [p.strip() for p in item.split(arrow)]
+        if len(parts) != 2 or not all(parts):
+            raise GraphError(f"{source}: {kind} edge {position} is {item!r}; write it as 'A {arrow} B' or [A, B]")
+        return parts[0], parts[1]
+    if isinstance(item, list | tuple) and len(item) == 2:
+        return item[0], item[1]
+    raise GraphError(f"{source}: {kind} edge {position} is {item!r}; write it as [A, B] or 'A {arrow} B'")

@@ -23,12 +23,17 @@ copied from data rows, and train y given (z, x) on those samples.
 
 from __future__ import annotations
 
-from lightning_causal._bitgraph import BitGraph
+from collections.abc import Sequence
+
+from lightning_causal.graph.bitgraph import BitGraph, iter_bits
+from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.identify.api import identify
 from lightning_causal.identify.estimand import Estimand
 from lightning_causal.identify.trace import IdStep
-from lightning_causal.plan import INPUT, Dataset, Factor, Network, Node, SamplingPlan
+from lightning_causal.plan.parts import INPUT, Dataset, Factor, Network, Node
+from lightning_causal.plan.sampling_plan import SamplingPlan
 
-__all__ = ["compile_estimand"]
+__all__ = ["compile_estimand", "compile_plan"]
 
 
 class _Net:
@@ -52,7 +57,7 @@ class _Compiler:
 
     # ------------------------------------------------------------------ registries
     def factor(self, dataset: str, i: int, inputs: int, origin: str) -> Factor:
-        key = (dataset, i, tuple(_bits(inputs)))
+        key = (dataset, i, tuple(iter_bits(inputs)))
         found = self.factors.get(key)
         if found is None:
             found = Factor(
@@ -69,7 +74,7 @@ class _Compiler:
     def node(self, net: _Net, i: int, factor: Factor, inputs: int, produced: dict[int, str]) -> str:
         name = f"n{self.nodes}"
         self.nodes += 1
-        sources = [(u, produced.get(u, INPUT)) for u in _bits(inputs)]
+        sources = [(u, produced.get(u, INPUT)) for u in iter_bits(inputs)]
         net.nodes.append((name, i, factor.name, sources))
         produced[i] = name
         return name
@@ -80,7 +85,7 @@ class _Compiler:
         if line == 1:  # S1: the y-marginal of the current data, chained over y
             net = _Net()
             produced: dict[int, str] = {}
-            for i in _bits(step.y):
+            for i in iter_bits(step.y):
                 before = (1 << i) - 1
                 inputs = (step.y | carried) & before
                 f = self.factor(dataset, i, inputs, "S1: marginal of the current data")
@@ -121,7 +126,7 @@ class _Compiler:
             )
             used.append(f)
             net.outputs[i] = self.node(net, i, f, inputs, produced)
-        key = (dataset, tuple(_bits(outside)), tuple(sorted(self.factors_key(used))))
+        key = (dataset, tuple(iter_bits(outside)), tuple(sorted(self.factors_key(used))))
         name = self.dataset_keys.get(key)
         if name is None:
             name = f"D{len(self.datasets)}"
@@ -151,7 +156,7 @@ class _Compiler:
             for name, i, factor, sources in net.nodes:
                 wired = [(u, producer.get(u, src) if src == INPUT else src) for u, src in sources]
                 out.nodes.append((name, i, factor, wired))
-        out.outputs = {i: producer[i] for i in _bits(y)}
+        out.outputs = {i: producer[i] for i in iter_bits(y)}
         return out
 
     def finish(self, net: _Net, inputs_allowed: int | None = None) -> Network:
@@ -184,15 +189,6 @@ class _Compiler:
         )
 
 
-def _bits(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
-    return out
-
-
 def compile_estimand(estimand: Estimand) -> SamplingPlan:
     """The sampling plan that follows the ID trace behind ``estimand``."""
     graph = estimand.graph
@@ -220,7 +216,7 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
         given = core.mask(remaining) | core.mask(v for v in network.inputs if v in treatment_like)
         final = _Net()
         produced: dict[int, str] = {}
-        for i in _bits(y):
+        for i in iter_bits(y):
             inputs = given | (y & ((1 << i) - 1))
             f = compiler.factor(name, i, inputs, "IDC-GEN: outcome given conditions and interventions")
             final.outputs[i] = compiler.node(final, i, f, inputs, produced)
@@ -255,3 +251,19 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
         network=network,
         estimand_text=str(estimand),
     )
+
+
+def compile_plan(
+    graph: CausalGraph,
+    treatment: str | Sequence[str] | None,
+    outcome: str | Sequence[str],
+    condition: str | Sequence[str] | None = (),
+) -> SamplingPlan:
+    """Compile the ID-GEN (IDC-GEN for conditional queries) sampling plan of a query.
+
+    Raises:
+        QueryError: for a malformed query.
+        NotIdentifiableError: when the query is not identifiable (nothing would be trained).
+    """
+    estimand = identify(graph, treatment, outcome, condition)
+    return compile_estimand(estimand)

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
-from lightning_causal.variables import VariableSpec
+from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["apply_shift", "hard_value"]
 

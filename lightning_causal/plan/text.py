@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lightning_causal.plan import INPUT, Network
+from lightning_causal.plan.parts import INPUT, Network
 
 if TYPE_CHECKING:
-    from lightning_causal.plan import SamplingPlan
+    from lightning_causal.plan.sampling_plan import SamplingPlan
 
 __all__ = ["plan_table"]
 

@@ -22,8 +22,8 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
-from lightning_causal.interventions import apply_shift, hard_value
-from lightning_causal.models.dcm_network import DCMNetwork
+from lightning_causal.models.dcm.network import DCMNetwork
+from lightning_causal.variables.interventions import apply_shift, hard_value
 
 __all__ = ["counterfactual", "parse_interventions", "sample"]
 
@@ -53,7 +53,7 @@ def sample(
     network: DCMNetwork,
     n: int,
     interventions: Interventions | None = None,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     sampler: str = "ddim",
     steps: int | None = None,
     eta: float = 0.0,
@@ -64,14 +64,14 @@ def sample(
     hard, shift = parse_interventions(network, interventions, n)
     device = network.device
     values: dict[str, Tensor] = {}
-    encoded = torch.zeros(n, network.width + 1, device=device)
+    encoded = torch.zeros(n, network.layout.width + 1, device=device)
     for level in network.levels:
         todo = [m for m in level if m not in hard]
         for m in todo:
             if m in network.empirical:
-                values[m] = network.draw_root(m, n, generator).to(device)
+                values[m] = network.roots.draw(m, n, rng).to(device)
         values.update(
-            network.generate([m for m in todo if m not in network.empirical], encoded, generator, sampler, steps, eta)
+            network.generate([m for m in todo if m not in network.empirical], encoded, rng, sampler, steps, eta)
         )
         for m in level:
             if m in hard:
@@ -87,7 +87,7 @@ def counterfactual(
     network: DCMNetwork,
     factual: Mapping[str, Tensor],
     interventions: Interventions,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     steps: int | None = None,
     refine: int = 2,
 ) -> dict[str, Tensor]:
@@ -109,13 +109,13 @@ def counterfactual(
     affected = set(network.graph.descendants(list(interventions))) - set(hard)
     modelled = [m for m in network.order if m in affected and m not in network.empirical]
     # 1. abduction
-    latents = network.abduct(values, modelled, generator, steps=steps, refine=refine)
+    latents = network.abduct(values, modelled, rng, steps=steps, refine=refine)
     encoded = network.encode(values)
     changed: set[str] = set()
     for level in network.levels:
         # 2. action and 3. prediction, level by level
         redo = [m for m in level if m not in hard and any(p in changed for p in network.parents[m])]
-        new = network.generate(redo, encoded, generator, "ddim", steps, 0.0, latents=latents)
+        new = network.generate(redo, encoded, rng, "ddim", steps, 0.0, latents=latents)
         for m in level:
             if m in hard:
                 values[m] = hard[m]

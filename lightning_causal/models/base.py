@@ -1,0 +1,140 @@
+"""The small shared base of the model families' LightningModules.
+
+:class:`CausalModule` holds what every family (DCM today; ID-GEN, Diff-SCM, DIME, IWDD next) would
+otherwise copy:
+
+* the optimizer and learning-rate schedule, injected as callables the way LightningCLI supports
+  them (``OptimizerCallable`` / ``LRSchedulerCallable``; default: fused AdamW at lr 1e-3, no
+  schedule); a schedule that needs the run's length (``total_steps = None``, as
+  :class:`~lightning_causal.models.optim.WarmupCosine`) gets it from the Trainer;
+* the per-rank noise RNG of training (rank r seeds ``seed + 1_000_003 r``), saved in and restored
+  from checkpoints, so a resumed run draws the same noise;
+* one :meth:`model_step` (the summed loss and its per-part vector) that serves training,
+  validation and test; validation and test use a fixed noise stream per batch, so their losses
+  are comparable across epochs; per-part losses are logged once per epoch (``train/loss_<part>``).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor
+
+from lightning_causal.models.optim import AdamW
+
+__all__ = ["CausalModule"]
+
+NOISE_STATE_KEY = "noise_rng_state"
+
+
+class CausalModule(L.LightningModule):
+    """A LightningModule with injected optimisation, a checkpointed noise RNG and one ``model_step``.
+
+    Args:
+        optimizer: builds the optimizer from the parameters (default: fused AdamW, lr 1e-3).
+        scheduler: builds a learning-rate schedule from the optimizer, stepped every optimizer step
+            (default: none).
+        seed: seeds the training noise (rank r uses seed + 1_000_003 r).
+    """
+
+    def __init__(
+        self,
+        optimizer: OptimizerCallable | None = None,
+        scheduler: LRSchedulerCallable | None = None,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.optimizer_factory = optimizer
+        self.scheduler_factory = scheduler
+        self.noise_seed = int(seed)
+        self._noise: torch.Generator | None = None
+        self._noise_state: Tensor | None = None
+        self._part_loss_sum: Tensor | None = None
+        self._part_loss_steps = 0
+
+    # ------------------------------------------------------------------ what a family provides
+    @property
+    @abstractmethod
+    def loss_names(self) -> Sequence[str]:
+        """The names of the parts of the loss vector :meth:`model_step` returns (nodes, factors, ...)."""
+
+    @abstractmethod
+    def model_step(self, batch: Mapping[str, Tensor], rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """The summed loss on ``batch`` and its per-part vector (order: :attr:`loss_names`)."""
+
+    # ------------------------------------------------------------------ randomness
+    def noise_rng(self) -> torch.Generator:
+        """The training noise RNG of this rank, on the module's device (restored from a checkpoint)."""
+        if self._noise is None or self._noise.device != self.device:
+            rng = torch.Generator(device=self.device)
+            rng.manual_seed(self.noise_seed + 1_000_003 * self.global_rank)
+            if self._noise_state is not None:
+                rng.set_state(self._noise_state)
+                self._noise_state = None
+            self._noise = rng
+        return self._noise
+
+    def query_rng(self, seed: int | torch.Generator | None) -> torch.Generator:
+        """The RNG of a query: ``seed`` itself if it is a generator, else one seeded with it (0 for None)."""
+        if isinstance(seed, torch.Generator):
+            return seed
+        rng = torch.Generator(device=self.device)
+        rng.manual_seed(0 if seed is None else int(seed))
+        return rng
+
+    # ------------------------------------------------------------------ steps
+    @staticmethod
+    def _batch_size(batch: Mapping[str, Tensor]) -> int:
+        return len(next(iter(batch.values())))
+
+    def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
+        loss, parts = self.model_step(batch, self.noise_rng())
+        self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
+        # per-part losses are summed here and logged once per epoch: one self.log per part and
+        # step would cost more than the step itself on a 30-node graph
+        parts = parts.detach()
+        self._part_loss_sum = parts if self._part_loss_sum is None else self._part_loss_sum + parts
+        self._part_loss_steps += 1
+        return loss
+
+    def on_train_epoch_end(self) -> None:
+        if self._part_loss_sum is None:
+            return
+        means = self._part_loss_sum / max(1, self._part_loss_steps)
+        self.log_dict({f"train/loss_{n}": v for n, v in zip(self.loss_names, means, strict=True)}, sync_dist=True)
+        self._part_loss_sum = None
+        self._part_loss_steps = 0
+
+    def validation_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        rng = torch.Generator(device=self.device).manual_seed(10_007 * (batch_idx + 1))
+        loss, _ = self.model_step(batch, rng)
+        self.log("val/loss", loss, prog_bar=True, batch_size=self._batch_size(batch), sync_dist=True)
+
+    def test_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
+        rng = torch.Generator(device=self.device).manual_seed(20_011 * (batch_idx + 1))
+        loss, _ = self.model_step(batch, rng)
+        self.log("test/loss", loss, batch_size=self._batch_size(batch), sync_dist=True)
+
+    # ------------------------------------------------------------------ optimisation
+    def configure_optimizers(self) -> Any:
+        optimizer = (self.optimizer_factory or AdamW)(self.parameters())
+        if self.scheduler_factory is None:
+            return optimizer
+        scheduler = self.scheduler_factory(optimizer)
+        if getattr(scheduler, "total_steps", 0) is None:  # a schedule over the whole run
+            scheduler.total_steps = max(1, int(self.trainer.estimated_stepping_batches))  # type: ignore[attr-defined]
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self._noise is not None:
+            checkpoint[NOISE_STATE_KEY] = self._noise.get_state()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        self._noise = None
+        self._noise_state = checkpoint.get(NOISE_STATE_KEY)

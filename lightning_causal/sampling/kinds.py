@@ -1,0 +1,138 @@
+"""Generator kinds: how one family of conditional generators fits a plan's factors.
+
+:meth:`SamplingPlan.fit <lightning_causal.plan.SamplingPlan.fit>` takes a kind, or the name under
+which one is registered, so a new family is added without touching the plan, the fitting loop or
+the sampling network:
+
+.. code-block:: python
+
+    class MyKind(GeneratorKind):
+        name = "mine"
+        ...
+
+    register_generator("mine", MyKind)            # or a "module:attribute" path, imported on first use
+    network = plan.fit(data, generator="mine")
+
+A kind checks the observed data for the plan (:meth:`GeneratorKind.observe`), fits the factors of
+one dataset at a time (:meth:`GeneratorKind.fit`: one call per dataset, so a kind can train all of
+them in one run), makes the RNG its generators draw from, and turns the values a user fixes
+(interventions, conditions) into network inputs. Registered today: ``"categorical"``, exact
+conditional probability tables fitted from counts (or from an exact distribution).
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from lightning_causal.distribution import DiscreteDistribution, check_integer_columns
+from lightning_causal.errors import QueryError, listing
+from lightning_causal.generators.base import ConditionalGenerator
+from lightning_causal.generators.categorical import CategoricalTable
+from lightning_causal.plan.parts import Factor
+from lightning_causal.sampling.data import ArrayData, ExactData, PlanData
+from lightning_causal.values import check_value
+
+__all__ = ["CategoricalKind", "GeneratorKind", "available_generators", "generator_kind", "register_generator"]
+
+
+class GeneratorKind(ABC):
+    """A family of conditional generators, as the plan-fitting loop and the sampling network use it."""
+
+    name: str = ""
+
+    @abstractmethod
+    def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
+        """The observational data, checked to hold the ``needed`` variables, as a :class:`PlanData`."""
+
+    @abstractmethod
+    def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
+        """Fitted generators of ``factors`` (all trained on ``data``), keyed by factor name."""
+
+    @abstractmethod
+    def rng(self, seed: Any) -> Any:
+        """The random number generator this family's generators draw from, seeded with ``seed``."""
+
+    @abstractmethod
+    def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, Any]:
+        """``n`` rows of each fixed value (an intervention or a condition), checked against ``data``."""
+
+
+class CategoricalKind(GeneratorKind):
+    """Exact conditional probability tables (:class:`CategoricalTable`) for discrete variables.
+
+    Data are integer codes ``{name: array}`` or an exact :class:`DiscreteDistribution`; the RNG is
+    a ``numpy.random.Generator``.
+    """
+
+    name = "categorical"
+
+    def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
+        if isinstance(data, DiscreteDistribution):
+            missing = [v for v in needed if v not in data.variables]
+            if missing:
+                raise QueryError(
+                    f"the distribution has no variable {missing[0]!r}, which the plan needs; "
+                    f"it has {listing(data.variables)}"
+                )
+            return ExactData(data)
+        if not isinstance(data, Mapping):
+            raise QueryError(
+                f"data must be a dict of integer arrays or a DiscreteDistribution, got {type(data).__name__}"
+            )
+        columns, cards = check_integer_columns(data, needed, cardinalities)
+        if not columns or len(next(iter(columns.values()))) == 0:
+            raise QueryError("the data has no rows")
+        return ArrayData(columns, cards)
+
+    def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
+        out: dict[str, ConditionalGenerator] = {}
+        for f in factors:
+            table = CategoricalTable(f.variable, f.inputs, data.cardinalities)
+            if isinstance(data, ExactData):
+                out[f.name] = table.fit_joint(data.joint.marginal((*table.inputs, table.variable)).probs)
+            elif isinstance(data, ArrayData):
+                out[f.name] = table.fit_samples(data.columns[table.variable], data.columns)
+            else:
+                raise QueryError(f"exact tables fit on integer columns or an exact distribution, not {data!r}")
+        return out
+
+    def rng(self, seed: Any) -> np.random.Generator:
+        return np.random.default_rng(seed)
+
+    def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, np.ndarray]:
+        cards = data.cardinalities
+        return {v: np.full(n, check_value(v, value, cards[v]), dtype=np.int64) for v, value in values.items()}
+
+
+# ---------------------------------------------------------------------------- the registry
+_REGISTRY: dict[str, Callable[[], GeneratorKind] | str] = {"categorical": CategoricalKind}
+
+
+def register_generator(name: str, kind: Callable[[], GeneratorKind] | str) -> None:
+    """Register a generator kind under ``name``: a factory (e.g. the class) or a ``"module:attribute"`` path."""
+    if not isinstance(name, str) or not name:
+        raise QueryError(f"a generator kind needs a non-empty name, got {name!r}")
+    _REGISTRY[name] = kind
+
+
+def available_generators() -> tuple[str, ...]:
+    """The registered names."""
+    return tuple(_REGISTRY)
+
+
+def generator_kind(generator: str | GeneratorKind) -> GeneratorKind:
+    """The kind a name (or an instance) stands for."""
+    if isinstance(generator, GeneratorKind):
+        return generator
+    entry = _REGISTRY.get(generator) if isinstance(generator, str) else None
+    if entry is None:
+        raise QueryError(f"unknown generator {generator!r}; available: {listing(repr(k) for k in _REGISTRY)}")
+    if isinstance(entry, str):
+        module, _, attribute = entry.partition(":")
+        entry = getattr(importlib.import_module(module), attribute)
+    return entry()
