@@ -4,7 +4,7 @@
     python benchmarks/dcm_suite.py --quick                  # a few minutes on a laptop CPU
     python benchmarks/dcm_suite.py --seeds 0 1 2 --out results.json
 
-Protocol (Chao et al. 2023, Sec. 6; ../shared/benchmarks.md section 1), per SCM, variant and seed:
+Protocol (Chao et al. 2023, Sec. 6; the equations are in lightning_causal/scm/dcm_suite.py), per SCM, variant and seed:
 
 * 5000 training samples; DCM trains with this repo's Lightning module, DoWhy 0.14's
   ``gcm.auto.assign_causal_mechanisms`` picks additive-noise models fitted on the same data;
@@ -39,10 +39,10 @@ import lightning as L
 import numpy as np
 import torch
 from harness import quiet_trainer
+
 from lightning_causal.callbacks import EMA
 from lightning_causal.datamodules.scm import SCMDataModule
-
-from lightning_causal.metrics import mmd, stack_variables
+from lightning_causal.metrics import counterfactual_mse, interventional_mmd, observational_mmd
 from lightning_causal.models import DCM, AdamW, DCMNetworkConfig, WarmupCosine
 from lightning_causal.scm import intervened_nodes, intervention_values
 
@@ -130,29 +130,24 @@ def evaluate(
 ) -> dict[str, dict[str, float]]:
     scm = data.scm
     graph = data.graph
-    nonroots = [v for v in graph.nodes if graph.parents(v)]
     intervened = intervened_nodes(scm)
     n_values, n_int, n_obs = (5, 100, 500) if quick else (20, 100, 1000)
-    gen = torch.Generator().manual_seed(10_000 + seed)
+    rng = torch.Generator().manual_seed(10_000 + seed)
     out: dict[str, dict[str, list[float]]] = {m: {"obs": [], "int": [], "cf": []} for m in methods}
 
-    true_obs, _ = scm.sample(n_obs, gen)
-    floor_obs, _ = scm.sample(n_obs, gen)
+    true_obs, _ = scm.sample(n_obs, rng)
+    floor_obs, _ = scm.sample(n_obs, rng)
     for name, (sampler, _) in methods.items():
         model_obs = floor_obs if sampler is None else sampler(n_obs, {}, seed)
         if sampler is not None or name == "floor":
-            out[name]["obs"].append(
-                mmd(stack_variables(model_obs, nonroots), stack_variables(true_obs, nonroots)).item()
-            )
+            out[name]["obs"].append(observational_mmd(model_obs, true_obs, graph))
     for node in intervened:
-        desc = graph.proper_descendants(node)
         for k, value in enumerate(intervention_values(scm, node, count=n_values, seed=seed)):
             interventions = {node: value}
-            truth_int = scm.sample(n_int, gen, interventions)[0]
-            floor_int = scm.sample(n_int, gen, interventions)[0]
-            factual, noise = scm.sample(n_int, gen)
+            truth_int = scm.sample(n_int, rng, interventions)[0]
+            floor_int = scm.sample(n_int, rng, interventions)[0]
+            factual, noise = scm.sample(n_int, rng)
             truth_cf = scm.counterfactual(noise, interventions)
-            target = stack_variables(truth_cf, desc)
             for name, (sampler, cf) in methods.items():
                 if name == "floor":
                     got = floor_int
@@ -161,10 +156,10 @@ def evaluate(
                 else:
                     got = None
                 if got is not None:
-                    out[name]["int"].append(mmd(stack_variables(got, desc), stack_variables(truth_int, desc)).item())
+                    out[name]["int"].append(interventional_mmd(got, truth_int, graph, node))
                 answer = factual if name == "copy" else (cf(factual, interventions) if cf is not None else None)
                 if answer is not None:
-                    out[name]["cf"].append((stack_variables(answer, desc) - target).pow(2).mean().item())
+                    out[name]["cf"].append(counterfactual_mse(answer, truth_cf, graph, node))
     summary: dict[str, dict[str, float]] = {}
     for m, metrics in out.items():
         summary[m] = {}

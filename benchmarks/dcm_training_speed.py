@@ -3,7 +3,7 @@
     python benchmarks/dcm_training_speed.py [--steps 300] [--conditioning concat]
 
 The 30-node ladder is the DCM reference code's layout of the ladder SCM (10 super nodes of 3
-scalar nodes; ../shared/benchmarks.md section 1), with 27 non-root nodes to model. Three ways to
+scalar nodes; ``lightning_causal/scm/dcm_suite.py``), with 27 non-root nodes to model. Three ways to
 train the same per-node networks (same architecture, optimizer, batch size 64 and number of
 optimizer steps per node), each with a real Lightning Trainer on the same data:
 
@@ -31,10 +31,10 @@ from typing import Any
 import lightning as L
 import torch
 from harness import quiet_trainer
-from lightning_causal.datamodules.scm import SCMDataModule
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
 
 from lightning_causal import CausalGraph
+from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from lightning_causal.models import DCM, DCMNetworkConfig
 
 warnings.filterwarnings("ignore")

@@ -33,8 +33,8 @@ import numpy as np
 
 from lightning_causal import CausalGraph, NotIdentifiableError, identify
 from lightning_causal.graph.named import NAMED_GRAPHS
-from lightning_causal.identify import expressions as ours_expr
-from lightning_causal.identify.evaluate import ExpressionEvaluator
+from lightning_causal.identification import expressions as ours_expr
+from lightning_causal.identification.evaluate import ExpressionEvaluator
 from lightning_causal.scm import DiscreteSCM
 from lightning_causal.scm.random_graphs import random_admg
 

@@ -1,9 +1,9 @@
 """Evaluation against exact ground truth during training.
 
 When the data module knows its structural causal model (``datamodule.scm``, as
-:class:`~lightning_causal.datamodules.scm.SCMDataModule` does), this callback measures, after each validation run,
-the quantities DCM is judged by (Chao et al. 2023; ../shared/benchmarks.md section 1) and logs them
-with the other metrics (CSV, W&B, ...):
+:class:`~lightning_causal.datamodules.scm.SCMDataModule` does), this callback runs the project's
+evaluation protocol (:mod:`lightning_causal.metrics.evaluation`, the DCM benchmark's metrics, Chao
+et al. 2023) after each validation and logs the results with the other metrics (CSV, W&B, ...):
 
 * ``truth/obs_mmd``: MMD between model and exact observational samples over the non-root nodes;
 * ``truth/int_mmd``: MMD over the descendants of the first node, under interventions at its 10th,
@@ -19,9 +19,9 @@ from __future__ import annotations
 from typing import Any
 
 import lightning as L
-import torch
 
-from lightning_causal.metrics import mmd, stack_variables
+from lightning_causal.metrics.evaluation import evaluate_against_scm
+from lightning_causal.scm.dcm_suite import intervention_values
 
 __all__ = ["GroundTruthMetrics"]
 
@@ -46,32 +46,8 @@ class GroundTruthMetrics(L.Callback):
         metrics = self.evaluate(pl_module, scm)
         pl_module.log_dict({f"truth/{k}": v for k, v in metrics.items()}, rank_zero_only=True)
 
-    @torch.no_grad()
     def evaluate(self, model: Any, scm: Any) -> dict[str, float]:
-        from lightning_causal.scm import intervention_values
-
-        graph = scm.graph
-        gen = torch.Generator().manual_seed(self.seed)
-        n = self.samples
-        nonroots = [v for v in graph.nodes if graph.parents(v)]
-        out: dict[str, float] = {}
-        true_obs, _ = scm.sample(n, gen)
-        out["obs_mmd"] = mmd(
-            stack_variables(model.sample(n, seed=self.seed), nonroots), stack_variables(true_obs, nonroots)
-        ).item()
-        node = graph.topological_order()[0]
-        desc = graph.proper_descendants(node)
-        if not desc:
-            return out
-        scores = []
-        for k, value in enumerate(intervention_values(scm, node, count=3, seed=self.seed)):
-            truth = scm.sample(n, gen, {node: value})[0]
-            generated = model.sample(n, {node: value}, seed=self.seed + 1 + k)
-            scores.append(mmd(stack_variables(generated, desc), stack_variables(truth, desc)).item())
-        out["int_mmd"] = sum(scores) / len(scores)
-        factual, noise = scm.sample(n, gen)
-        shift = {node: lambda v: v + 1.0}
-        truth_cf = scm.counterfactual(noise, shift)
-        answer = model.counterfactual(factual, shift, seed=self.seed)
-        out["cf_mse"] = (stack_variables(answer, desc) - stack_variables(truth_cf, desc)).pow(2).mean().item()
-        return out
+        """The protocol's scores of ``model`` on ``scm`` (see :func:`evaluate_against_scm`)."""
+        node = scm.graph.topological_order()[0]
+        values = intervention_values(scm, node, count=3, seed=self.seed)
+        return evaluate_against_scm(model, scm, values, samples=self.samples, seed=self.seed)

@@ -1,1 +1,9 @@
-"""LightningDataModules (arrive with the DCM issue)."""
+"""LightningDataModules (installed as ``lightning_causal.datamodules``).
+
+* ``scm.py``: :class:`SCMDataModule`, samples of a DCM-suite SCM that knows its exact answers;
+* ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
+* ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset and its resumable loader.
+
+A new data source (webdataset shards, CelebA, MIMIC-CXR) is a new module here that yields dicts
+``{variable: tensor}`` and sets ``graph`` and ``variables`` for the model.
+"""

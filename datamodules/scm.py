@@ -23,10 +23,10 @@ from collections.abc import Mapping
 
 import lightning
 import torch
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from torch import Tensor
 from torch.utils.data import DataLoader
 
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm

@@ -42,9 +42,9 @@ import lightning
 import numpy as np
 import pandas as pd
 import torch
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from torch.utils.data import DataLoader
 
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from lightning_causal.errors import DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph

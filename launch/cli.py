@@ -26,6 +26,7 @@ LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``lightning-causal`` argument parser with every sub-command but the LightningCLI ones."""
     from lightning_causal.launch.demo import add_demo_parser
     from lightning_causal.launch.identify_cmd import add_identify_parser
     from lightning_causal.launch.query_cmd import add_query_parsers
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit status (2 and one line on stderr for a user error)."""
     from_shell = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in LIGHTNING_COMMANDS:

@@ -31,6 +31,7 @@ __all__ = ["add_dcm_arguments", "run_dcm_demo"]
 
 
 def add_dcm_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of the demo's DCM part (``--scm``, ``--variant``, ``--steps``)."""
     p.add_argument("--scm", default="triangle", help="built-in SCM: chain, triangle, diamond, y, ladder")
     p.add_argument("--variant", default="NA", help="NL (nonlinear additive) or NA (non-additive noise)")
     p.add_argument(
@@ -39,14 +40,20 @@ def add_dcm_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
+    """Train, query and score the DCM of the demo; returns the metrics it writes to ``metrics.json``."""
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
+
     from lightning_causal.callbacks import EMA, StepProgressBar
     from lightning_causal.datamodules.scm import SCMDataModule
-
     from lightning_causal.files import atomic_write
-    from lightning_causal.metrics import mmd, stack_variables
+    from lightning_causal.metrics.evaluation import (
+        counterfactual_mse,
+        counterfactual_variables,
+        interventional_mmd,
+        interventional_variables,
+    )
     from lightning_causal.models import DCM, WarmupCosine
     from lightning_causal.plots import plot_counterfactuals, plot_interventional
     from lightning_causal.scm import intervention_values
@@ -90,18 +97,18 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     # 1. interventional query at three values of the first root
     root = graph.topological_order()[0]
-    desc = graph.proper_descendants(root)
+    desc = interventional_variables(graph, root)
     values = intervention_values(scm, root, count=3, seed=args.seed)
-    gen = torch.Generator().manual_seed(args.seed + 1)
+    rng = torch.Generator().manual_seed(args.seed + 1)
     panels, rows = [], []
     for k, value in enumerate(values):
-        truth = scm.sample(1000, gen, {root: value})[0]
-        floor = scm.sample(1000, gen, {root: value})[0]
+        truth = scm.sample(1000, rng, {root: value})[0]
+        floor = scm.sample(1000, rng, {root: value})[0]
         generated = model.sample(1000, {root: value}, seed=args.seed + k)
         label = f"do({root}={float(value.reshape(-1)[0]):.2f})"
         panels.append((label, truth, generated))
-        model_mmd = mmd(stack_variables(generated, desc), stack_variables(truth, desc)).item()
-        floor_mmd = mmd(stack_variables(floor, desc), stack_variables(truth, desc)).item()
+        model_mmd = interventional_mmd(generated, truth, graph, root)
+        floor_mmd = interventional_mmd(floor, truth, graph, root)
         means = ", ".join(
             f"E[{v}] model {generated[v].float().mean():.3f} / true {truth[v].float().mean():.3f}" for v in desc
         )
@@ -113,13 +120,13 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
 
     # 2. counterfactual query: had the second node been one unit larger
     target = graph.topological_order()[1]
-    cf_desc = graph.proper_descendants(target) or (target,)
+    cf_desc = counterfactual_variables(graph, target)
     factual, noise = data.test_tensors, data.test_noise
     shift = {target: lambda v: v + 1.0}
     truth_cf = data.counterfactuals(noise, shift)
     answer = model.counterfactual(factual, shift, seed=args.seed)
-    mse = (stack_variables(answer, cf_desc) - stack_variables(truth_cf, cf_desc)).pow(2).mean().item()
-    copy = (stack_variables(factual, cf_desc) - stack_variables(truth_cf, cf_desc)).pow(2).mean().item()
+    mse = counterfactual_mse(answer, truth_cf, graph, target)
+    copy = counterfactual_mse(factual, truth_cf, graph, target)
     print(
         f"Counterfactual 'had {target} been 1 larger' on {len(factual[target])} held-out rows: MSE over "
         f"{', '.join(cf_desc)} {mse:.4f} (answering the factual: {copy:.4f})"

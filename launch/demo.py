@@ -33,6 +33,7 @@ DEMO_GRAPHS = ("backdoor", "frontdoor", "napkin", "verma", "conditional", "instr
 
 
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``lightning-causal demo``."""
     from lightning_causal.launch.dcm_demo import add_dcm_arguments
 
     p = sub.add_parser(
@@ -84,6 +85,7 @@ def _confounded_scm(graph, treatment, outcome, condition, seed: int, tries: int 
 
 
 def run_demo(args: argparse.Namespace) -> int:
+    """Run the demo's parts (identification, then the DCM) as ``--part`` says."""
     if args.part in ("all", "identify"):
         print("=== Part 1: identification and ID-GEN sampling plans ===\n")
         run_identification_tour(args)

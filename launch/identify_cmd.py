@@ -39,6 +39,7 @@ def _names(values: list[str] | None) -> list[str]:
 
 
 def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``lightning-causal identify``."""
     p = sub.add_parser(
         "identify",
         help="is P(y | do(x), z) identifiable? print the estimand, the ID trace and the ID-GEN plan",
@@ -62,6 +63,7 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
 
 
 def run_identify(args: argparse.Namespace) -> int:
+    """Print the verdict, estimand, ID trace and plan; exit status 0 identifiable, 1 not."""
     graph, label = load_graph_argument(args.graph)
     treatment, outcome, condition = _names(args.treatment), _names(args.outcome), _names(args.condition)
     if args.draw is not None:

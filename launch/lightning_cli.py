@@ -17,8 +17,8 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
-from lightning_causal.callbacks.progress import StepProgressBar
 
+from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.variables.spec import variables_to_dict
 

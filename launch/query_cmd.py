@@ -57,6 +57,7 @@ def _value(spec: VariableSpec, text: str, flag: str) -> Any:
 
 
 def parse_assignments(items: list[str] | None, variables: dict[str, VariableSpec], flag: str) -> dict[str, Any]:
+    """``NAME=VALUE`` items of ``flag`` as values in data space, checked against the model's variables."""
     out: dict[str, Any] = {}
     for item in items or []:
         name, sep, text = item.partition("=")
@@ -94,6 +95,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``lightning-causal sample`` and ``lightning-causal counterfactual``."""
     p = sub.add_parser("sample", help="observational or interventional samples from a trained model")
     _common(p)
     p.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")

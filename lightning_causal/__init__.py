@@ -13,7 +13,7 @@ from lightning_causal.errors import (
     QueryError,
 )
 from lightning_causal.graph import CausalGraph
-from lightning_causal.identify import CForest, Estimand, Hedge, identify
+from lightning_causal.identification import CForest, Estimand, Hedge, identify
 from lightning_causal.plan import SamplingPlan, compile_plan
 from lightning_causal.sampling import SamplingNetwork
 

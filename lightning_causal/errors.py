@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from lightning_causal.identify.hedge import CForest, Hedge
+    from lightning_causal.identification.hedge import CForest, Hedge
 
 __all__ = [
     "DataError",

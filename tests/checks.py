@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import itertools
 import random
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
-from lightning_causal import CausalGraph, Hedge
+from lightning_causal import CausalGraph, Hedge, NotIdentifiableError, compile_plan
 from lightning_causal.scm import DiscreteSCM, Latent
 from lightning_causal.scm.random_graphs import random_admg
 
@@ -114,3 +118,46 @@ def strong_napkin_scm() -> DiscreteSCM:
         "Y": _noisy(bit[:, None] ^ bit[None, :], 0.1),  # axes X, U1, Y
     }
     return DiscreteSCM(graph, {v: 2 for v in graph.nodes}, [u0, u1], tables)
+
+
+# ID traces with two nested line-7 updates (the hardest case for ID-GEN's dataset updates)
+NESTED_LINE_7 = [
+    (
+        CausalGraph(
+            directed=[("V0", "V2"), ("V1", "V2"), ("V1", "V3"), ("V1", "V4"), ("V2", "V3"), ("V3", "V4"), ("V3", "V5")],
+            bidirected=[("V0", "V3"), ("V0", "V4"), ("V0", "V5"), ("V1", "V5"), ("V3", "V4")],
+        ),
+        ["V3"],
+        ["V5"],
+    ),
+    (
+        CausalGraph(
+            directed=[
+                ("V0", "V2"),
+                ("V1", "V2"),
+                ("V1", "V3"),
+                ("V2", "V3"),
+                ("V2", "V4"),
+                ("V3", "V4"),
+            ],
+            bidirected=[("V0", "V1"), ("V0", "V3"), ("V1", "V4")],
+        ),
+        ["V1", "V0"],
+        ["V2", "V3", "V4"],
+    ),
+]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``lightning-causal ARGS`` in a subprocess, as a user runs it."""
+    exe = shutil.which("lightning-causal")
+    cmd = [exe, *args] if exe else [sys.executable, "-m", "lightning_causal.launch.cli", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def plan_or_none(graph: CausalGraph, treatment: Sequence[str], outcome: Sequence[str], condition: Sequence[str]):  # type: ignore[no-untyped-def]
+    """The query's plan, or None when it is not identifiable."""
+    try:
+        return compile_plan(graph, treatment, outcome, condition)
+    except NotIdentifiableError:
+        return None

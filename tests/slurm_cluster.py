@@ -1,4 +1,4 @@
-"""A real SLURM cluster on this machine, for tests (../shared/slurm-localhost.md).
+"""A real SLURM cluster on this machine, for tests (Debian's slurm-wlm 22.05, several slurmd on one host).
 
 ``local_slurm(tmp, nodes=2)`` starts munged (when none runs), slurmctld and one slurmd per simulated
 node, waits until the nodes are idle, yields the environment to run ``sbatch``/``scontrol`` with,

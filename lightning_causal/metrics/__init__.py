@@ -5,9 +5,27 @@
 - :class:`CounterfactualMSE`: counterfactual squared error averaged over all descendants of the intervened node
   (Chao et al. 2023, arXiv 2302.00860).
 - :func:`stack_variables`: a ``{name: tensor}`` sample as one (n, total_dim) matrix for the metrics above.
+- ``evaluation.py``: the ground-truth protocol (which variables each score reads) shared by the
+  callback, the demo and the benchmarks.
 """
 
 from lightning_causal.metrics.counterfactual import CounterfactualMSE
+from lightning_causal.metrics.evaluation import (
+    counterfactual_mse,
+    evaluate_against_scm,
+    interventional_mmd,
+    observational_mmd,
+)
 from lightning_causal.metrics.mmd import MMD, median_heuristic_gamma, mmd, stack_variables
 
-__all__ = ["MMD", "CounterfactualMSE", "median_heuristic_gamma", "mmd", "stack_variables"]
+__all__ = [
+    "MMD",
+    "CounterfactualMSE",
+    "counterfactual_mse",
+    "evaluate_against_scm",
+    "interventional_mmd",
+    "median_heuristic_gamma",
+    "mmd",
+    "observational_mmd",
+    "stack_variables",
+]

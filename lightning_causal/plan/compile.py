@@ -1,6 +1,6 @@
 """The ID-GEN compiler: an ID trace in, a :class:`~lightning_causal.plan.SamplingPlan` out.
 
-It reads the same trace as the estimand (``identify/trace.py``), so the plan and the estimand
+It reads the same trace as the estimand (``identification/trace.py``), so the plan and the estimand
 follow the same lines of ID. Mirroring ID-GEN's steps (Rahman et al., NeurIPS 2024, Algorithm 1):
 
 * S1 (line 1, x empty): ConditionalGMs for y only, chained in the topological order pi, each
@@ -27,9 +27,9 @@ from collections.abc import Sequence
 
 from lightning_causal.graph.bitgraph import BitGraph, iter_bits
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.identify.api import identify
-from lightning_causal.identify.estimand import Estimand
-from lightning_causal.identify.trace import IdStep
+from lightning_causal.identification.api import identify
+from lightning_causal.identification.estimand import Estimand
+from lightning_causal.identification.trace import IdStep
 from lightning_causal.plan.parts import INPUT, Dataset, Factor, Network, Node
 from lightning_causal.plan.sampling_plan import SamplingPlan
 

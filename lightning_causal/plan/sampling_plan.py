@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.identify.estimand import format_query
+from lightning_causal.identification.estimand import format_query
 from lightning_causal.plan.io import plan_fields, plan_to_dict, read_plan_file
 from lightning_causal.plan.parts import Dataset, Factor, Network
 from lightning_causal.plan.text import plan_table

@@ -27,6 +27,7 @@ def _network_rows(plan: SamplingPlan, network: Network, indent: str, roles: bool
 
 
 def plan_table(plan: SamplingPlan) -> str:
+    """The plan as text: its datasets, the factors to train by stage, and the sampling network."""
     lines = [f"ID-GEN sampling plan for {plan.query}"]
     if plan.estimand_text:
         lines.append(f"  estimand: {plan.estimand_text}")

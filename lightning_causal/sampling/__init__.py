@@ -8,7 +8,7 @@
 * ``exact.py``: variable elimination over exact tables.
 """
 
-from lightning_causal.sampling.data import ArrayData, ExactData, PlanData
+from lightning_causal.sampling.data import ArrayData, ExactData, PlanData, TensorData
 from lightning_causal.sampling.exact import network_joint
 from lightning_causal.sampling.fit import fit_plan
 from lightning_causal.sampling.kinds import (
@@ -28,6 +28,7 @@ __all__ = [
     "GeneratorKind",
     "PlanData",
     "SamplingNetwork",
+    "TensorData",
     "available_generators",
     "fit_plan",
     "generator_kind",
