@@ -1,23 +1,27 @@
-"""Conditional generators: the one interface the sampling network and the causal models talk to.
+"""Conditional generators: the one protocol the sampling network and the causal models talk to.
 
-The exact categorical table is numpy-only; the torch-based names load on first use, so that plan
-compilation and categorical fitting never import torch.
+* ``base.py``: :class:`ConditionalGenerator` (sample from an explicit RNG; loss; encode/decode);
+* ``categorical.py``: :class:`CategoricalTable`, exact conditional probability tables (numpy);
+* ``gumbel.py``: Gumbel-max sampling and its posterior abduction (torch).
+
+The protocol and the tables are torch-free; the Gumbel functions load on first use, so plan
+compilation and exact fitting never import torch. The DCM's per-node view is
+:class:`lightning_causal.models.dcm.NodeGenerator`.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.generators.categorical import CategoricalTable
 
 if TYPE_CHECKING:
-    from lightning_causal.generators.base import ConditionalGenerator
     from lightning_causal.generators.gumbel import gumbel_decode, gumbel_posterior, gumbel_sample
 
 __all__ = ["CategoricalTable", "ConditionalGenerator", "gumbel_decode", "gumbel_posterior", "gumbel_sample"]
 
 _LAZY = {
-    "ConditionalGenerator": "lightning_causal.generators.base",
     "gumbel_decode": "lightning_causal.generators.gumbel",
     "gumbel_posterior": "lightning_causal.generators.gumbel",
     "gumbel_sample": "lightning_causal.generators.gumbel",

@@ -1,12 +1,9 @@
-"""Variable types and their tensor codecs.
+"""Variable types: :class:`VariableSpec`, the type of one variable and its codec statistics.
 
 Every record, batch and sample is a dict ``{variable name: tensor}``. In data space a continuous
 variable is a float tensor of shape ``(batch, dim)``; a categorical or binary one is an int64
-tensor of class codes of shape ``(batch,)``. Models work in an encoded space:
-
-* continuous: standardised, ``(x - mean) / std`` per dimension (statistics of the training data);
-* categorical with k classes: one-hot, k floats;
-* binary: one float, the code mapped to -1 / +1.
+tensor of class codes of shape ``(batch,)``. Models work in the encoded space of each kind's codec
+(``codecs.py``: standardised vectors, one-hot categories, -1/+1 bits). This module is pure Python.
 
 A spec is written in configs as ``"continuous"``, ``"binary"``, ``{"type": "categorical",
 "classes": 4}`` or ``{"type": "continuous", "dim": 3}``; :func:`parse_variables` reads them.

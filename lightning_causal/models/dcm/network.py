@@ -177,10 +177,6 @@ class DCMNetwork(nn.Module):
             parts.append(self.classifiers.loss(encoded, targets, None))
         return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
 
-    def losses(self, values: Mapping[str, Tensor], rng: torch.Generator | None = None) -> dict[str, Tensor]:
-        """:meth:`loss_vector` keyed by node name."""
-        return dict(zip(self.modelled, self.loss_vector(values, rng), strict=True))
-
     # ------------------------------------------------------------------ generation
     def generate(
         self,

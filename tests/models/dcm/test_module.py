@@ -15,29 +15,10 @@ from lightning_causal import CausalGraph, GraphError, QueryError
 from lightning_causal.datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
 from lightning_causal.models import DCM, AdamW, DCMNetworkConfig
 from lightning_causal.variables import VariableSpec
+from tests.models.dcm.common import MIXED, MIXED_VARS, mixed_batch
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 warnings.filterwarnings("ignore", ".*isinstance.*LeafSpec.*")
-
-MIXED = CausalGraph(directed=[("a", "b"), ("a", "c"), ("b", "d"), ("c", "d"), ("c", "e")])
-MIXED_VARS = {
-    "a": VariableSpec("a", "continuous", dim=2, mean=(0.5, -1.0), std=(2.0, 0.5)),
-    "b": VariableSpec("b", "categorical", classes=3),
-    "c": VariableSpec("c", "continuous"),
-    "d": VariableSpec("d", "continuous", dim=3),
-    "e": VariableSpec("e", "binary"),
-}
-
-
-def mixed_batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "a": torch.randn(n, 2, generator=g),
-        "b": torch.randint(0, 3, (n,), generator=g),
-        "c": torch.randn(n, 1, generator=g),
-        "d": torch.randn(n, 3, generator=g),
-        "e": torch.randint(0, 2, (n,), generator=g),
-    }
 
 
 def linear_gaussian(n: int, seed: int) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
