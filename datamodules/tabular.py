@@ -55,6 +55,7 @@ __all__ = ["TabularDataModule", "read_values", "write_values"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
 def _show(value: Any) -> str:
@@ -142,6 +143,13 @@ class _Table:
             first = int(np.flatnonzero(infinite)[0])
             raise self.error(
                 f"column {column!r} holds {values[first]} at {self.row(first)}; drop or clip infinite values"
+            )
+        beyond = np.abs(values) > _FLOAT32_MAX
+        if beyond.any():
+            first = int(np.flatnonzero(beyond)[0])
+            raise self.error(
+                f"column {column!r} holds {values[first]:.4g} at {self.row(first)}, beyond the float32 range "
+                f"(±{_FLOAT32_MAX:.3g}) the model trains in; rescale the column (e.g. a log) or drop the row"
             )
         return values
 

@@ -7,7 +7,8 @@ Sub-commands:
 * ``identify``: verdict, estimand, ID trace and ID-GEN plan of a query (exit 1 if not identifiable);
 * ``demo``: the main job on built-in data (see :mod:`lightning_causal.launch.demo`).
 
-User errors print one line (``error: ...``) and exit with status 2, never a traceback.
+User errors print one line (``error: ...``) and exit with status 2, never a traceback (``--debug``
+shows it); see :mod:`lightning_causal.launch.errors`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from lightning_causal import __version__
-from lightning_causal.errors import LightningCausalError
+from lightning_causal.launch.errors import DEBUG_ENV, CommandParser, debug_requested, user_error
 
 __all__ = ["build_parser", "main"]
 
@@ -31,9 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lightning_causal.launch.identify_cmd import add_identify_parser
     from lightning_causal.launch.query_cmd import add_query_parsers
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="lightning-causal",
         description="Causal identification and diffusion-based causal generative models.",
+        epilog=f"Add --debug (or set {DEBUG_ENV}=1) to see the traceback of an error.",
     )
     parser.add_argument("--version", action="version", version=f"lightning-causal {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -50,28 +52,30 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit status (2 and one line on stderr for a user error)."""
     from_shell = argv is None
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in LIGHTNING_COMMANDS:
-        from lightning_causal.launch.lightning_cli import run_lightning
-
-        try:
-            return run_lightning(None if from_shell else argv)  # None: LightningCLI reads sys.argv itself
-        except LightningCausalError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return 2
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "handler", None):
-        parser.print_help()
-        return 2
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = debug_requested(args_list)
+    if from_shell:
+        sys.argv[1:] = args_list  # LightningCLI reads sys.argv itself (without --debug)
     try:
+        if args_list and args_list[0] in LIGHTNING_COMMANDS:
+            from lightning_causal.launch.lightning_cli import run_lightning
+
+            return run_lightning(None if from_shell else args_list)
+        parser = build_parser()
+        args = parser.parse_args(args_list)
+        if not getattr(args, "handler", None):
+            parser.print_help()
+            return 2
         return int(args.handler(args))
-    except LightningCausalError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as err:
+        found = user_error(err)
+        if found is None or debug:
+            raise
+        print(f"error: {found}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 
 from lightning_causal import DiscreteDistribution, EvaluationError, NotIdentifiableError, identify
-from lightning_causal.figures import pyplot, save_png
+from lightning_causal.figures import pyplot, save_figure
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.drawing import draw_graph
 from lightning_causal.graph.named import named_graph
 from lightning_causal.plan.compile import compile_estimand
 from lightning_causal.scm import DiscreteSCM
+from lightning_causal.values import check_count
 
 __all__ = ["add_demo_parser", "run_demo"]
 
@@ -61,7 +62,7 @@ def _bar_chart(path: Path, title: str, labels: list[str], series: dict[str, np.n
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    save_png(fig, path, dpi=110, tight=False)
+    save_figure(fig, path, dpi=110, tight=False)
 
 
 def _confounded_scm(graph, treatment, outcome, condition, seed: int, tries: int = 30) -> DiscreteSCM:  # type: ignore[no-untyped-def]
@@ -86,6 +87,8 @@ def _confounded_scm(graph, treatment, outcome, condition, seed: int, tries: int 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo's parts (identification, then the DCM) as ``--part`` says."""
+    for flag in ("steps", "rows", "samples"):
+        check_count(getattr(args, flag), f"--{flag}")
     if args.part in ("all", "identify"):
         print("=== Part 1: identification and ID-GEN sampling plans ===\n")
         run_identification_tour(args)

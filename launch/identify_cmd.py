@@ -8,6 +8,8 @@ from pathlib import Path
 
 from lightning_causal import CausalGraph, NotIdentifiableError, identify
 from lightning_causal.errors import GraphError
+from lightning_causal.figures import FIGURE_SUFFIXES
+from lightning_causal.files import check_output_path
 from lightning_causal.graph.io import load_graph
 from lightning_causal.graph.named import NAMED_GRAPHS, named_graph
 from lightning_causal.plan.compile import compile_estimand
@@ -55,7 +57,7 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument("--treatment", "-x", nargs="+", default=None, help="intervened variables (space or comma separated)")
     p.add_argument("--outcome", "-y", nargs="+", required=True, help="outcome variables")
     p.add_argument("--condition", "-z", nargs="+", default=None, help="conditioning variables (IDC)")
-    p.add_argument("--draw", type=Path, default=None, help="also draw the graph to this PNG")
+    p.add_argument("--draw", type=Path, default=None, help="also draw the graph to this .png, .pdf or .svg file")
     p.add_argument("--latex", action="store_true", help="also print the estimand in LaTeX")
     p.add_argument("--plan-out", type=Path, default=None, help="write the sampling plan as JSON to this file")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
@@ -64,6 +66,10 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
 
 def run_identify(args: argparse.Namespace) -> int:
     """Print the verdict, estimand, ID trace and plan; exit status 0 identifiable, 1 not."""
+    if args.draw is not None:
+        check_output_path(args.draw, FIGURE_SUFFIXES, "--draw")
+    if args.plan_out is not None:
+        check_output_path(args.plan_out, (".json",), "--plan-out")
     graph, label = load_graph_argument(args.graph)
     treatment, outcome, condition = _names(args.treatment), _names(args.outcome), _names(args.condition)
     if args.draw is not None:

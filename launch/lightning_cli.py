@@ -11,15 +11,20 @@ a config never repeats them::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import ProgressBar, TQDMProgressBar
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_causal.callbacks.progress import StepProgressBar
+from lightning_causal.errors import TrainingError
 from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.launch.settings import check_settings
 from lightning_causal.variables.spec import variables_to_dict
 
 __all__ = ["CausalCLI", "run_lightning"]
@@ -36,6 +41,11 @@ class CausalCLI(LightningCLI):
             "data.variables", "model.init_args.variables", compute_fn=variables_to_dict, apply_on="instantiate"
         )
 
+    def before_instantiate_classes(self) -> None:
+        """Check the training settings before the data, the model or the Trainer is built."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        check_settings(config)
+
     def _parse_ckpt_path(self) -> None:
         """Keep the model the config describes when ``--ckpt_path`` resumes a run.
 
@@ -44,6 +54,18 @@ class CausalCLI(LightningCLI):
         not model options, and the parse fails. The checkpoint still restores the weights, the
         optimizer, the loops, the data loader's place and the callbacks' states.
         """
+
+    def _run_subcommand(self, subcommand: str) -> None:
+        """Run the subcommand; a diverged run's error also says which checkpoint (and step) is kept."""
+        try:
+            super()._run_subcommand(subcommand)  # type: ignore[misc]
+        except TrainingError as err:
+            raise TrainingError(f"{err}. {checkpoint_note(self.trainer)}", err.step) from err
+
+    def after_fit(self) -> None:
+        """Say at which step training ended and which step the saved checkpoints hold."""
+        if self.trainer.is_global_zero:
+            print(f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
@@ -62,8 +84,23 @@ class CausalCLI(LightningCLI):
         return trainer
 
 
+def checkpoint_note(trainer: L.Trainer) -> str:
+    """Which step ``last.ckpt`` (and the best checkpoint) hold, read from the files themselves."""
+    notes: list[str] = []
+    for callback in trainer.checkpoint_callbacks:
+        if not isinstance(callback, ModelCheckpoint):
+            continue
+        for label, path in (("last checkpoint", callback.last_model_path), ("best", callback.best_model_path)):
+            if path and Path(path).is_file() and all(path not in n for n in notes):
+                step = torch.load(path, map_location="cpu", weights_only=False).get("global_step")
+                notes.append(f"{label} {path} holds step {step}")
+    return ("; ".join(notes) + ".") if notes else "No checkpoint was written."
+
+
 def run_lightning(argv: Sequence[str] | None) -> int:
     """Run LightningCLI on ``argv`` (``None``: on ``sys.argv``, as from the shell)."""
+    # "Seed set to 0" on stderr is noise, and would stand in front of a one-line error
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)
     CausalCLI(
         model_class=L.LightningModule,
         datamodule_class=L.LightningDataModule,
@@ -72,6 +109,6 @@ def run_lightning(argv: Sequence[str] | None) -> int:
         args=None if argv is None else list(argv),
         seed_everything_default=0,
         save_config_kwargs={"overwrite": True},
-        parser_kwargs={"prog": "lightning-causal", "default_env": False},
+        parser_kwargs={"prog": "lightning-causal", "default_env": False, "exit_on_error": False},
     )
     return 0

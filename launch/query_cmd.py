@@ -13,15 +13,26 @@ vectors, labels for categorical variables read from labels).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from lightning_causal.errors import QueryError
+from lightning_causal.errors import LightningCausalError, QueryError
+from lightning_causal.files import check_output_path
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["add_query_parsers", "load_model", "parse_assignments"]
+__all__ = [
+    "OUTPUT_SUFFIXES",
+    "add_query_parsers",
+    "load_model",
+    "parse_assignments",
+    "run_counterfactual",
+    "run_sample",
+]
+
+OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def load_model(path: Path) -> Any:
@@ -32,17 +43,25 @@ def load_model(path: Path) -> Any:
         raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
     try:
         return DCM.load_from_checkpoint(path, map_location="cpu")
-    except (KeyError, RuntimeError, TypeError) as err:
-        raise QueryError(f"checkpoint {str(path)!r} is not a DCM checkpoint: {err}") from None
+    except LightningCausalError:
+        raise
+    except Exception as err:  # torch's unpickler and Lightning raise many types for a file that is no checkpoint
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise QueryError(
+            f"checkpoint {str(path)!r} cannot be loaded as a model checkpoint ({type(err).__name__}: {first[:200]}); "
+            "pass a .ckpt that lightning-causal fit wrote"
+        ) from None
 
 
 def _value(spec: VariableSpec, text: str, flag: str) -> Any:
     if spec.kind == "continuous":
         try:
             numbers = [float(x) for x in text.split(",")]
+            if not all(math.isfinite(x) for x in numbers):
+                raise ValueError
         except ValueError:
             raise QueryError(
-                f"{flag} {spec.name}={text}: give a number, or {spec.dim} comma-separated numbers"
+                f"{flag} {spec.name}={text}: give a number, or {spec.dim} comma-separated numbers, all finite"
             ) from None
         if len(numbers) not in (1, spec.dim):
             raise QueryError(f"{flag} {spec.name}={text}: {spec.name} has dimension {spec.dim}")
@@ -107,9 +126,20 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p.set_defaults(handler=run_counterfactual)
 
 
+def _check_counts(args: argparse.Namespace) -> None:
+    """Counts and outputs checked before any work: one clear line instead of a late failure."""
+    if getattr(args, "n", 1) < 1:
+        raise QueryError(f"--n {args.n}: give a number of samples >= 1")
+    if args.steps is not None and args.steps < 1:
+        raise QueryError(f"--steps {args.steps}: give a number of DDIM steps >= 1 (or leave it out for all T)")
+    check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
+
+
 def run_sample(args: argparse.Namespace) -> int:
+    """``lightning-causal sample``: samples of a trained model written as CSV or Parquet."""
     from lightning_causal.datamodules.tabular import write_values
 
+    _check_counts(args)
     model = load_model(args.ckpt)
     interventions = _interventions(args, model.variables)
     values = model.sample(args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps)
@@ -120,8 +150,10 @@ def run_sample(args: argparse.Namespace) -> int:
 
 
 def run_counterfactual(args: argparse.Namespace) -> int:
+    """``lightning-causal counterfactual``: counterfactuals of factual rows written as CSV or Parquet."""
     from lightning_causal.datamodules.tabular import read_values, write_values
 
+    _check_counts(args)
     model = load_model(args.ckpt)
     interventions = _interventions(args, model.variables)
     if not interventions:

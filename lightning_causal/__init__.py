@@ -5,12 +5,14 @@ The graph and identification layers are pure Python (numpy and networkx) and nev
 
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import (
+    ConfigError,
     DataError,
     EvaluationError,
     GraphError,
     LightningCausalError,
     NotIdentifiableError,
     QueryError,
+    TrainingError,
 )
 from lightning_causal.graph import CausalGraph
 from lightning_causal.identification import CForest, Estimand, Hedge, identify
@@ -22,6 +24,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CForest",
     "CausalGraph",
+    "ConfigError",
     "DataError",
     "DiscreteDistribution",
     "Estimand",
@@ -33,6 +36,7 @@ __all__ = [
     "QueryError",
     "SamplingNetwork",
     "SamplingPlan",
+    "TrainingError",
     "__version__",
     "compile_plan",
     "identify",

@@ -10,7 +10,10 @@ import numpy as np
 from lightning_causal.errors import QueryError
 from lightning_causal.values import check_value
 
-__all__ = ["DiscreteDistribution", "check_integer_columns"]
+__all__ = ["MAX_CODES", "DiscreteDistribution", "check_integer_columns"]
+
+MAX_CODES = 10_000
+"""The most values a discrete variable may take in integer-coded data."""
 
 
 def check_integer_columns(
@@ -42,6 +45,11 @@ def check_integer_columns(
         elif len(col) != length:
             raise QueryError(f"column {name!r} has {len(col)} rows but {first!r} has {length}")
         k = int(col.max()) + 1 if col.size else 1
+        if k > MAX_CODES:
+            raise QueryError(
+                f"column {name!r} holds the code {k - 1:,}: more than {MAX_CODES:,} values per variable; "
+                "codes must be 0..k-1 with few categories"
+            )
         if cardinalities is not None and name in cardinalities:
             declared = int(cardinalities[name])
             if k > declared:

@@ -13,12 +13,14 @@ if TYPE_CHECKING:
     from lightning_causal.identification.hedge import CForest, Hedge
 
 __all__ = [
+    "ConfigError",
     "DataError",
     "EvaluationError",
     "GraphError",
     "LightningCausalError",
     "NotIdentifiableError",
     "QueryError",
+    "TrainingError",
     "listing",
 ]
 
@@ -49,6 +51,22 @@ class EvaluationError(LightningCausalError, ValueError):
 
 class DataError(LightningCausalError, ValueError):
     """Data does not fit the graph or the declared variable types (a missing column, a NaN, a bad value)."""
+
+
+class ConfigError(LightningCausalError, ValueError):
+    """A config file, a command-line option or a training setting is missing, malformed or out of range."""
+
+
+class TrainingError(LightningCausalError, RuntimeError):
+    """Training cannot go on: the loss or the weights became NaN or infinite.
+
+    Attributes:
+        step: the optimizer step at which it happened.
+    """
+
+    def __init__(self, message: str, step: int) -> None:
+        super().__init__(message)
+        self.step = step
 
 
 class NotIdentifiableError(LightningCausalError):

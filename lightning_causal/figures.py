@@ -1,4 +1,4 @@
-"""Matplotlib on the file-only backend, and figures written as PNG files atomically."""
+"""Matplotlib on the file-only backend, and figures written atomically in the format their suffix names."""
 
 from __future__ import annotations
 
@@ -6,9 +6,11 @@ import io
 from pathlib import Path
 from typing import Any
 
-from lightning_causal.files import atomic_write
+from lightning_causal.files import atomic_write, check_output_path
 
-__all__ = ["pyplot", "save_png"]
+__all__ = ["FIGURE_SUFFIXES", "pyplot", "save_figure"]
+
+FIGURE_SUFFIXES = (".png", ".pdf", ".svg")
 
 
 def pyplot() -> Any:
@@ -21,9 +23,14 @@ def pyplot() -> Any:
     return plt
 
 
-def save_png(fig: Any, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
-    """Write ``fig`` to the PNG file ``path`` atomically (a reader never sees half a file) and close it."""
+def save_figure(fig: Any, path: str | Path, dpi: int = 110, tight: bool = True) -> Path:
+    """Write ``fig`` to ``path`` (PNG, PDF or SVG by its suffix) atomically, and close it.
+
+    A reader never sees half a file; another suffix is refused before anything is drawn to disk.
+    """
+    path = check_output_path(path, FIGURE_SUFFIXES, "figure")
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    fmt = path.suffix.lower().lstrip(".")
+    fig.savefig(buffer, format=fmt, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
     pyplot().close(fig)
     return atomic_write(path, buffer.getvalue())

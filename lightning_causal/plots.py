@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lightning_causal.figures import pyplot, save_png
+from lightning_causal.figures import pyplot, save_figure
 
 __all__ = ["plot_counterfactuals", "plot_interventional"]
 
@@ -51,7 +51,7 @@ def plot_interventional(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_counterfactuals(
@@ -80,4 +80,4 @@ def plot_counterfactuals(
     if title:
         fig.suptitle(title, fontsize=11)
     fig.tight_layout()
-    return save_png(fig, path)
+    return save_figure(fig, path)

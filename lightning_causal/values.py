@@ -9,7 +9,7 @@ import numpy as np
 
 from lightning_causal.errors import QueryError
 
-__all__ = ["check_assignment", "check_value"]
+__all__ = ["check_assignment", "check_count", "check_value"]
 
 
 def check_assignment(values: Mapping[str, Any], expected: tuple[str, ...], what: str, role: str) -> None:
@@ -31,3 +31,10 @@ def check_value(variable: str, value: Any, cardinality: int) -> int:
     if not 0 <= int(value) < cardinality:
         raise QueryError(f"value {value} for {variable} is out of range: {variable} takes values 0..{cardinality - 1}")
     return int(value)
+
+
+def check_count(n: Any, what: str = "the number of samples") -> int:
+    """A whole number >= 1 (a sample count, a number of steps); one clear error otherwise."""
+    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise QueryError(f"{what} must be a whole number >= 1, got {n!r}")
+    return int(n)

@@ -9,6 +9,7 @@ the support, where ID's positivity assumption does not hold anyway).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -16,7 +17,10 @@ import numpy as np
 from lightning_causal.errors import QueryError
 from lightning_causal.generators.base import ConditionalGenerator
 
-__all__ = ["CategoricalTable"]
+__all__ = ["MAX_TABLE_ENTRIES", "CategoricalTable"]
+
+MAX_TABLE_ENTRIES = 20_000_000
+"""The largest conditional probability table fitted (160 MB of float64)."""
 
 
 class CategoricalTable(ConditionalGenerator):
@@ -32,6 +36,14 @@ class CategoricalTable(ConditionalGenerator):
         self.variable = variable
         self.inputs = tuple(inputs)
         self.shape = tuple(int(cardinalities[v]) for v in (*self.inputs, variable))
+        entries = math.prod(self.shape)
+        if entries > MAX_TABLE_ENTRIES:
+            sizes = " x ".join(str(k) for k in self.shape)
+            raise QueryError(
+                f"the exact table of {self._text()} would hold {sizes} = {entries:,} entries "
+                f"({entries * 8 / 2**30:.1f} GiB), more than the limit of {MAX_TABLE_ENTRIES:,}; "
+                "fit this plan on fewer categories or with a generative model"
+            )
         self.probs: np.ndarray = np.full(self.shape, 1.0 / self.shape[-1])
 
     def fit_samples(self, target: np.ndarray, inputs: Mapping[str, np.ndarray]) -> CategoricalTable:
@@ -70,6 +82,9 @@ class CategoricalTable(ConditionalGenerator):
         u = rng.random(rows.shape[0]) * cdf[:, -1]
         return np.minimum((cdf < u[:, None]).sum(axis=-1), self.shape[-1] - 1).astype(np.int64)
 
-    def __repr__(self) -> str:
+    def _text(self) -> str:
         given = f" | {', '.join(self.inputs)}" if self.inputs else ""
-        return f"CategoricalTable(P({self.variable}{given}), shape={self.shape})"
+        return f"P({self.variable}{given})"
+
+    def __repr__(self) -> str:
+        return f"CategoricalTable({self._text()}, shape={self.shape})"

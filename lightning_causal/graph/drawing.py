@@ -1,4 +1,4 @@
-"""Drawing causal graphs to PNG with matplotlib (no Graphviz binary needed).
+"""Drawing causal graphs (PNG, PDF, SVG) with matplotlib (no Graphviz binary needed).
 
 Nodes are placed in layers by their longest directed path from a root, so causes sit above their
 effects; directed edges are solid arrows, bidirected edges (latent confounders) dashed, curved and
@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lightning_causal.figures import pyplot, save_png
+from lightning_causal.figures import pyplot, save_figure
 
 if TYPE_CHECKING:
     from lightning_causal.graph.causal_graph import CausalGraph
@@ -46,7 +46,7 @@ def draw_graph(
     outcome: Iterable[str] = (),
     condition: Iterable[str] = (),
 ) -> Path:
-    """Draw ``graph`` to the PNG file ``path`` (written atomically) and return the path."""
+    """Draw ``graph`` to ``path`` (PNG, PDF or SVG by its suffix; written atomically) and return the path."""
     plt = pyplot()
     from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch
@@ -129,4 +129,4 @@ def draw_graph(
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=11)
-    return save_png(fig, path, dpi=120)
+    return save_figure(fig, path, dpi=120)

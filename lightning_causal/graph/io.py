@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from lightning_causal.errors import GraphError
+from lightning_causal.figures import FIGURE_SUFFIXES
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.drawing import draw_graph
@@ -51,7 +52,12 @@ def load_graph(path: str | Path) -> CausalGraph:
 def _read_mapping(path: Path) -> Any:
     if not path.is_file():
         raise GraphError(f"graph file {str(path)!r} does not exist")
-    text = path.read_text()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise GraphError(
+            f"graph file {str(path)!r} is not UTF-8 text (byte {err.start}); save it as UTF-8 YAML or JSON"
+        ) from None
     suffix = path.suffix.lower()
     try:
         if suffix == ".json":
@@ -117,6 +123,6 @@ def save_graph(graph: CausalGraph, path: str | Path) -> Path:
         return atomic_write(path, json.dumps(graph.to_dict(), indent=2) + "\n")
     if suffix in (".dot", ".gv"):
         return atomic_write(path, graph_to_dot(graph))
-    if suffix == ".png":
+    if suffix in FIGURE_SUFFIXES:
         return draw_graph(graph, path)
-    raise GraphError(f"cannot save a graph as {str(path)!r}: use .yaml, .yml, .json, .dot or .png")
+    raise GraphError(f"cannot save a graph as {str(path)!r}: use .yaml, .yml, .json, .dot, .png, .pdf or .svg")

@@ -11,7 +11,12 @@ otherwise copy:
   from checkpoints, so a resumed run draws the same noise;
 * one :meth:`model_step` (the summed loss and its per-part vector) that serves training,
   validation and test; validation and test use a fixed noise stream per batch, so their losses
-  are comparable across epochs; per-part losses are logged once per epoch (``train/loss_<part>``).
+  are comparable across epochs; per-part losses are logged once per epoch (``train/loss_<part>``);
+* a guard against silent divergence: a non-finite loss stops training before its backward pass,
+  and non-finite weights stop it right after the optimizer step that made them, before any
+  callback (checkpoint, EMA) sees them, with a :class:`~lightning_causal.errors.TrainingError`
+  that names the step, the parts of the loss and the parameters that went non-finite; the last
+  checkpoint written before stays as it was. A model with non-finite weights refuses queries.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
+from lightning_causal.errors import QueryError, TrainingError, listing
 from lightning_causal.models.optim import AdamW
 
 __all__ = ["CausalModule"]
@@ -94,6 +100,8 @@ class CausalModule(L.LightningModule):
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         loss, parts = self.model_step(batch, self.noise_rng())
+        if not torch.isfinite(loss):
+            self._diverged(f"the training loss is {float(loss)}", parts)
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         # per-part losses are summed here and logged once per epoch: one self.log per part and
         # step would cost more than the step itself on a 30-node graph
@@ -119,6 +127,46 @@ class CausalModule(L.LightningModule):
         rng = torch.Generator(device=self.device).manual_seed(20_011 * (batch_idx + 1))
         loss, _ = self.model_step(batch, rng)
         self.log("test/loss", loss, batch_size=self._batch_size(batch), sync_dist=True)
+
+    # ------------------------------------------------------------------ divergence
+    def nonfinite_parameters(self) -> list[str]:
+        """Names of the parameters holding NaN or infinite values (one device sync)."""
+        named = list(self.named_parameters())
+        if not named:
+            return []
+        finite = torch.stack([torch.isfinite(p.detach()).all() for _, p in named]).cpu()
+        return [name for (name, _), ok in zip(named, finite.tolist(), strict=True) if not ok]
+
+    def check_finite_weights(self) -> None:
+        """Raise :class:`QueryError` when a parameter holds NaN or infinite values."""
+        bad = self.nonfinite_parameters()
+        if bad:
+            raise QueryError(
+                f"the model's weights hold NaN or infinite values ({listing(bad, 4)}): training diverged; "
+                "load a checkpoint from before it, or train again with a lower learning rate"
+            )
+
+    def _diverged(self, what: str, parts: Tensor | None) -> None:
+        step = int(self.global_step) + 1
+        details = [what]
+        if parts is not None:
+            bad = [n for n, ok in zip(self.loss_names, torch.isfinite(parts.detach()).tolist(), strict=True) if not ok]
+            if bad:
+                details.append(f"non-finite losses of {listing(bad, 6)}")
+        params = self.nonfinite_parameters()
+        if params:
+            details.append(f"non-finite parameters {listing(params, 4)}")
+        raise TrainingError(
+            f"training diverged at step {step}: {'; '.join(details)}; training stopped and the last checkpoint "
+            "written before this step is kept; lower the learning rate (or check the data) and train again",
+            step,
+        )
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """The optimizer step, then a check that it left every weight finite (before callbacks see them)."""
+        super().optimizer_step(*args, **kwargs)
+        if self.nonfinite_parameters():
+            self._diverged("the optimizer step made weights NaN or infinite", None)
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:

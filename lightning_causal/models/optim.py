@@ -24,6 +24,8 @@ from typing import Any
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from lightning_causal.errors import ConfigError
+
 __all__ = ["AdamW", "WarmupCosine"]
 
 
@@ -38,6 +40,10 @@ class AdamW(torch.optim.AdamW):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, weight_decay: float = 0.0, **kwargs: Any) -> None:
+        if not (isinstance(lr, int | float) and math.isfinite(lr) and lr > 0):
+            raise ConfigError(f"optimizer lr is {lr!r}; give a finite learning rate > 0")
+        if not (isinstance(weight_decay, int | float) and math.isfinite(weight_decay) and weight_decay >= 0):
+            raise ConfigError(f"optimizer weight_decay is {weight_decay!r}; give a finite number >= 0")
         params = list(params)
         try:
             super().__init__(params, lr=lr, weight_decay=weight_decay, fused=True, **kwargs)
@@ -67,6 +73,8 @@ class WarmupCosine(LambdaLR):
         cosine_decay: bool = True,
         total_steps: int | None = None,
     ) -> None:
+        if isinstance(warmup_steps, bool) or not isinstance(warmup_steps, int) or warmup_steps < 0:
+            raise ConfigError(f"scheduler warmup_steps is {warmup_steps!r}; give a whole number >= 0")
         self.warmup_steps = int(warmup_steps)
         self.cosine_decay = bool(cosine_decay)
         self.total_steps = total_steps

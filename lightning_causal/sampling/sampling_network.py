@@ -20,7 +20,7 @@ from lightning_causal.sampling.data import PlanData
 from lightning_causal.sampling.exact import network_joint
 from lightning_causal.sampling.kinds import GeneratorKind
 from lightning_causal.sampling.network import run_network
-from lightning_causal.values import check_assignment
+from lightning_causal.values import check_assignment, check_count
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
@@ -78,6 +78,7 @@ class SamplingNetwork:
         Returns ``{outcome variable: values}`` (int64 arrays for exact tables). ``seed`` is an int
         or the generator kind's RNG; the same seed gives the same samples.
         """
+        n = check_count(n)
         fixed = self._fixed(interventions, given, n)
         rng = self.kind.rng(seed)
         network = self.plan.network

@@ -30,6 +30,8 @@ def hard_value(spec: VariableSpec, value: Any, n: int, device: torch.device | st
             t = torch.as_tensor(value, dtype=torch.float32, device=device)
         except (TypeError, ValueError, RuntimeError):
             raise QueryError(f"intervention on {name} must be a number, a vector or a tensor, got {value!r}") from None
+        if not torch.isfinite(t).all():
+            raise QueryError(f"intervention on {name} holds NaN or infinite values; give finite numbers")
         if t.dim() == 1 and spec.dim == 1 and t.shape[0] == n:
             t = t.unsqueeze(1)  # one value per row of a one-dimensional variable
         ok = (
@@ -43,8 +45,11 @@ def hard_value(spec: VariableSpec, value: Any, n: int, device: torch.device | st
                 f"{spec.dim} values, or a tensor of shape ({n}, {spec.dim})"
             )
         return t.expand(n, spec.dim).clone()
-    t = torch.as_tensor(value, device=device)
-    if t.is_floating_point() and not torch.equal(t, t.round()):
+    try:
+        t = torch.as_tensor(value, device=device)
+    except (TypeError, ValueError, RuntimeError):
+        raise QueryError(f"intervention on {name} must be a class code 0..{spec.classes - 1}, got {value!r}") from None
+    if t.is_floating_point() and not (torch.isfinite(t).all() and torch.equal(t, t.round())):
         raise QueryError(f"intervention on {name} must be a class code 0..{spec.classes - 1}, got {value!r}")
     t = t.long()
     if t.dim() == 0:

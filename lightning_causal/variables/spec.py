@@ -17,7 +17,10 @@ from typing import Any, Literal
 
 from lightning_causal.errors import QueryError
 
-__all__ = ["KINDS", "VariableSpec", "parse_variables", "variables_to_dict"]
+__all__ = ["KINDS", "MAX_CLASSES", "VariableSpec", "parse_variables", "variables_to_dict"]
+
+MAX_CLASSES = 10_000
+"""The most classes a categorical variable may have (its one-hot encoding is that wide)."""
 
 Kind = Literal["continuous", "categorical", "binary"]
 KINDS: tuple[str, ...] = ("continuous", "categorical", "binary")
@@ -58,6 +61,11 @@ class VariableSpec:
             raise QueryError(f"variable {self.name!r}: dim must be at least 1, got {self.dim}")
         if self.kind == "categorical" and self.classes < 2:
             raise QueryError(f"variable {self.name!r}: a categorical variable needs at least 2 classes")
+        if self.kind == "categorical" and self.classes > MAX_CLASSES:
+            raise QueryError(
+                f"variable {self.name!r}: {self.classes:,} classes, more than the limit of {MAX_CLASSES:,}; "
+                "recode it with fewer categories, or declare it continuous if it is a count or a measurement"
+            )
         if self.kind == "binary" and self.classes != 2:
             object.__setattr__(self, "classes", 2)
         if self.kind != "continuous" and self.dim != 1:

@@ -56,7 +56,7 @@ def test_injected_optimizer_and_schedule_get_the_run_length() -> None:
         GRAPH,
         SPECS,
         DCMNetworkConfig(hidden=8),
-        optimizer=partial(torch.optim.SGD, lr=0.5),
+        optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(WarmupCosine, warmup_steps=2),
     )
     trainer = _fit(model, 8)

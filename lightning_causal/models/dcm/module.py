@@ -148,6 +148,7 @@ class DCM(CausalModule):
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
         (``steps`` and ``eta`` apply) or ``"ddpm"``.
         """
+        self.check_finite_weights()
         was_training = self.training
         self.eval()
         try:
@@ -175,6 +176,7 @@ class DCM(CausalModule):
 
         ``seed`` matters only for discrete nodes, whose abduction samples the Gumbel posterior.
         """
+        self.check_finite_weights()
         was_training = self.training
         self.eval()
         try:

@@ -26,10 +26,12 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from lightning_causal.errors import GraphError
+from lightning_causal.diffusion import SCHEDULES
+from lightning_causal.errors import ConfigError, GraphError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.models.dcm.banks import BACKENDS, ClassifierBank, DiffusionBank
 from lightning_causal.models.dcm.roots import EmpiricalRoots
+from lightning_causal.nets import CONDITIONING
 from lightning_causal.variables.layout import EncodedLayout
 from lightning_causal.variables.spec import VariableSpec
 
@@ -69,10 +71,21 @@ class DCMNetworkConfig:
     """Training rows kept per root for empirical sampling."""
 
     def __post_init__(self) -> None:
-        if self.roots not in ROOTS:
-            raise ValueError(f"unknown roots {self.roots!r}; choose one of {', '.join(ROOTS)}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"unknown backend {self.backend!r}; choose one of {', '.join(BACKENDS)}")
+        for key in ("hidden", "depth", "time_dim", "timesteps", "classifier_hidden", "max_root_samples"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"network.{key} is {value!r}; give a whole number >= 1")
+        if self.time_dim % 2:
+            raise ConfigError(f"network.time_dim is {self.time_dim}; give an even number (sines and cosines)")
+        if not 0 < self.beta_start < self.beta_end < 1:
+            raise ConfigError(
+                f"network.beta_start {self.beta_start} and beta_end {self.beta_end}: give 0 < beta_start < beta_end < 1"
+            )
+        for key, allowed in (("roots", ROOTS), ("backend", BACKENDS), ("conditioning", CONDITIONING)):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"network.{key} is {getattr(self, key)!r}; choose one of {', '.join(allowed)}")
+        if self.schedule not in SCHEDULES:
+            raise ConfigError(f"network.schedule is {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
 
 
 class DCMNetwork(nn.Module):

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from lightning_causal.errors import QueryError
 from lightning_causal.models.dcm.network import DCMNetwork
+from lightning_causal.values import check_count
 from lightning_causal.variables.interventions import apply_shift, hard_value
 
 __all__ = ["counterfactual", "parse_interventions", "sample"]
@@ -59,8 +60,9 @@ def sample(
     eta: float = 0.0,
 ) -> dict[str, Tensor]:
     """``n`` samples of every node under the interventions (observational when there are none)."""
-    if n < 1:
-        raise QueryError(f"the number of samples must be positive, got {n}")
+    n = check_count(n)
+    if steps is not None:
+        check_count(steps, "the number of DDIM steps")
     hard, shift = parse_interventions(network, interventions, n)
     device = network.device
     values: dict[str, Tensor] = {}

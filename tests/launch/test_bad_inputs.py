@@ -1,0 +1,175 @@
+"""Every command answers a bad input with one line on stderr that names the offending thing, and exit 2.
+
+Table-driven, over the real console script (subprocesses, as a user runs it) and the Python API.
+New commands join the table. Each row: the arguments, and words the one line must contain.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from lightning_causal import CausalGraph, ConfigError, QueryError, compile_plan
+from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.files import atomic_write
+from lightning_causal.models import DCM, DCMNetworkConfig
+from lightning_causal.scm import DiscreteSCM
+from lightning_causal.variables import VariableSpec
+from tests.checks import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG = str(ROOT / "configs/dcm/triangle_na.yaml")
+TABULAR = str(ROOT / "configs/dcm/tabular.yaml")
+GRAPH = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A tiny trained checkpoint and the bad files the table refers to."""
+    root = tmp_path_factory.mktemp("bad")
+    specs = {v: VariableSpec(v, mean=(0.0,), std=(1.0,)) for v in GRAPH.nodes}
+    model = DCM(GRAPH, specs, DCMNetworkConfig(hidden=8, timesteps=10))
+    g = torch.Generator().manual_seed(0)
+    data = {v: torch.randn(64, 1, generator=g) for v in GRAPH.nodes}
+    trainer = L.Trainer(
+        max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    trainer.fit(model, tensor_loader(data, 16, 0))
+    trainer.save_checkpoint(root / "good.ckpt")
+    (root / "text.ckpt").write_text("not a checkpoint\n")
+    (root / "latin1.yaml").write_bytes("directed: [caf\xe9 -> b]\n".encode("latin-1"))
+    (root / "graph.yaml").write_text("directed: [x1 -> x2, x2 -> x3, x1 -> x3]\n")
+    (root / "confounded.yaml").write_text("directed: [a -> b]\nbidirected: [a <-> b]\n")
+    (root / "ab.csv").write_text("a,b\n" + "".join(f"{k / 7:.3f},{k / 5:.3f}\n" for k in range(12)))
+    (root / "nan.csv").write_text("x1,x2,x3\n0.1,0.2,0.3\n0.4,nan,0.6\n")
+    (root / "huge.csv").write_text("x1,x2,x3\n0.1,0.2,0.3\n0.4,1e39,0.6\n" + "0.2,0.1,0.5\n" * 5)
+    (root / "binary.yaml").write_text("directed: [a -> b]\nvariables:\n  b: binary\n")
+    (root / "binary.csv").write_text("a,b\n0.5,1\n0.1,2\n0.3,0\n")
+    (root / "codes.yaml").write_text("directed: [a -> b]\nvariables:\n  b: categorical\n")
+    (root / "codes.csv").write_text("a,b\n0.5,1\n0.1,1000000\n0.3,0\n")
+    (root / "gzip.csv.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
+    (root / "adir").mkdir()
+    return {
+        k: str(root / v)
+        for k, v in {
+            "ckpt": "good.ckpt",
+            "text_ckpt": "text.ckpt",
+            "latin1": "latin1.yaml",
+            "graph": "graph.yaml",
+            "confounded": "confounded.yaml",
+            "ab": "ab.csv",
+            "nan": "nan.csv",
+            "huge": "huge.csv",
+            "binary_graph": "binary.yaml",
+            "binary": "binary.csv",
+            "codes_graph": "codes.yaml",
+            "codes": "codes.csv",
+            "gzip": "gzip.csv.gz",
+            "dir": "adir",
+            "root": "",
+        }.items()
+    }
+
+
+SHORT = ("--trainer.max_steps=2", "--trainer.enable_progress_bar=false")
+CASES = [
+    # identify
+    (["identify", "--graph", "missing.yaml", "-x", "X", "-y", "Y"], ["missing.yaml"]),
+    (["identify", "--graph", "{latin1}", "-x", "a", "-y", "b"], ["latin1.yaml", "UTF-8"]),
+    (["identify", "--graph", "napkin", "-x", "Q", "-y", "Y"], ["'Q'"]),
+    (["identify", "--graph", "napkin", "-x", "X", "-y", "Y", "--draw", "{root}g.txt"], ["--draw", "g.txt"]),
+    (["identify", "--graph", "napkin", "-x", "X", "-y", "Y", "--plan-out", "{dir}"], ["--plan-out", "folder"]),
+    (["identify", "--graph", "napkin", "-x", "X", "-y", "Y", "--frobnicate"], ["--frobnicate"]),
+    (["nonsense"], ["nonsense"]),
+    # sample and counterfactual
+    (["sample", "--ckpt", "{text_ckpt}", "--out", "{root}s.csv"], ["text.ckpt"]),
+    (["sample", "--ckpt", "{root}none.ckpt", "--out", "{root}s.csv"], ["none.ckpt", "does not exist"]),
+    (["sample", "--ckpt", "{ckpt}", "--n", "-3", "--out", "{root}s.csv"], ["--n", "-3"]),
+    (["sample", "--ckpt", "{ckpt}", "--steps", "-3", "--out", "{root}s.csv"], ["--steps", "-3"]),
+    (["sample", "--ckpt", "{ckpt}", "--do", "x1=nan", "--out", "{root}s.csv"], ["x1", "finite"]),
+    (["sample", "--ckpt", "{ckpt}", "--do", "zz=1", "--out", "{root}s.csv"], ["'zz'"]),
+    (["sample", "--ckpt", "{ckpt}", "--out", "{root}s.txt"], ["--out", "s.txt"]),
+    (["sample", "--ckpt", "{ckpt}", "--out", "{dir}"], ["--out", "folder"]),
+    (["sample", "--ckpt", "{ckpt}", "--n", "many", "--out", "{root}s.csv"], ["--n", "many"]),
+    (
+        ["counterfactual", "--ckpt", "{ckpt}", "--do", "x1=1", "--factual", "{root}no.csv", "--out", "{root}c.csv"],
+        ["no.csv"],
+    ),
+    (["counterfactual", "--ckpt", "{ckpt}", "--factual", "{nan}", "--out", "{root}c.csv"], ["--do"]),
+    # fit: the parser, the settings, the data, the model
+    (["fit", "--config", "{root}missing.yaml"], ["missing.yaml"]),
+    (["fit", "--config", CONFIG, "--trainer.max_stepz=3"], ["max_stepz"]),
+    (["fit", "--config", CONFIG, "--trainer.max_steps=-5"], ["trainer.max_steps", "-5"]),
+    (["fit", "--config", CONFIG, "--trainer.max_steps=many"], ["max_steps"]),
+    (["fit", "--config", CONFIG, "--data.batch_size=0"], ["batch_size", "0"]),
+    (["fit", "--config", CONFIG, "--model.optimizer.init_args.lr=-1"], ["lr", "-1"]),
+    (["fit", "--config", CONFIG, "--model.network.hidden=0"], ["network.hidden", "0"]),
+    (["fit", "--config", CONFIG, "--data.scm=pentagon", "--data.n_train=200", *SHORT], ["pentagon"]),
+    (["fit", "--config", TABULAR, "--data.data={nan}", "--data.graph={graph}", *SHORT], ["nan.csv", "x2", "row 2"]),
+    (["fit", "--config", TABULAR, "--data.data={huge}", "--data.graph={graph}", *SHORT], ["huge.csv", "float32"]),
+    (["fit", "--config", TABULAR, "--data.data={binary}", "--data.graph={binary_graph}", *SHORT], ["binary", "'b'"]),
+    (["fit", "--config", TABULAR, "--data.data={codes}", "--data.graph={codes_graph}", *SHORT], ["'b'", "limit"]),
+    (["fit", "--config", TABULAR, "--data.data={gzip}", "--data.graph={graph}", *SHORT], ["gzip.csv.gz"]),
+    (["fit", "--config", TABULAR, "--data.data={ab}", "--data.graph={confounded}", *SHORT], ["a <-> b"]),
+    # demo
+    (["demo", "--steps", "-3"], ["--steps", "-3"]),
+]
+
+
+@pytest.mark.parametrize("case", range(len(CASES)), ids=[" ".join(c[0][:2]) + f" #{i}" for i, c in enumerate(CASES)])
+def test_bad_input_is_one_line_naming_it(case: int, files: dict[str, str]) -> None:
+    args, words = CASES[case]
+    result = run_cli(*[a.format(**files) for a in args], cwd=Path(files["dir"]))
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode == 2, f"exit {result.returncode}: {result.stderr[-2000:]}"
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr[-2000:]
+    for word in words:
+        assert word.format(**files) in lines[0], lines[0]
+
+
+def test_debug_shows_the_traceback(files: dict[str, str]) -> None:
+    result = run_cli("sample", "--ckpt", files["text_ckpt"], "--out", files["root"] + "s.csv", "--debug")
+    assert result.returncode != 0 and "Traceback" in result.stderr
+    env_result = run_cli("identify", "--graph", "missing.yaml", "-x", "X", "-y", "Y")
+    assert "Traceback" not in env_result.stderr
+
+
+def test_python_api_refuses_bad_values_with_the_project_errors(files: dict[str, str]) -> None:
+    model = DCM.load_from_checkpoint(files["ckpt"])
+    with pytest.raises(QueryError, match=r"number of samples must be a whole number >= 1, got -1"):
+        model.sample(-1)
+    with pytest.raises(QueryError, match="x1 holds NaN"):
+        model.sample(5, {"x1": float("nan")})
+    scm = DiscreteSCM.random(CausalGraph(directed=[("X", "Y")], bidirected=[("Z", "Y")]), seed=0)
+    network = compile_plan(scm.graph, "X", "Y").fit(scm.sample(100, seed=0))
+    with pytest.raises(QueryError, match="got -2"):
+        network.sample(-2, {"X": 0})
+    with pytest.raises(QueryError, match="1,000,000"):
+        compile_plan(scm.graph, "X", "Y").fit({"X": [0, 1000000], "Y": [0, 1], "Z": [0, 0]})
+    with pytest.raises(ConfigError, match=r"network\.depth is 0"):
+        DCMNetworkConfig(depth=0)
+
+
+def test_exact_tables_refuse_absurd_sizes_before_allocating() -> None:
+    graph = CausalGraph(directed=[("A", "Y"), ("B", "Y"), ("X", "Y")])
+    plan = compile_plan(graph, "X", "Y")
+    data = {"A": [0, 9000], "B": [0, 9000], "X": [0, 1], "Y": [0, 1]}
+    with pytest.raises(QueryError, match="entries"):
+        plan.fit(data)
+
+
+def test_outputs_keep_the_permissions_a_normal_write_gives(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        fresh = atomic_write(tmp_path / "new.txt", "a")
+        assert stat.S_IMODE(fresh.stat().st_mode) == 0o644
+        (tmp_path / "shared.txt").write_text("x")
+        os.chmod(tmp_path / "shared.txt", 0o664)
+        assert stat.S_IMODE(atomic_write(tmp_path / "shared.txt", "y").stat().st_mode) == 0o664
+    finally:
+        os.umask(old)
