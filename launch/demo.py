@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lightning_causal import DiscreteDistribution, EvaluationError, NotIdentifiableError, identify
+from lightning_causal import ConfigError, DiscreteDistribution, EvaluationError, NotIdentifiableError, identify
 from lightning_causal.figures import pyplot, save_figure
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.drawing import draw_graph
@@ -89,6 +89,8 @@ def run_demo(args: argparse.Namespace) -> int:
     """Run the demo's parts (identification, then the DCM) as ``--part`` says."""
     for flag in ("steps", "rows", "samples"):
         check_count(getattr(args, flag), f"--{flag}")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        raise ConfigError(f"--out {str(args.out)!r} is a file; give a folder for the demo's outputs")
     if args.part in ("all", "identify"):
         print("=== Part 1: identification and ID-GEN sampling plans ===\n")
         run_identification_tour(args)

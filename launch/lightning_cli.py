@@ -22,7 +22,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgre
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_causal.callbacks.progress import StepProgressBar
-from lightning_causal.errors import TrainingError
+from lightning_causal.errors import ConfigError, TrainingError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.launch.settings import check_settings
 from lightning_causal.variables.spec import variables_to_dict
@@ -45,6 +45,9 @@ class CausalCLI(LightningCLI):
         """Check the training settings before the data, the model or the Trainer is built."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         check_settings(config)
+        ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
+        if ckpt_path not in (None, "last", "best", "hpc", "registry"):
+            check_checkpoint(Path(ckpt_path))
 
     def _parse_ckpt_path(self) -> None:
         """Keep the model the config describes when ``--ckpt_path`` resumes a run.
@@ -82,6 +85,24 @@ class CausalCLI(LightningCLI):
                 if type(callback) is TQDMProgressBar:
                     callbacks[i] = StepProgressBar()
         return trainer
+
+
+def check_checkpoint(path: Path) -> None:
+    """``--ckpt_path`` must be a checkpoint file that loads; checked before anything is built."""
+    if not path.is_file():
+        raise ConfigError(
+            f"ckpt_path {str(path)!r} {'is a folder' if path.is_dir() else 'does not exist'}; give a .ckpt file"
+        )
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as err:  # torch's unpickler raises many types for a file that is no checkpoint
+        raise ConfigError(
+            f"ckpt_path {str(path)!r} is not a checkpoint ({type(err).__name__}); give a .ckpt that fit wrote"
+        ) from None
+    if not isinstance(state, dict) or "state_dict" not in state:
+        raise ConfigError(
+            f"ckpt_path {str(path)!r} is not a Lightning checkpoint (no state_dict); give a .ckpt that fit wrote"
+        )
 
 
 def checkpoint_note(trainer: L.Trainer) -> str:

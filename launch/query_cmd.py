@@ -21,6 +21,7 @@ import torch
 
 from lightning_causal.errors import LightningCausalError, QueryError
 from lightning_causal.files import check_output_path
+from lightning_causal.values import check_count
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
@@ -39,6 +40,8 @@ def load_model(path: Path) -> Any:
     """A trained model from a checkpoint written by the Trainer (EMA weights when EMA was used)."""
     from lightning_causal.models import DCM
 
+    if path.is_dir():
+        raise QueryError(f"checkpoint {str(path)!r} is a folder; pass the .ckpt file a fit run wrote in it")
     if not path.is_file():
         raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
     try:
@@ -61,7 +64,8 @@ def _value(spec: VariableSpec, text: str, flag: str) -> Any:
                 raise ValueError
         except ValueError:
             raise QueryError(
-                f"{flag} {spec.name}={text}: give a number, or {spec.dim} comma-separated numbers, all finite"
+                f"{flag} {spec.name}={text}: give a number (finite)"
+                + (f", or {spec.dim} comma-separated numbers" if spec.dim > 1 else "")
             ) from None
         if len(numbers) not in (1, spec.dim):
             raise QueryError(f"{flag} {spec.name}={text}: {spec.name} has dimension {spec.dim}")
@@ -128,10 +132,10 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
 
 def _check_counts(args: argparse.Namespace) -> None:
     """Counts and outputs checked before any work: one clear line instead of a late failure."""
-    if getattr(args, "n", 1) < 1:
-        raise QueryError(f"--n {args.n}: give a number of samples >= 1")
-    if args.steps is not None and args.steps < 1:
-        raise QueryError(f"--steps {args.steps}: give a number of DDIM steps >= 1 (or leave it out for all T)")
+    if getattr(args, "n", None) is not None:
+        check_count(args.n, "--n")
+    if args.steps is not None:
+        check_count(args.steps, "--steps (DDIM steps; leave it out for all T)")
     check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
 
 

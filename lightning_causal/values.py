@@ -9,7 +9,7 @@ import numpy as np
 
 from lightning_causal.errors import QueryError
 
-__all__ = ["check_assignment", "check_count", "check_value"]
+__all__ = ["MAX_COUNT", "check_assignment", "check_count", "check_value"]
 
 
 def check_assignment(values: Mapping[str, Any], expected: tuple[str, ...], what: str, role: str) -> None:
@@ -33,8 +33,14 @@ def check_value(variable: str, value: Any, cardinality: int) -> int:
     return int(value)
 
 
+MAX_COUNT = 100_000_000
+"""The most samples (or steps) one call may ask for: more would fill the memory before any check."""
+
+
 def check_count(n: Any, what: str = "the number of samples") -> int:
-    """A whole number >= 1 (a sample count, a number of steps); one clear error otherwise."""
+    """A whole number from 1 to :data:`MAX_COUNT` (a sample count, a number of steps); one clear error otherwise."""
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise QueryError(f"{what} must be a whole number >= 1, got {n!r}")
+    if n > MAX_COUNT:
+        raise QueryError(f"{what} is {n:,}, more than the limit of {MAX_COUNT:,} per call; split it into several calls")
     return int(n)

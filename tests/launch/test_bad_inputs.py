@@ -101,6 +101,8 @@ CASES = [
         ["no.csv"],
     ),
     (["counterfactual", "--ckpt", "{ckpt}", "--factual", "{nan}", "--out", "{root}c.csv"], ["--do"]),
+    (["sample", "--ckpt", "{dir}", "--out", "{root}s.csv"], ["adir", "folder"]),
+    (["sample", "--ckpt", "{ckpt}", "--n", "10000000000", "--out", "{root}s.csv"], ["--n", "10,000,000,000", "limit"]),
     # fit: the parser, the settings, the data, the model
     (["fit", "--config", "{root}missing.yaml"], ["missing.yaml"]),
     (["fit", "--config", CONFIG, "--trainer.max_stepz=3"], ["max_stepz"]),
@@ -116,8 +118,11 @@ CASES = [
     (["fit", "--config", TABULAR, "--data.data={codes}", "--data.graph={codes_graph}", *SHORT], ["'b'", "limit"]),
     (["fit", "--config", TABULAR, "--data.data={gzip}", "--data.graph={graph}", *SHORT], ["gzip.csv.gz"]),
     (["fit", "--config", TABULAR, "--data.data={ab}", "--data.graph={confounded}", *SHORT], ["a <-> b"]),
+    (["fit", "--config", CONFIG, "--ckpt_path={root}none.ckpt"], ["ckpt_path", "none.ckpt"]),
+    (["fit", "--config", CONFIG, "--ckpt_path={text_ckpt}"], ["ckpt_path", "text.ckpt"]),
     # demo
     (["demo", "--steps", "-3"], ["--steps", "-3"]),
+    (["demo", "--out", "{nan}"], ["--out", "nan.csv"]),
 ]
 
 
