@@ -43,9 +43,11 @@ def _parser_message(err: BaseException) -> str:
     if not lines:
         return type(err).__name__
     skip = ("does not validate against any of the union subtypes", "subtypes:", "errors:", "given value type")
-    useful = [line for line in lines if not line.lower().startswith(skip)]
-    text = (useful or lines)[0]
-    # 'Parser key "trainer.max_stepz":' -> the key in front, the reason after
+    useful = [line for line in lines if not line.lower().startswith(skip)] or lines
+    text = useful[0]
+    if text.endswith(":") and len(useful) > 1:  # 'Parser key "seed_everything":' then the reason
+        text = f"{text} {useful[1]}"
+    # 'Parser key "trainer.max_stepz": ...' -> the key in front, the reason after
     text = re.sub(r'^Parser key "([^"]+)":\s*', r"\1: ", text)
     return text if len(text) <= 400 else text[:397] + "..."
 
@@ -62,6 +64,8 @@ def user_error(err: BaseException) -> LightningCausalError | None:
         seen.add(id(current))
         if isinstance(current, LightningCausalError):
             return current
+        if type(current).__name__ == "MisconfigurationException":  # Lightning's word for a bad Trainer setting
+            return ConfigError(f"the Trainer refused its settings: {_parser_message(current)}")
         parser_made = isinstance(current, argparse.ArgumentError) or type(current).__module__.startswith("jsonargparse")
         if parser_made and parser_error is None:
             parser_error = current

@@ -50,6 +50,8 @@ def load_graph(path: str | Path) -> CausalGraph:
 
 
 def _read_mapping(path: Path) -> Any:
+    if path.is_dir():
+        raise GraphError(f"graph file {str(path)!r} is a folder; give a .yaml, .yml or .json file")
     if not path.is_file():
         raise GraphError(f"graph file {str(path)!r} does not exist")
     try:

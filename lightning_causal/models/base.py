@@ -12,11 +12,11 @@ otherwise copy:
 * one :meth:`model_step` (the summed loss and its per-part vector) that serves training,
   validation and test; validation and test use a fixed noise stream per batch, so their losses
   are comparable across epochs; per-part losses are logged once per epoch (``train/loss_<part>``);
-* a guard against silent divergence: a non-finite loss stops training before its backward pass,
-  and non-finite weights stop it right after the optimizer step that made them, before any
-  callback (checkpoint, EMA) sees them, with a :class:`~lightning_causal.errors.TrainingError`
-  that names the step, the parts of the loss and the parameters that went non-finite; the last
-  checkpoint written before stays as it was. A model with non-finite weights refuses queries.
+* a guard against silent divergence: a non-finite loss stops training before its backward pass
+  (one check per step), and non-finite weights stop it before a checkpoint of them is written and
+  at the end of training, with a :class:`~lightning_causal.errors.TrainingError` that names the
+  step, the parts of the loss and the parameters that went non-finite; the last checkpoint written
+  before stays as it was. A model with non-finite weights refuses queries.
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ class CausalModule(L.LightningModule):
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         loss, parts = self.model_step(batch, self.noise_rng())
-        if not torch.isfinite(loss):
-            self._diverged(f"the training loss is {float(loss)}", parts)
+        if not torch.isfinite(loss):  # before backward: the weights are still those of the last good step
+            self._diverged(f"the training loss is {float(loss.detach())}", parts, int(self.global_step) + 1)
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         # per-part losses are summed here and logged once per epoch: one self.log per part and
         # step would cost more than the step itself on a 30-node graph
@@ -146,8 +146,7 @@ class CausalModule(L.LightningModule):
                 "load a checkpoint from before it, or train again with a lower learning rate"
             )
 
-    def _diverged(self, what: str, parts: Tensor | None) -> None:
-        step = int(self.global_step) + 1
+    def _diverged(self, what: str, parts: Tensor | None, step: int) -> None:
         details = [what]
         if parts is not None:
             bad = [n for n, ok in zip(self.loss_names, torch.isfinite(parts.detach()).tolist(), strict=True) if not ok]
@@ -162,11 +161,19 @@ class CausalModule(L.LightningModule):
             step,
         )
 
-    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
-        """The optimizer step, then a check that it left every weight finite (before callbacks see them)."""
-        super().optimizer_step(*args, **kwargs)
-        if self.nonfinite_parameters():
-            self._diverged("the optimizer step made weights NaN or infinite", None)
+    def _weights_look_finite(self) -> bool:
+        """One fused reduction over all weights (a norm is finite iff its tensor is, barring overflow)."""
+        params = [p.detach() for p in self.parameters()]
+        if not params:
+            return True
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
+
+    def _check_weights(self, when: str) -> None:
+        if not self._weights_look_finite() and self.nonfinite_parameters():
+            self._diverged(f"the weights are NaN or infinite {when}", None, int(self.global_step))
+
+    def on_train_end(self) -> None:
+        self._check_weights("at the end of training")  # a run without checkpoints never ends green either
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:
@@ -180,6 +187,9 @@ class CausalModule(L.LightningModule):
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        trainer = self._trainer
+        if trainer is not None and trainer.training:
+            self._check_weights("when the checkpoint of this step was about to be saved")
         if self._noise is not None:
             checkpoint[NOISE_STATE_KEY] = self._noise.get_state()
 

@@ -112,6 +112,8 @@ CASES = [
     (["fit", "--config", CONFIG, "--model.optimizer.init_args.lr=-1"], ["lr", "-1"]),
     (["fit", "--config", CONFIG, "--model.network.hidden=0"], ["network.hidden", "0"]),
     (["fit", "--config", CONFIG, "--data.scm=pentagon", "--data.n_train=200", *SHORT], ["pentagon"]),
+    (["fit", "--config", CONFIG, "--seed_everything=abc"], ["seed_everything"]),
+    (["identify", "--graph", "{dir}", "-x", "X", "-y", "Y"], ["adir", "folder"]),
     (["fit", "--config", TABULAR, "--data.data={nan}", "--data.graph={graph}", *SHORT], ["nan.csv", "x2", "row 2"]),
     (["fit", "--config", TABULAR, "--data.data={huge}", "--data.graph={graph}", *SHORT], ["huge.csv", "float32"]),
     (["fit", "--config", TABULAR, "--data.data={binary}", "--data.graph={binary_graph}", *SHORT], ["binary", "'b'"]),

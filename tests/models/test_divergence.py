@@ -59,7 +59,9 @@ def test_weights_going_non_finite_mid_run_stop_training_and_keep_the_last_good_c
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(LambdaLR, lr_lambda=lambda step: 1.0 if step < 5 else float("inf")),
     )
-    with pytest.raises(TrainingError, match="diverged at step 6: the optimizer step made weights NaN") as err:
+    with pytest.raises(
+        TrainingError, match="diverged at step 6: the weights are NaN or infinite when the checkpoint"
+    ) as err:
         _trainer(tmp_path, 50).fit(model, tensor_loader(_data(), 16, 0))
     assert err.value.step == 6
     saved = torch.load(tmp_path / "last.ckpt", map_location="cpu", weights_only=False)
@@ -92,3 +94,18 @@ def test_the_command_line_stops_a_diverging_fit_with_one_line_naming_the_kept_ch
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert last.startswith("error: training diverged at step") and "lower the learning rate" in last, last
     assert "holds step" in last and "last.ckpt" in last, last
+
+
+def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_checkpoint(tmp_path: Path) -> None:
+    model = DCM(
+        GRAPH,
+        SPECS,
+        DCMNetworkConfig(hidden=8, timesteps=10),
+        optimizer=partial(torch.optim.SGD, lr=0.01),
+        scheduler=partial(LambdaLR, lr_lambda=lambda step: 1.0 if step < 2 else float("inf")),
+    )
+    trainer = L.Trainer(
+        max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
+    )
+    with pytest.raises(TrainingError, match="diverged at step 3: the weights are NaN or infinite at the end"):
+        trainer.fit(model, tensor_loader(_data(), 16, 0))
