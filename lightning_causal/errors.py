@@ -19,6 +19,7 @@ __all__ = [
     "GraphError",
     "LightningCausalError",
     "NotIdentifiableError",
+    "NotTrainedError",
     "QueryError",
     "TrainingError",
     "listing",
@@ -51,6 +52,10 @@ class EvaluationError(LightningCausalError, ValueError):
 
 class DataError(LightningCausalError, ValueError):
     """Data does not fit the graph or the declared variable types (a missing column, a NaN, a bad value)."""
+
+
+class NotTrainedError(QueryError, RuntimeError):
+    """A query asked something of a model before it was trained (or loaded from a checkpoint)."""
 
 
 class ConfigError(LightningCausalError, ValueError):

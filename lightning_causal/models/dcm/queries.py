@@ -107,6 +107,8 @@ def counterfactual(
     device = network.device
     values = {m: torch.as_tensor(factual[m]).to(device) for m in network.graph.nodes}
     for m, spec in network.variables.items():
+        if values[m].is_floating_point() and not torch.isfinite(values[m]).all():
+            raise QueryError(f"factual {m!r} holds NaN or infinite values; give finite rows")
         values[m] = values[m].float().reshape(n, spec.dim) if spec.kind == "continuous" else values[m].long()
     affected = set(network.graph.descendants(list(interventions))) - set(hard)
     modelled = [m for m in network.order if m in affected and m not in network.empirical]

@@ -13,6 +13,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from lightning_causal.errors import NotTrainedError
+
 __all__ = ["EmpiricalRoots"]
 
 
@@ -38,9 +40,9 @@ class EmpiricalRoots:
         """``n`` rows of root ``name``, drawn with replacement from the kept training rows."""
         store = self.store.get(name)
         if store is None or not len(store):
-            raise RuntimeError(
-                f"root {name!r} has no training rows to sample from: train the model first "
-                "(or build it with roots='model')"
+            raise NotTrainedError(
+                f"root {name!r} has no training rows to sample from: train the model first, load a "
+                "checkpoint of a trained one (or build it with roots='model')"
             )
         pick = torch.randint(0, len(store), (n,), generator=rng)
         return store[pick]
