@@ -51,11 +51,13 @@ from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import load_graph_spec
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["TabularDataModule", "read_values", "write_values"]
+__all__ = ["OUTPUT_SUFFIXES", "TabularDataModule", "read_values", "write_values"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
+OUTPUT_SUFFIXES = (".csv", *_PARQUET_SUFFIXES)
+"""The file names :func:`write_values` writes: CSV or Parquet."""
 
 
 def _show(value: Any) -> str:

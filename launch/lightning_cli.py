@@ -87,6 +87,11 @@ class CausalCLI(LightningCLI):
         return trainer
 
 
+def _peek(path: Path) -> Any:
+    """A checkpoint's contents with its tensors memory-mapped, not read: cheap even for large ones."""
+    return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+
+
 def check_checkpoint(path: Path) -> None:
     """``--ckpt_path`` must be a checkpoint file that loads; checked before anything is built."""
     if not path.is_file():
@@ -94,7 +99,7 @@ def check_checkpoint(path: Path) -> None:
             f"ckpt_path {str(path)!r} {'is a folder' if path.is_dir() else 'does not exist'}; give a .ckpt file"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        state = _peek(path)
     except Exception as err:  # torch's unpickler raises many types for a file that is no checkpoint
         raise ConfigError(
             f"ckpt_path {str(path)!r} is not a checkpoint ({type(err).__name__}); give a .ckpt that fit wrote"
@@ -113,7 +118,7 @@ def checkpoint_note(trainer: L.Trainer) -> str:
             continue
         for label, path in (("last checkpoint", callback.last_model_path), ("best", callback.best_model_path)):
             if path and Path(path).is_file() and all(path not in n for n in notes):
-                step = torch.load(path, map_location="cpu", weights_only=False).get("global_step")
+                step = _peek(Path(path)).get("global_step")
                 notes.append(f"{label} {path} holds step {step}")
     return ("; ".join(notes) + ".") if notes else "No checkpoint was written."
 

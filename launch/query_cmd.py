@@ -25,15 +25,12 @@ from lightning_causal.values import check_count
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
-    "OUTPUT_SUFFIXES",
     "add_query_parsers",
     "load_model",
     "parse_assignments",
     "run_counterfactual",
     "run_sample",
 ]
-
-OUTPUT_SUFFIXES = (".csv", ".parquet", ".pq")
 
 
 def load_model(path: Path) -> Any:
@@ -136,6 +133,8 @@ def _check_counts(args: argparse.Namespace) -> None:
         check_count(args.n, "--n")
     if args.steps is not None:
         check_count(args.steps, "--steps (DDIM steps; leave it out for all T)")
+    from lightning_causal.datamodules.tabular import OUTPUT_SUFFIXES
+
     check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
 
 

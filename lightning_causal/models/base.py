@@ -22,7 +22,8 @@ otherwise copy:
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -32,6 +33,7 @@ from torch import Tensor
 
 from lightning_causal.errors import QueryError, TrainingError, listing
 from lightning_causal.models.optim import AdamW
+from lightning_causal.randomness import torch_rng
 
 __all__ = ["CausalModule"]
 
@@ -87,11 +89,18 @@ class CausalModule(L.LightningModule):
 
     def query_rng(self, seed: int | torch.Generator | None) -> torch.Generator:
         """The RNG of a query: ``seed`` itself if it is a generator, else one seeded with it (0 for None)."""
-        if isinstance(seed, torch.Generator):
-            return seed
-        rng = torch.Generator(device=self.device)
-        rng.manual_seed(0 if seed is None else int(seed))
-        return rng
+        return torch_rng(seed, self.device, what="seed")
+
+    @contextmanager
+    def querying(self) -> Iterator[None]:
+        """Evaluation mode for a query (the previous mode restored after it), refused for non-finite weights."""
+        self.check_finite_weights()
+        was_training = self.training
+        self.eval()
+        try:
+            yield
+        finally:
+            self.train(was_training)
 
     # ------------------------------------------------------------------ steps
     @staticmethod
@@ -130,11 +139,18 @@ class CausalModule(L.LightningModule):
 
     # ------------------------------------------------------------------ divergence
     def nonfinite_parameters(self) -> list[str]:
-        """Names of the parameters holding NaN or infinite values (one device sync)."""
+        """Names of the parameters holding NaN or infinite values.
+
+        One fused norm over all weights first (a norm is finite iff its tensor is, barring
+        overflow); only when that is not finite, one check per parameter finds the names.
+        """
         named = list(self.named_parameters())
         if not named:
             return []
-        finite = torch.stack([torch.isfinite(p.detach()).all() for _, p in named]).cpu()
+        params = [p.detach() for _, p in named]
+        if bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all()):
+            return []
+        finite = torch.stack([torch.isfinite(p).all() for p in params]).cpu()
         return [name for (name, _), ok in zip(named, finite.tolist(), strict=True) if not ok]
 
     def check_finite_weights(self) -> None:
@@ -161,15 +177,8 @@ class CausalModule(L.LightningModule):
             step,
         )
 
-    def _weights_look_finite(self) -> bool:
-        """One fused reduction over all weights (a norm is finite iff its tensor is, barring overflow)."""
-        params = [p.detach() for p in self.parameters()]
-        if not params:
-            return True
-        return bool(torch.isfinite(torch.stack(torch._foreach_norm(params))).all())
-
     def _check_weights(self, when: str) -> None:
-        if not self._weights_look_finite() and self.nonfinite_parameters():
+        if self.nonfinite_parameters():
             self._diverged(f"the weights are NaN or infinite {when}", None, int(self.global_step))
 
     def on_train_end(self) -> None:

@@ -38,6 +38,7 @@ from torch import Tensor
 
 from lightning_causal.errors import QueryError, listing
 from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.randomness import RngLike, torch_rng
 from lightning_causal.variables.interventions import apply_shift, hard_value
 from lightning_causal.variables.spec import VariableSpec
 
@@ -62,17 +63,6 @@ Mechanism = Callable[[Mapping[str, Tensor], Tensor], Tensor]
 
 Intervention = float | Sequence[float] | Tensor | Callable[[Tensor], Tensor]
 """A hard value (float, ``(dim,)`` or ``(n, dim)``) or a shift ``f(mechanism output)``."""
-
-RngLike = torch.Generator | int | None
-
-
-def _rng(rng: RngLike) -> torch.Generator:
-    """An explicit rng: itself, one seeded with the int, or (``None``) one seeded with 0."""
-    if isinstance(rng, torch.Generator):
-        return rng
-    if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int)):
-        raise QueryError(f"rng must be a torch.Generator or an int seed, got {rng!r}")
-    return torch.Generator().manual_seed(0 if rng is None else int(rng))
 
 
 class ContinuousSCM:
@@ -151,7 +141,7 @@ class ContinuousSCM:
         """Draw ``n`` rows of exogenous noise ``u_v ~ N(0, I_dim)`` for every node."""
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise QueryError(f"n must be a non-negative int, got {n!r}")
-        g = _rng(rng)
+        g = torch_rng(rng)
         noise: dict[str, Tensor] = {}
         for group in self._noise_groups:
             block = torch.randn(n, sum(self.dims[v] for v in group), generator=g)

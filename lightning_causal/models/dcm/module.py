@@ -148,10 +148,7 @@ class DCM(CausalModule):
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
         (``steps`` and ``eta`` apply) or ``"ddpm"``.
         """
-        self.check_finite_weights()
-        was_training = self.training
-        self.eval()
-        try:
+        with self.querying():
             return dcm_queries.sample(
                 self.network,
                 n,
@@ -161,8 +158,6 @@ class DCM(CausalModule):
                 steps or self.hparams["sample_steps"],
                 eta,
             )
-        finally:
-            self.train(was_training)
 
     def counterfactual(
         self,
@@ -176,10 +171,7 @@ class DCM(CausalModule):
 
         ``seed`` matters only for discrete nodes, whose abduction samples the Gumbel posterior.
         """
-        self.check_finite_weights()
-        was_training = self.training
-        self.eval()
-        try:
+        with self.querying():
             return dcm_queries.counterfactual(
                 self.network,
                 factual,
@@ -188,5 +180,3 @@ class DCM(CausalModule):
                 steps or self.hparams["sample_steps"],
                 refine,
             )
-        finally:
-            self.train(was_training)
