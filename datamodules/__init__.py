@@ -1,6 +1,8 @@
 """LightningDataModules (installed as ``lightning_causal.datamodules``).
 
 * ``scm.py``: :class:`SCMDataModule`, samples of a DCM-suite SCM that knows its exact answers;
+* ``latent_scm.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
+  (continuous and mixed) that knows its exact interventional and conditional interventional answers;
 * ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
 * ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset and its resumable loader.
 

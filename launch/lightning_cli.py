@@ -11,6 +11,7 @@ a config never repeats them::
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -63,12 +64,55 @@ class CausalCLI(LightningCLI):
         try:
             super()._run_subcommand(subcommand)  # type: ignore[misc]
         except TrainingError as err:
-            raise TrainingError(f"{err}. {checkpoint_note(self.trainer)}", err.step) from err
+            trainer = self._stage_trainers[-1] if self._stage_trainers else self.trainer
+            raise TrainingError(f"{err}. {checkpoint_note(trainer)}", err.step) from err
+
+    _stage_trainers: tuple[L.Trainer, ...] = ()
+    _callback_templates: list[Any] | None = None
+
+    def fit(self, model: L.LightningModule, **kwargs: Any) -> None:
+        """``trainer.fit``; an ID-GEN model trains its plan stage by stage in the run folder instead.
+
+        The run folder is ``trainer.default_root_dir``; every stage gets a Trainer of the config's
+        settings (``max_steps`` per stage) and fresh copies of its callbacks.
+        """
+        from lightning_causal.launch.idgen import fit_idgen
+        from lightning_causal.models.idgen import IDGEN
+
+        if not isinstance(model, IDGEN):
+            self.trainer.fit(model, **kwargs)
+            return
+        if kwargs.get("ckpt_path"):
+            raise ConfigError(
+                "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
+                "run the same command again without it"
+            )
+        self._stage_trainers = ()
+
+        def stage_trainer(stage: int, root: Path) -> L.Trainer:
+            callbacks = copy.deepcopy(self._callback_templates or [])
+            trainer = self.instantiate_trainer(default_root_dir=str(root), callbacks=callbacks)
+            self._stage_trainers = (*self._stage_trainers, trainer)
+            return trainer
+
+        datamodule = kwargs.get("datamodule")
+        batch_size = int(getattr(datamodule, "batch_size", 256) or 256)
+        root = Path(self.trainer.default_root_dir)
+        fit_idgen(model, datamodule, root, stage_trainer, batch_size=batch_size, progress=self.trainer.is_global_zero)
 
     def after_fit(self) -> None:
         """Say at which step training ended and which step the saved checkpoints hold."""
-        if self.trainer.is_global_zero:
-            print(f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
+        if not self.trainer.is_global_zero:
+            return
+        if self._stage_trainers or type(self.model).__name__ == "IDGEN":
+            root = Path(self.trainer.default_root_dir)
+            print(
+                f"Trained the ID-GEN plan of {self.model.plan.query} in {self.model.stage_count} stages "  # type: ignore[attr-defined]
+                f"(run folder {root}). The trained plan is {root / 'idgen.ckpt'}: "
+                f"lightning-causal sample --ckpt {root / 'idgen.ckpt'} --do ... --n ... --out samples.csv"
+            )
+            return
+        print(f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
@@ -77,6 +121,9 @@ class CausalCLI(LightningCLI):
         """
         # read before the Trainer exists: it appends its default callbacks to this very list
         chosen = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        if self._callback_templates is None:  # fresh copies for the Trainers of ID-GEN's stages
+            self._callback_templates = copy.deepcopy(list(chosen))
+        chosen = kwargs.get("callbacks", chosen)
         named = any(isinstance(c, ProgressBar) for c in chosen)
         trainer = super().instantiate_trainer(**kwargs)
         if not named:

@@ -1,6 +1,7 @@
 """``lightning-causal sample`` and ``lightning-causal counterfactual``: query a trained checkpoint.
 
     lightning-causal sample --ckpt last.ckpt --n 1000 --do x1=0.5 --out samples.csv
+    lightning-causal sample --ckpt runs/idgen/idgen.ckpt --do X=1 --given Z=0 --out y.csv   # ID-GEN
     lightning-causal sample --ckpt last.ckpt --shift x2=1.0 --out shifted.parquet
     lightning-causal counterfactual --ckpt last.ckpt --factual rows.csv --do x1=0.5 --out cf.csv
 
@@ -34,15 +35,23 @@ __all__ = [
 
 
 def load_model(path: Path) -> Any:
-    """A trained model from a checkpoint written by the Trainer (EMA weights when EMA was used)."""
-    from lightning_causal.models import DCM
+    """A trained model from a checkpoint written by ``fit`` (EMA weights when EMA was used).
 
+    A DCM checkpoint gives a :class:`DCM`; an ID-GEN run's ``idgen.ckpt`` (or its run folder) an
+    :class:`IDGEN`.
+    """
+    from lightning_causal.models import DCM, IDGEN
+
+    if path.is_dir() and (path / "idgen.ckpt").is_file():
+        path = path / "idgen.ckpt"  # an ID-GEN run folder
     if path.is_dir():
         raise QueryError(f"checkpoint {str(path)!r} is a folder; pass the .ckpt file a fit run wrote in it")
     if not path.is_file():
         raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
     try:
-        return DCM.load_from_checkpoint(path, map_location="cpu")
+        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        family = state.get("hyper_parameters", {}).get("family") if isinstance(state, dict) else None
+        return (IDGEN if family == "idgen" else DCM).load_from_checkpoint(path, map_location="cpu")
     except LightningCausalError:
         raise
     except Exception as err:  # torch's unpickler and Lightning raise many types for a file that is no checkpoint
@@ -92,6 +101,8 @@ def parse_assignments(items: list[str] | None, variables: dict[str, VariableSpec
 
 def _interventions(args: argparse.Namespace, variables: dict[str, VariableSpec]) -> dict[str, Any]:
     hard = parse_assignments(args.do, variables, "--do")
+    if args.shift and getattr(args, "idgen", False):
+        raise QueryError("--shift: an ID-GEN model answers hard interventions (--do) on its treatment")
     for name, delta in parse_assignments(args.shift, variables, "--shift").items():
         if variables[name].kind != "continuous":
             raise QueryError(f"--shift {name}: shifts apply to continuous variables; use --do for {name}")
@@ -119,6 +130,9 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     p = sub.add_parser("sample", help="observational or interventional samples from a trained model")
     _common(p)
     p.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
+    p.add_argument(
+        "--given", action="append", metavar="NAME=VALUE", help="condition of a conditional query (ID-GEN; repeatable)"
+    )
     p.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
     p.set_defaults(handler=run_sample)
     p = sub.add_parser("counterfactual", help="counterfactuals of factual rows from a trained model")
@@ -144,10 +158,23 @@ def run_sample(args: argparse.Namespace) -> int:
 
     _check_counts(args)
     model = load_model(args.ckpt)
+    args.idgen = hasattr(model, "plan")
     interventions = _interventions(args, model.variables)
-    values = model.sample(args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps)
+    given = parse_assignments(args.given, model.variables, "--given")
+    if args.idgen:
+        values = model.sample(
+            args.n, interventions, given=given, seed=args.seed, sampler=args.sampler, steps=args.steps
+        )
+        what = model.plan.query
+    else:
+        if given:
+            raise QueryError(
+                "--given: a DCM answers interventional queries; a conditional query P(y | do(x), z) "
+                "needs an ID-GEN model (model: lightning_causal.models.IDGEN with condition: [...])"
+            )
+        values = model.sample(args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps)
+        what = ", ".join([f"do({k})" for k in interventions]) or "observational"
     write_values(args.out, values, model.variables)
-    what = ", ".join([f"do({k})" for k in interventions]) or "observational"
     print(f"wrote {args.n} samples ({what}) to {args.out}")
     return 0
 
@@ -158,6 +185,11 @@ def run_counterfactual(args: argparse.Namespace) -> int:
 
     _check_counts(args)
     model = load_model(args.ckpt)
+    if hasattr(model, "plan"):
+        raise QueryError(
+            f"{args.ckpt} is an ID-GEN model of {model.plan.query}: it samples interventional and conditional "
+            "queries (lightning-causal sample); counterfactuals need a DCM (a DAG without latent confounders)"
+        )
     interventions = _interventions(args, model.variables)
     if not interventions:
         raise QueryError("a counterfactual needs --do or --shift")

@@ -18,6 +18,7 @@ File format (YAML shown; JSON has the same keys)::
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ __all__ = [
     "graph_to_yaml",
     "load_graph",
     "load_graph_spec",
+    "resolve_graph_spec",
     "save_graph",
 ]
 
@@ -41,6 +43,17 @@ def load_graph_spec(path: str | Path) -> tuple[CausalGraph, dict[str, Any]]:
     graph = load_graph(path)
     data = _read_mapping(Path(path))
     return graph, dict(data.get("variables") or {})
+
+
+def resolve_graph_spec(graph: CausalGraph | str | Path | Mapping[str, Any]) -> tuple[CausalGraph, dict[str, Any]]:
+    """A graph given as a :class:`CausalGraph`, a file path or its dict form, with its declared variables."""
+    if isinstance(graph, CausalGraph):
+        return graph, {}
+    if isinstance(graph, str | Path):
+        return load_graph_spec(graph)
+    data = dict(graph)
+    declared = dict(data.pop("variables", None) or {})
+    return CausalGraph.from_dict(data), declared
 
 
 def load_graph(path: str | Path) -> CausalGraph:

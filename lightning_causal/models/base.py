@@ -186,7 +186,8 @@ class CausalModule(L.LightningModule):
 
     # ------------------------------------------------------------------ optimisation
     def configure_optimizers(self) -> Any:
-        optimizer = (self.optimizer_factory or AdamW)(self.parameters())
+        # frozen parameters (a staged model's other stages) stay out of the optimizer
+        optimizer = (self.optimizer_factory or AdamW)([p for p in self.parameters() if p.requires_grad])
         if self.scheduler_factory is None:
             return optimizer
         scheduler = self.scheduler_factory(optimizer)

@@ -100,6 +100,8 @@ class TensorData(ArrayData):
     def rows(self, names: tuple[str, ...], n: int, rng: Any) -> dict[str, Any]:
         import torch  # here, not at the top: exact tables never need torch
 
+        if not names:
+            return {}
         device = next(iter(self.columns.values())).device
         pick = torch.randint(0, self.size, (n,), generator=rng, device=device)
         return {v: self.columns[v][pick] for v in names}

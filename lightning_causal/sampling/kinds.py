@@ -16,8 +16,13 @@ the sampling network:
 A kind checks the observed data for the plan (:meth:`GeneratorKind.observe`), fits the factors of
 one dataset at a time (:meth:`GeneratorKind.fit`: one call per dataset, so a kind can train all of
 them in one run), makes the RNG its generators draw from, and turns the values a user fixes
-(interventions, conditions) into network inputs. Registered today: ``"categorical"``, exact
-conditional probability tables fitted from counts (or from an exact distribution).
+(interventions, conditions) into network inputs. :meth:`GeneratorKind.fit_plan` runs ID-GEN's
+training loop with those (datasets in plan order: generate, then fit); a kind that trains in
+stages of its own (the ``"diffusion"`` kind: one Lightning run per stage, generated datasets
+written as shards, resumable) overrides it. Registered today: ``"categorical"``, exact conditional
+probability tables fitted from counts (or from an exact distribution), and ``"diffusion"``,
+conditional diffusion models for continuous variables and Gumbel-max classifiers for discrete
+ones, trained with Lightning (``lightning_causal.launch.idgen``).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,9 +40,20 @@ from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.generators.categorical import CategoricalTable
 from lightning_causal.plan.parts import Factor
 from lightning_causal.sampling.data import ArrayData, ExactData, PlanData
+from lightning_causal.sampling.sampling_network import SamplingNetwork
 from lightning_causal.values import check_value
 
-__all__ = ["CategoricalKind", "GeneratorKind", "available_generators", "generator_kind", "register_generator"]
+if TYPE_CHECKING:
+    from lightning_causal.plan.sampling_plan import SamplingPlan
+
+__all__ = [
+    "CategoricalKind",
+    "GeneratorKind",
+    "available_generators",
+    "generator_kind",
+    "plan_columns",
+    "register_generator",
+]
 
 
 class GeneratorKind(ABC):
@@ -60,6 +76,45 @@ class GeneratorKind(ABC):
     @abstractmethod
     def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, Any]:
         """``n`` rows of each fixed value (an intervention or a condition), checked against ``data``."""
+
+    def fit_plan(
+        self,
+        plan: SamplingPlan,
+        data: Any,
+        seed: Any = 0,
+        generated_size: int | None = None,
+        cardinalities: Mapping[str, int] | None = None,
+    ) -> SamplingNetwork:
+        """Fit the plan's factors dataset by dataset and return the merged sampling network.
+
+        Datasets are visited in the plan's order: ``D0`` is the observed data; every other dataset
+        is generated from its source by the network of the factors already fitted (the step-7
+        update copies the carried columns from random rows and resamples the rest; IDC-GEN
+        samples the joint network), then the factors trained on it are fitted by :meth:`fit`.
+        """
+        observed = self.observe(data, plan_columns(plan), cardinalities)
+        rng = self.rng(seed)
+        generators: dict[str, ConditionalGenerator] = {}
+        data_by_name: dict[str, PlanData] = {"D0": observed}
+        for ds in plan.datasets:
+            if ds.name != "D0":
+                assert ds.source is not None and ds.network is not None
+                data_by_name[ds.name] = data_by_name[ds.source].generate(
+                    ds.network, ds.copied, generators, generated_size, rng
+                )
+            factors = [f for f in plan.factors if f.dataset == ds.name]
+            generators.update(self.fit(factors, data_by_name[ds.name]))
+        return SamplingNetwork(plan, generators, observed, self)
+
+
+def plan_columns(plan: SamplingPlan) -> list[str]:
+    """The observed variables a plan reads (factors, copied columns, network inputs), in graph order."""
+    return sorted(
+        {v for f in plan.factors for v in (*f.inputs, f.variable)}
+        | {v for d in plan.datasets for v in d.copied}
+        | set(plan.network.inputs),
+        key=plan.graph.core.index.__getitem__,
+    )
 
 
 class CategoricalKind(GeneratorKind):
@@ -110,7 +165,10 @@ class CategoricalKind(GeneratorKind):
 
 
 # ---------------------------------------------------------------------------- the registry
-_REGISTRY: dict[str, Callable[[], GeneratorKind] | str] = {"categorical": CategoricalKind}
+_REGISTRY: dict[str, Callable[[], GeneratorKind] | str] = {
+    "categorical": CategoricalKind,
+    "diffusion": "lightning_causal.launch.idgen:DiffusionKind",  # imported on first use: it needs Lightning
+}
 
 
 def register_generator(name: str, kind: Callable[[], GeneratorKind] | str) -> None:

@@ -15,15 +15,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lightning_causal.distribution import DiscreteDistribution
+from lightning_causal.errors import QueryError
 from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.sampling.data import PlanData
 from lightning_causal.sampling.exact import network_joint
-from lightning_causal.sampling.kinds import GeneratorKind
 from lightning_causal.sampling.network import run_network
 from lightning_causal.values import check_assignment, check_count
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
+    from lightning_causal.sampling.kinds import GeneratorKind
 
 __all__ = ["SamplingNetwork"]
 
@@ -72,19 +73,29 @@ class SamplingNetwork:
         interventions: Mapping[str, Any] | None = None,
         given: Mapping[str, Any] | None = None,
         seed: Any = None,
+        inputs: Mapping[str, Any] | None = None,
     ) -> dict[str, Any]:
         """``n`` samples of the outcome under ``do(interventions)``, given ``given``.
 
         Returns ``{outcome variable: values}`` (int64 arrays for exact tables). ``seed`` is an int
-        or the generator kind's RNG; the same seed gives the same samples.
+        or the generator kind's RNG; the same seed gives the same samples. ``inputs`` fixes some
+        of the free inputs (:attr:`SamplingPlan.arbitrary`, ID's line 3) instead of drawing them
+        from data rows; the answer does not depend on them, which this lets you check.
         """
         n = check_count(n)
         fixed = self._fixed(interventions, given, n)
         rng = self.kind.rng(seed)
         network = self.plan.network
-        inputs = {v: fixed[v] for v in network.inputs if v in fixed}
-        inputs.update(self.observed.rows(self.plan.arbitrary, n, rng))
-        out = run_network(network, self.generators, inputs, n, rng)
+        values = {v: fixed[v] for v in network.inputs if v in fixed}
+        chosen = dict(inputs or {})
+        for v in chosen:
+            if v not in self.plan.arbitrary:
+                free = ", ".join(self.plan.arbitrary) or "none"
+                raise QueryError(f"inputs names {v!r}, which is not a free input of the network (free inputs: {free})")
+        values.update(self.observed.rows(tuple(v for v in self.plan.arbitrary if v not in chosen), n, rng))
+        if chosen:
+            values.update(self.kind.constants(chosen, n, self.observed))
+        out = run_network(network, self.generators, values, n, rng)
         return {v: out[v] for v in self.plan.outcome}
 
     def distribution(

@@ -1,7 +1,8 @@
 """Ground-truth structural causal models: exact distributions to measure against.
 
 :class:`DiscreteSCM` is numpy-only; the continuous DCM suite (:mod:`lightning_causal.scm.dcm_suite`)
-needs torch and is imported on first use, so the discrete models stay torch-free.
+and the continuous and mixed models with latent confounders (:mod:`lightning_causal.scm.latent`)
+need torch and are imported on first use, so the discrete models stay torch-free.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ from lightning_causal.scm.discrete import DiscreteSCM, Latent
 
 if TYPE_CHECKING:
     from lightning_causal.scm.dcm_suite import SUITE, ContinuousSCM, intervened_nodes, intervention_values, make_scm
+    from lightning_causal.scm.latent import LATENT_SCMS, LatentSCM, make_latent_scm
 
 __all__ = [
+    "LATENT_SCMS",
     "SUITE",
     "ContinuousSCM",
     "DiscreteSCM",
     "Latent",
+    "LatentSCM",
     "intervened_nodes",
     "intervention_values",
+    "make_latent_scm",
     "make_scm",
 ]
 
 _DCM_SUITE = frozenset({"SUITE", "ContinuousSCM", "intervened_nodes", "intervention_values", "make_scm"})
+_LATENT = frozenset({"LATENT_SCMS", "LatentSCM", "make_latent_scm"})
 
 
 def __getattr__(name: str) -> Any:
@@ -31,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from lightning_causal.scm import dcm_suite
 
         return getattr(dcm_suite, name)
+    if name in _LATENT:
+        from lightning_causal.scm import latent
+
+        return getattr(latent, name)
     raise AttributeError(f"module 'lightning_causal.scm' has no attribute {name!r}")

@@ -18,7 +18,7 @@ path.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -87,8 +87,8 @@ class DiffusionBank(_Bank):
     """Conditional diffusion models of the continuous nodes ``nodes`` given their parents.
 
     Args:
-        nodes: the continuous non-root nodes, in sampling order.
-        parents: the parents of every node.
+        nodes: the continuous non-root nodes, in sampling order (or any names of the bank's entries).
+        parents: the parents (inputs) of every entry.
         layout: the encoded layout the bank reads.
         variables: the specs (their ``low``/``high`` training range sets the x0 clip range).
         hidden, depth, conditioning, backend: the denoiser (see :class:`~lightning_causal.nets.BatchedMLP`).
@@ -118,29 +118,32 @@ class DiffusionBank(_Bank):
         schedule: str,
         beta_start: float,
         beta_end: float,
+        targets: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(nodes)
+        # an entry models its own node (DCM) or, with ``targets``, a named variable (ID-GEN's factors)
+        self.targets = {n: (targets or {}).get(n, n) for n in self.nodes}
         self.schedule = NoiseSchedule(timesteps, schedule, beta_start, beta_end)
         # the time embedding of every step, looked up instead of recomputed at every call
         self.register_buffer("time_table", sinusoidal_embedding(torch.arange(timesteps), time_dim), persistent=False)
-        targets = [layout.columns([n]) for n in self.nodes]
+        targets_columns = [layout.columns([self.targets[n]]) for n in self.nodes]
         conds = [layout.columns(parents[n]) for n in self.nodes]
-        self.register_buffer("target", _padded(targets, layout.pad))
+        self.register_buffer("target", _padded(targets_columns, layout.pad))
         self.register_buffer("cond", _padded(conds, layout.pad))
         dmax = self.target.shape[1]
-        mask = torch.zeros(len(targets), 1, dmax)
-        for k, cols in enumerate(targets):
+        mask = torch.zeros(len(targets_columns), 1, dmax)
+        for k, cols in enumerate(targets_columns):
             mask[k, 0, : len(cols)] = 1.0
         self.register_buffer("mask", mask)
         # the clip range of each node's x0 estimate (standardised): the training range widened by
         # CLIP_MARGIN of its span; unbounded where the spec has no range
-        low = torch.full((len(targets), 1, dmax), -torch.inf)
-        high = torch.full((len(targets), 1, dmax), torch.inf)
+        low = torch.full((len(targets_columns), 1, dmax), -torch.inf)
+        high = torch.full((len(targets_columns), 1, dmax), torch.inf)
         for k, n in enumerate(self.nodes):
-            spec = variables[n]
+            spec = variables[self.targets[n]]
             if spec.low is None or spec.high is None:
                 continue
-            a, _ = layout.slices[n]
+            a, _ = layout.slices[self.targets[n]]
             lo = (torch.tensor(spec.low) - layout.shift[a : a + spec.dim]) / layout.scale[a : a + spec.dim]
             hi = (torch.tensor(spec.high) - layout.shift[a : a + spec.dim]) / layout.scale[a : a + spec.dim]
             span = (hi - lo).clamp(min=1e-6)
@@ -148,12 +151,12 @@ class DiffusionBank(_Bank):
             high[k, 0, : spec.dim] = hi + CLIP_MARGIN * span
         self.register_buffer("clip_low", low)
         self.register_buffer("clip_high", high)
-        true_in = [len(c) for c in targets]
+        true_in = [len(c) for c in targets_columns]
         true_cond = [time_dim + len(c) for c in conds]
         cdim = time_dim + self.cond.shape[1]
         if backend == "batched":
             self.denoiser: nn.Module = BatchedMLP(
-                len(targets),
+                len(targets_columns),
                 dmax,
                 cdim,
                 dmax,

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -34,7 +33,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.graph.io import load_graph_spec
+from lightning_causal.graph.io import resolve_graph_spec
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.dcm import queries as dcm_queries
 from lightning_causal.models.dcm.network import DCMNetwork, DCMNetworkConfig
@@ -42,16 +41,6 @@ from lightning_causal.models.dcm.node_generator import NodeGenerator
 from lightning_causal.variables.spec import VariableSpec, parse_variables, variables_to_dict
 
 __all__ = ["DCM"]
-
-
-def _resolve_graph(graph: CausalGraph | str | Path | Mapping[str, Any]) -> tuple[CausalGraph, dict[str, Any]]:
-    if isinstance(graph, CausalGraph):
-        return graph, {}
-    if isinstance(graph, str | Path):
-        return load_graph_spec(graph)
-    data = dict(graph)
-    declared = dict(data.pop("variables", None) or {})
-    return CausalGraph.from_dict(data), declared
 
 
 class DCM(CausalModule):
@@ -84,7 +73,7 @@ class DCM(CausalModule):
         sample_steps: int | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, seed)
-        causal_graph, declared = _resolve_graph(graph)
+        causal_graph, declared = resolve_graph_spec(graph)
         specs = parse_variables({**declared, **(variables or {})}, causal_graph.nodes)
         config = DCMNetworkConfig(**network) if isinstance(network, Mapping) else (network or DCMNetworkConfig())
         self.save_hyperparameters(

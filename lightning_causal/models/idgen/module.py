@@ -1,0 +1,275 @@
+"""IDGEN: an identified causal query answered by trained conditional generative models.
+
+ID-GEN (Rahman, Jordan & Kocaoglu, NeurIPS 2024) follows ID's recursion: it trains one conditional
+model per factor of the identified estimand, generates new training datasets where ID's line 7
+changes the distribution (and, for a conditional query, samples the joint network to train the
+outcome given the conditions: IDC-GEN), and merges the trained models into one sampling network.
+The plan of what to train on which dataset is compiled symbolically first
+(:func:`~lightning_causal.compile_plan`); this module holds the trained part:
+
+* one :class:`~lightning_causal.models.idgen.FactorNetwork` per dataset of the plan (diffusion for
+  continuous variables, Gumbel-max classifiers for discrete ones, resampled rows for marginals);
+* training by stages: stage k trains the factors of the datasets generated from stage k - 1's
+  models. :meth:`IDGEN.train_stage` selects a stage; one Lightning run trains it, the losses of
+  all its factors summed on every step (a batch of a stage with several datasets maps each
+  dataset's name to its batch). The orchestration of the stages (generating the datasets as
+  shards, one Lightning run per stage, resuming) is :mod:`lightning_causal.launch.idgen`;
+* queries: :meth:`IDGEN.sample` draws the outcome under ``do(treatment)``, given the conditions of a
+  conditional query, through the plan's merged network (:meth:`IDGEN.network`).
+
+A checkpoint of the last stage holds every stage's weights: it is the trained plan, and
+``IDGEN.load_from_checkpoint`` gives it back (``lightning-causal sample`` reads it).
+
+Example::
+
+    model = IDGEN(data.graph, variables=data.variables, treatment="X", outcome="Y")
+    # lightning_causal.launch.idgen.fit_idgen(model, data, "runs/frontdoor", max_steps=2000) trains it
+    samples = model.sample(1000, interventions={"X": 0.5}, seed=0)  # {"Y": (1000, 1) tensor}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import Tensor, nn
+
+from lightning_causal.errors import NotTrainedError, QueryError
+from lightning_causal.generators.base import ConditionalGenerator
+from lightning_causal.graph.causal_graph import CausalGraph
+from lightning_causal.graph.io import resolve_graph_spec
+from lightning_causal.models.base import CausalModule
+from lightning_causal.models.dcm.network import DCMNetworkConfig
+from lightning_causal.models.idgen.factors import FactorNetwork
+from lightning_causal.models.idgen.generators import FactorGenerator, TensorKind
+from lightning_causal.plan.compile import compile_plan
+from lightning_causal.plan.sampling_plan import SamplingPlan
+from lightning_causal.sampling.data import TensorData
+from lightning_causal.sampling.kinds import plan_columns
+from lightning_causal.sampling.sampling_network import SamplingNetwork
+from lightning_causal.variables.spec import VariableSpec, parse_variables, variables_to_dict
+
+__all__ = ["IDGEN", "Query"]
+
+Query = str | Sequence[str] | None
+"""Variables of a query: one name, several, or none."""
+
+
+def _names(value: Query) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+class IDGEN(CausalModule):
+    """The trained ID-GEN (IDC-GEN for a conditional query) sampling network of one query.
+
+    Args:
+        graph: the causal graph with its latent confounders (bidirected edges): a
+            :class:`CausalGraph`, a graph YAML/JSON path, or its dict form.
+        variables: the type of each node, with the codec statistics the data modules compute
+            (linked from the data module in configs); nodes left out are 1-d continuous.
+        treatment: the intervened variables X of P(y | do(x), z).
+        outcome: the outcome variables Y.
+        condition: the conditioning variables Z of a conditional query (default: none).
+        network: the architecture of every factor network (:class:`DCMNetworkConfig`: widths,
+            conditioning, diffusion schedule, ``roots`` for factors without inputs), or its fields.
+        optimizer: builds the optimizer (default: fused AdamW, lr 1e-3).
+        scheduler: builds the learning-rate schedule of every stage (default: none).
+        seed: seeds the training noise (rank r uses seed + 1_000_003 r), the generated datasets and
+            the rows kept for resampling.
+        sample_steps: DDIM steps for sampling (default: all T).
+        generated_size: rows of every generated dataset (default: as many as the training rows).
+
+    Raises:
+        NotIdentifiableError: when the query is not identifiable (nothing is built).
+    """
+
+    def __init__(
+        self,
+        graph: CausalGraph | str | dict[str, Any],
+        variables: dict[str, Any] | None = None,
+        treatment: Query = None,
+        outcome: Query = "Y",
+        condition: Query = None,
+        network: DCMNetworkConfig | dict[str, Any] | None = None,
+        optimizer: OptimizerCallable | None = None,
+        scheduler: LRSchedulerCallable | None = None,
+        seed: int = 0,
+        sample_steps: int | None = None,
+        generated_size: int | None = None,
+    ) -> None:
+        super().__init__(optimizer, scheduler, seed)
+        causal_graph, declared = resolve_graph_spec(graph)
+        specs = parse_variables({**declared, **(variables or {})}, causal_graph.nodes)
+        config = DCMNetworkConfig(**network) if isinstance(network, Mapping) else (network or DCMNetworkConfig())
+        if generated_size is not None and (
+            isinstance(generated_size, bool) or not isinstance(generated_size, int) or generated_size < 1
+        ):
+            raise QueryError(
+                f"generated_size is {generated_size!r}; give a whole number of rows >= 1 (or leave it out)"
+            )
+        self.plan: SamplingPlan = compile_plan(causal_graph, _names(treatment), _names(outcome), _names(condition))
+        self.save_hyperparameters(
+            {
+                "family": "idgen",
+                "graph": causal_graph.to_dict(),
+                "variables": variables_to_dict(specs),
+                "treatment": list(self.plan.treatment),
+                "outcome": list(self.plan.outcome),
+                "condition": list(self.plan.condition),
+                "network": asdict(config),
+                "seed": seed,
+                "sample_steps": sample_steps,
+                "generated_size": generated_size,
+            }
+        )
+        self.variables: dict[str, VariableSpec] = specs
+        self.columns = tuple(plan_columns(self.plan))
+        order = causal_graph.topological_order()
+        self.factor_networks = nn.ModuleDict()
+        for ds in self.plan.datasets:
+            factors = [f for f in self.plan.factors if f.dataset == ds.name]
+            if factors:
+                self.factor_networks[ds.name] = FactorNetwork(factors, specs, order, config)
+        self.stage: int | None = None
+        self.observed_rows: dict[str, Tensor] = {}
+
+    # ------------------------------------------------------------------ the plan's structure
+    @property
+    def graph(self) -> CausalGraph:
+        return self.plan.graph
+
+    @property
+    def stage_count(self) -> int:
+        return len(self.plan.stages)
+
+    def factor_network(self, dataset: str) -> FactorNetwork:
+        """The factor network of ``dataset``."""
+        net = self.factor_networks[dataset]
+        assert isinstance(net, FactorNetwork)
+        return net
+
+    def stage_datasets(self, stage: int) -> list[str]:
+        """The datasets whose factors stage ``stage`` trains, in plan order."""
+        names = {f.dataset for f in self.plan.stages[stage]}
+        return [ds.name for ds in self.plan.datasets if ds.name in names]
+
+    def train_stage(self, stage: int) -> None:
+        """Train stage ``stage`` from now on: its factor networks train, every other one is frozen."""
+        if not 0 <= stage < self.stage_count:
+            raise QueryError(f"stage {stage} does not exist; the plan has stages 0..{self.stage_count - 1}")
+        self.stage = stage
+        active = set(self.stage_datasets(stage))
+        for name, net in self.factor_networks.items():
+            net.requires_grad_(name in active)
+
+    def _active(self) -> list[str]:
+        if self.stage is None:
+            raise QueryError("choose the stage to train first: model.train_stage(k)")
+        return self.stage_datasets(self.stage)
+
+    # ------------------------------------------------------------------ training
+    @property
+    def loss_names(self) -> list[str]:
+        names = []
+        for ds in self._active():
+            net = self.factor_network(ds)
+            names += [f"{n}_{net.factors[n].variable}" for n in net.trained]
+        return names
+
+    def model_step(self, batch: Mapping[str, Any], rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """The summed loss of the active stage's factors, and the per-factor vector (order: :attr:`loss_names`).
+
+        ``batch`` is ``{variable: tensor}`` for a stage with one dataset, or ``{dataset: {variable: tensor}}``.
+        """
+        datasets = self._active()
+        nested = all(isinstance(v, Mapping) for v in batch.values())
+        parts = [self.factor_network(ds).loss_vector(batch[ds] if nested else batch, rng) for ds in datasets]
+        vector = torch.cat(parts)
+        return vector.sum(), vector
+
+    @staticmethod
+    def _batch_size(batch: Mapping[str, Any]) -> int:
+        first = next(iter(batch.values()))
+        return IDGEN._batch_size(first) if isinstance(first, Mapping) else len(first)
+
+    def keep_rows(self, dataset: str, values: Mapping[str, Tensor], seed: int | None = None) -> None:
+        """Keep rows of ``dataset`` for its resampled factors, and for the free network inputs when it is ``D0``."""
+        rng = torch.Generator().manual_seed(self.noise_seed if seed is None else seed)
+        if dataset in self.factor_networks:
+            self.factor_network(dataset).keep_rows(values, rng)
+        if dataset == "D0" and self.plan.arbitrary:
+            n = len(values[self.plan.arbitrary[0]])
+            limit = self.hparams["network"]["max_root_samples"]
+            pick = torch.randperm(n, generator=rng)[:limit]
+            self.observed_rows = {v: values[v][pick].detach().cpu().clone() for v in self.plan.arbitrary}
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["idgen_rows"] = {name: self.factor_network(name).extra_state() for name in self.factor_networks}
+        checkpoint["idgen_observed"] = dict(self.observed_rows)
+        checkpoint["idgen_stage"] = self.stage
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
+        for name, rows in checkpoint.get("idgen_rows", {}).items():
+            if name in self.factor_networks:
+                self.factor_network(name).load_extra_state(rows)
+        self.observed_rows = dict(checkpoint.get("idgen_observed", {}))
+        stage = checkpoint.get("idgen_stage")
+        if stage is not None:
+            self.train_stage(stage)
+
+    # ------------------------------------------------------------------ queries
+    def network(self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0) -> SamplingNetwork:
+        """The merged sampling network over the trained factors (it shares this module's weights)."""
+        steps = steps or self.hparams["sample_steps"]
+        generators: dict[str, ConditionalGenerator] = {
+            f.name: FactorGenerator(self.factor_network(f.dataset), f.name, sampler, steps, eta)
+            for f in self.plan.factors
+        }
+        if self.plan.arbitrary and not self.observed_rows:
+            raise NotTrainedError(
+                f"the network draws {', '.join(self.plan.arbitrary)} from data rows, and none are kept: "
+                "train the model first or load a trained checkpoint"
+            )
+        cards = {v: s.classes for v, s in self.variables.items() if s.is_discrete}
+        observed = TensorData({v: t.to(self.device) for v, t in self.observed_rows.items()}, cards)
+        return SamplingNetwork(self.plan, generators, observed, TensorKind(self.variables, self.device))
+
+    def sample(
+        self,
+        n: int,
+        interventions: Mapping[str, Any] | None = None,
+        given: Mapping[str, Any] | None = None,
+        seed: int | torch.Generator | None = None,
+        sampler: str = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> dict[str, Tensor]:
+        """``n`` samples of the outcome under ``do(interventions)``, given ``given`` (a conditional query).
+
+        ``interventions`` gives every treatment variable a value (a number, a vector, a class code,
+        or one value per row), ``given`` every condition variable. ``seed`` (or a
+        ``torch.Generator``) makes the result reproducible; ``inputs`` fixes free network inputs
+        (see :meth:`SamplingNetwork.sample`). Returns ``{outcome: tensor}`` on the CPU.
+        """
+        with self.querying():
+            network = self.network(sampler, steps, eta)
+            out = network.sample(n, interventions, given, seed=self.query_rng(seed), inputs=inputs)
+        return {k: v.cpu() for k, v in out.items()}
+
+    @classmethod
+    def load(cls, path: str | Path, map_location: Any = "cpu") -> IDGEN:
+        """A trained model from a checkpoint (the last stage's, or the run's ``idgen.ckpt``)."""
+        return cls.load_from_checkpoint(path, map_location=map_location)
+
+    def __repr__(self) -> str:
+        return f"IDGEN({self.plan.query}: {len(self.plan.factors)} factors in {self.stage_count} stages)"
