@@ -35,13 +35,17 @@ trainer's settings apply to every stage: ``max_steps`` is per stage).
 from __future__ import annotations
 
 import hashlib
+import io
 import json
+import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -335,6 +339,12 @@ def fit_idgen(
         for name in names:
             model.keep_rows(name, tensors[name], seed)
         stage_root = run.stage_dir(stage)
+        if not any(model.factor_network(n).trained for n in names):
+            # only resampled marginals: nothing to optimise, the kept rows are the whole stage
+            final = stage_root / "final.ckpt"
+            write_checkpoint(model, final)
+            run.mark_trained(stage, final, 0)
+            continue
         stage_trainer = factory(stage, stage_root)
         _pin_checkpoints(stage_trainer, stage_root / "checkpoints")
         if names == ["D0"] and datamodule is not None:
@@ -347,7 +357,16 @@ def fit_idgen(
         if progress:
             trained = ", ".join(str(model.plan.factor(f)) for n in names for f in model.factor_network(n).factors)
             print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
+        # the other stages are frozen, but an EMA callback rewrites every weight (a*d + a*(1-d) rounds):
+        # their exact values are put back after the run
+        frozen = {
+            n: {k: v.detach().clone() for k, v in model.factor_network(n).state_dict().items()}
+            for n in model.factor_networks
+            if n not in names
+        }
         stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
+        for n, weights in frozen.items():
+            model.factor_network(n).load_state_dict(weights)
         device = stage_trainer.strategy.root_device
         final = stage_root / "final.ckpt"
         _save_weights(stage_trainer, final)
@@ -381,6 +400,23 @@ def _pin_checkpoints(trainer: L.Trainer, folder: Path) -> None:
         callback.dirpath = str(folder)
     if callbacks and not any(c.save_last for c in callbacks):
         callbacks[0].save_last = True
+
+
+def write_checkpoint(model: IDGEN, path: Path) -> Path:
+    """A weights-only Lightning checkpoint of ``model`` written without a Trainer (atomically, by rank 0)."""
+    checkpoint: dict[str, Any] = {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": L.__version__,
+        "state_dict": model.state_dict(),
+        model.CHECKPOINT_HYPER_PARAMS_KEY: dict(model.hparams),
+    }
+    model.on_save_checkpoint(checkpoint)
+    if _rank() == 0:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write(path, buffer.getvalue())
+    return path
 
 
 def _save_weights(trainer: L.Trainer, path: Path) -> None:
@@ -428,6 +464,26 @@ def stage_trainer_factory(
 
 
 # ---------------------------------------------------------------------------- plan.fit(generator="diffusion")
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Lightning's per-run banners and the warnings that do not concern a staged run, silenced."""
+    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    with warnings.catch_warnings():
+        for pattern in (
+            ".*does not have many workers.*",
+            ".*LeafSpec.*",
+            ".*srun.*is available.*",
+            ".*val_dataloader.*",
+        ):
+            warnings.filterwarnings("ignore", pattern)
+        try:
+            yield
+        finally:
+            logger.setLevel(level)
+
+
 def infer_variables(
     data: Mapping[str, Tensor], names: Sequence[str], declared: Mapping[str, Any] | None = None
 ) -> dict[str, VariableSpec]:
@@ -558,10 +614,8 @@ class DiffusionKind(TensorKind):
             generated_size=generated_size,
         )
         factory = stage_trainer_factory(self.max_steps, progress=self.progress, **self.trainer_kwargs)
-        if self.run_dir is not None:
-            fit_idgen(model, observed.columns, self.run_dir, factory, self.batch_size, progress=self.progress)
-        else:
-            with tempfile.TemporaryDirectory(prefix="idgen-") as folder:
-                fit_idgen(model, observed.columns, folder, factory, self.batch_size, progress=self.progress)
+        with quiet(), tempfile.TemporaryDirectory(prefix="idgen-") as scratch:
+            folder = self.run_dir if self.run_dir is not None else scratch
+            fit_idgen(model, observed.columns, folder, factory, self.batch_size, progress=self.progress)
         model.eval()
         return model.network()

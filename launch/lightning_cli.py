@@ -106,8 +106,9 @@ class CausalCLI(LightningCLI):
             return
         if self._stage_trainers or type(self.model).__name__ == "IDGEN":
             root = Path(self.trainer.default_root_dir)
+            stages = self.model.stage_count  # type: ignore[attr-defined]
             print(
-                f"Trained the ID-GEN plan of {self.model.plan.query} in {self.model.stage_count} stages "  # type: ignore[attr-defined]
+                f"Trained the ID-GEN plan of {self.model.plan.query} in {stages} stage{'s' * (stages != 1)} "  # type: ignore[attr-defined]
                 f"(run folder {root}). The trained plan is {root / 'idgen.ckpt'}: "
                 f"lightning-causal sample --ckpt {root / 'idgen.ckpt'} --do ... --n ... --out samples.csv"
             )

@@ -22,7 +22,7 @@ import torch
 
 from lightning_causal.errors import LightningCausalError, QueryError
 from lightning_causal.files import check_output_path
-from lightning_causal.values import check_count
+from lightning_causal.values import check_assignment, check_count
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
@@ -162,6 +162,8 @@ def run_sample(args: argparse.Namespace) -> int:
     interventions = _interventions(args, model.variables)
     given = parse_assignments(args.given, model.variables, "--given")
     if args.idgen:
+        check_assignment(interventions, model.plan.treatment, "--do", "treatment")
+        check_assignment(given, model.plan.condition, "--given", "condition")
         values = model.sample(
             args.n, interventions, given=given, seed=args.seed, sampler=args.sampler, steps=args.steps
         )

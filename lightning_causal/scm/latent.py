@@ -484,12 +484,12 @@ def _recipes() -> dict[str, _Recipe]:
             {
                 "W1": ("0.3 U1 + 0.95 U2 + 0.3 e_W1", lambda p, e: 0.3 * p["U1"] + 0.95 * p["U2"] + 0.3 * e),
                 "W2": (
-                    "Categorical(softmax(-2 W1, 0, 2 W1)) by inverse CDF of e_W2",
-                    lambda p, e: _categorical(torch.cat([-2.0 * p["W1"], 0 * p["W1"], 2.0 * p["W1"]], dim=1), e),
+                    "Categorical(softmax(-1.5 W1, 0, 1.5 W1)) by inverse CDF of e_W2",
+                    lambda p, e: _categorical(torch.cat([-1.5 * p["W1"], 0 * p["W1"], 1.5 * p["W1"]], dim=1), e),
                 ),
                 "X": (
-                    "Bernoulli(sigmoid(2 (W2 - 1) + 0.6 U1)) by inverse CDF of e_X",
-                    lambda p, e: _binary(2.0 * (p["W2"].float().unsqueeze(1) - 1) + 0.6 * p["U1"], e),
+                    "Bernoulli(sigmoid(1.8 (W2 - 1) + 0.6 U1)) by inverse CDF of e_X",
+                    lambda p, e: _binary(1.8 * (p["W2"].float().unsqueeze(1) - 1) + 0.6 * p["U1"], e),
                 ),
                 "Y": (
                     "0.6 X - 0.3 + 1.2 tanh(1.2 U2) + 0.25 X U2 + 0.35 e_Y",

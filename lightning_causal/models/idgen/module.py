@@ -80,8 +80,8 @@ class IDGEN(CausalModule):
             conditioning, diffusion schedule, ``roots`` for factors without inputs), or its fields.
         optimizer: builds the optimizer (default: fused AdamW, lr 1e-3).
         scheduler: builds the learning-rate schedule of every stage (default: none).
-        seed: seeds the training noise (rank r uses seed + 1_000_003 r), the generated datasets and
-            the rows kept for resampling.
+        seed: seeds the initial weights, the training noise (rank r uses seed + 1_000_003 r), the
+            generated datasets and the rows kept for resampling.
         sample_steps: DDIM steps for sampling (default: all T).
         generated_size: rows of every generated dataset (default: as many as the training rows).
 
@@ -132,10 +132,12 @@ class IDGEN(CausalModule):
         self.columns = tuple(plan_columns(self.plan))
         order = causal_graph.topological_order()
         self.factor_networks = nn.ModuleDict()
-        for ds in self.plan.datasets:
-            factors = [f for f in self.plan.factors if f.dataset == ds.name]
-            if factors:
-                self.factor_networks[ds.name] = FactorNetwork(factors, specs, order, config)
+        with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed, not the global RNG
+            torch.manual_seed(seed)
+            for ds in self.plan.datasets:
+                factors = [f for f in self.plan.factors if f.dataset == ds.name]
+                if factors:
+                    self.factor_networks[ds.name] = FactorNetwork(factors, specs, order, config)
         self.stage: int | None = None
         self.observed_rows: dict[str, Tensor] = {}
 

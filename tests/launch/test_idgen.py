@@ -1,0 +1,179 @@
+"""ID-GEN trained stage by stage: exact resume, generated shards, the run folder, answers against exact truth."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pytest
+import torch
+
+from lightning_causal import compile_plan
+from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
+from lightning_causal.datamodules.shards import read_manifest, read_shards, shard_name
+from lightning_causal.errors import ConfigError
+from lightning_causal.launch.idgen import DiffusionKind, fit_idgen, generate_dataset, stage_trainer_factory
+from lightning_causal.models import IDGEN
+from lightning_causal.sampling import SamplingNetwork
+from lightning_causal.variables.spec import variables_to_dict
+
+TINY = {"hidden": 32, "depth": 2, "timesteps": 50}
+
+
+def _model(dm: LatentSCMDataModule, **kwargs: Any) -> IDGEN:
+    scm = dm.scm
+    return IDGEN(
+        dm.graph,
+        variables=variables_to_dict(dm.variables),
+        treatment=scm.treatment,
+        outcome=scm.outcome,
+        condition=scm.condition,
+        network=kwargs.pop("network", TINY),
+        **kwargs,
+    )
+
+
+class _Kill(L.Callback):
+    """Stops the run with an error after ``step`` optimizer steps (a crash, as far as the run folder knows)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError("killed")
+
+
+def _factory(max_steps: int, kill: tuple[int, int] | None = None) -> Any:
+    base = stage_trainer_factory(max_steps, progress=False, checkpoint_every=10, ema=0.99, accelerator="cpu")
+
+    def make(stage: int, root: Path) -> L.Trainer:
+        trainer = base(stage, root)
+        if kill is not None and stage == kill[0]:
+            trainer.callbacks.append(_Kill(kill[1]))  # type: ignore[attr-defined]
+        return trainer
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def frontdoor() -> LatentSCMDataModule:
+    return LatentSCMDataModule("frontdoor", n_train=1500, n_val=100, batch_size=128, seed=0)
+
+
+def test_a_run_killed_in_stage_1_resumes_exactly_without_redoing_stage_0_or_its_data(
+    frontdoor: LatentSCMDataModule, tmp_path: Path
+) -> None:
+    whole = fit_idgen(_model(frontdoor), frontdoor, tmp_path / "whole", _factory(40), progress=False)
+
+    root = tmp_path / "killed"
+    with pytest.raises(RuntimeError, match="killed"):
+        fit_idgen(_model(frontdoor), frontdoor, root, _factory(40, kill=(1, 25)), progress=False)
+    state = json.loads((root / "idgen.json").read_text())
+    assert list(state["stages"]) == ["0"] and state["checkpoint"] is None
+    assert read_manifest(root / "data" / "D1") is not None
+    last = torch.load(root / "stage1" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert last["global_step"] == 20  # checkpoints every 10 steps: the kill at 25 keeps step 20
+    kept = {p: p.stat().st_mtime_ns for p in (root / "stage0" / "final.ckpt", root / "data" / "D1" / shard_name(0))}
+
+    resumed = fit_idgen(_model(frontdoor), frontdoor, root, _factory(40), progress=False)
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept  # stage 0 and D1 were not redone
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name  # bit-identical to the run that was never interrupted
+    loaded = IDGEN.load(root / "idgen.ckpt")
+    torch.testing.assert_close(
+        loaded.sample(64, {"X": 0.5}, seed=3)["Y"], whole.sample(64, {"X": 0.5}, seed=3)["Y"], rtol=0, atol=0
+    )
+
+
+def test_a_dataset_cut_short_keeps_its_finished_shards(frontdoor: LatentSCMDataModule, tmp_path: Path) -> None:
+    root = tmp_path / "run"
+    model = fit_idgen(_model(frontdoor), frontdoor, root, _factory(5), shard_rows=400, progress=False)
+    folder = root / "data" / "D1"
+    full = read_shards(folder)
+    shards = sorted(folder.glob("shard-*.tar"))
+    assert len(shards) == 4  # 1500 rows in shards of 400
+    lost = shards[2].read_bytes()
+    shards[2].unlink()
+    (folder / "manifest.json").unlink()
+    kept = {p: p.stat().st_mtime_ns for p in shards if p.exists()}
+    (ds,) = [d for d in model.plan.datasets if d.name == "D1"]
+    again = generate_dataset(model, ds, frontdoor.train_tensors, folder, 1500, 400, torch.device("cpu"), progress=False)
+    assert {p: p.stat().st_mtime_ns for p in kept} == kept
+    assert shards[2].read_bytes() == lost  # each shard has its own seed: regenerated identically
+    for name in full:
+        assert torch.equal(full[name], again[name])
+    assert set(full) == {"M", "X", "Y"}  # the carried M, the resampled X and Y
+
+
+def test_the_run_folder_of_other_settings_is_refused(frontdoor: LatentSCMDataModule, tmp_path: Path) -> None:
+    fit_idgen(_model(frontdoor), frontdoor, tmp_path / "run", _factory(3), progress=False)
+    with pytest.raises(ConfigError, match="holds a run of other settings"):
+        fit_idgen(_model(frontdoor, seed=1), frontdoor, tmp_path / "run", _factory(3), progress=False)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(ConfigError, match="not empty and holds no ID-GEN run"):
+        fit_idgen(_model(frontdoor), frontdoor, tmp_path / "other", _factory(3), progress=False)
+
+
+def _mean_error(samples: torch.Tensor, truth: torch.Tensor) -> float:
+    return abs(float(samples.float().mean()) - float(truth.float().mean()))
+
+
+def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp_path: Path) -> None:
+    dm = LatentSCMDataModule("frontdoor", n_train=4000, n_val=200, batch_size=256, seed=0)
+    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(1200), progress=False)
+    x_all, y_all = dm.train_tensors["X"][:, 0], dm.train_tensors["Y"][:, 0]
+    for values in dm.scm.treatment_values()[::2]:  # the 20% and 80% quantiles, where confounding biases
+        x = values["X"]
+        truth = dm.interventional_samples(20_000, values, seed=1)["Y"]
+        naive = y_all[(x_all - x).abs() < 0.15]
+        got = model.sample(2000, values, seed=2)["Y"]
+        assert _mean_error(got, truth) < 0.5 * _mean_error(naive, truth), (x, float(got.mean()), float(truth.mean()))
+
+
+def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_path: Path) -> None:
+    dm = LatentSCMDataModule("conditional", n_train=3000, n_val=0, batch_size=256, seed=0)
+    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
+    assert model.stage_count == 3 and model.plan.condition == ("Z",)
+    x = dm.scm.treatment_values()[2]
+    means = {}
+    for z in (0, 1):
+        truth = dm.conditional_samples(5000, x, {"Z": z}, seed=1)["Y"]
+        got = model.sample(2000, x, given={"Z": z}, seed=2)["Y"]
+        assert got.shape == (2000, 1)
+        assert _mean_error(got, truth) < 0.25, (z, float(got.mean()), float(truth.mean()))
+        means[z] = float(got.mean())
+    assert means[1] > means[0] + 0.3  # Z is a proxy of Y: the answer moves with it
+
+
+def test_mixed_napkin_answers_do_not_depend_on_the_free_input(tmp_path: Path) -> None:
+    dm = LatentSCMDataModule("napkin_mixed", n_train=3000, n_val=0, batch_size=256, seed=0)
+    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(1000), progress=False)
+    assert model.plan.arbitrary == ("W2",)
+    x_all, y_all = dm.train_tensors["X"], dm.train_tensors["Y"]
+    for x in (0, 1):
+        truth = dm.interventional_samples(20_000, {"X": x}, seed=1)["Y"]
+        by_w2 = [model.sample(2000, {"X": x}, seed=2, inputs={"W2": w2})["Y"] for w2 in (0, 1, 2)]
+        drawn = model.sample(2000, {"X": x}, seed=2)["Y"]
+        assert max(float(s.mean()) for s in by_w2) - min(float(s.mean()) for s in by_w2) < 0.25
+        naive = _mean_error(y_all[x_all == x], truth)
+        assert _mean_error(drawn, truth) < 0.6 * naive, (x, float(drawn.mean()), float(truth.mean()), naive)
+
+
+def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_path: Path) -> None:
+    dm = LatentSCMDataModule("backdoor", n_train=800, n_val=0, batch_size=128, seed=0)
+    plan = compile_plan(dm.graph, "X", "Y")
+    data = {k: v.numpy() for k, v in dm.train_tensors.items()}  # numpy arrays work too
+    kind = DiffusionKind(max_steps=20, network=TINY, progress=False, accelerator="cpu")
+    network = plan.fit(data, generator=kind)
+    assert isinstance(network, SamplingNetwork)
+    a = network.sample(100, {"X": 0.3}, seed=5)["Y"]
+    b = network.sample(100, {"X": 0.3}, seed=5)["Y"]
+    assert a.shape == (100, 1) and torch.equal(a, b)
+    assert not torch.equal(a, network.sample(100, {"X": 0.3}, seed=6)["Y"])
+    kept = DiffusionKind(max_steps=5, network=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
+    plan.fit(data, generator=kept)
+    assert (tmp_path / "kept" / "idgen.ckpt").is_file() and (tmp_path / "kept" / "plan.json").is_file()
