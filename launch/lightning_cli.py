@@ -47,6 +47,9 @@ class CausalCLI(LightningCLI):
         config = self.config[self.subcommand] if self.subcommand else self.config
         check_settings(config)
         ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
+        model = config.get("model") if hasattr(config, "get") else None
+        if str(getattr(model, "class_path", "") or "").endswith(".IDGEN") and self.subcommand == "fit":
+            check_idgen_run(config, ckpt_path)
         if ckpt_path not in (None, "last", "best", "hpc", "registry"):
             check_checkpoint(Path(ckpt_path))
 
@@ -156,6 +159,19 @@ def check_checkpoint(path: Path) -> None:
         raise ConfigError(
             f"ckpt_path {str(path)!r} is not a Lightning checkpoint (no state_dict); give a .ckpt that fit wrote"
         )
+
+
+def check_idgen_run(config: Any, ckpt_path: Any) -> None:
+    """An ID-GEN fit resumes from its run folder: no ``--ckpt_path``, and the folder must not be a file."""
+    if ckpt_path:
+        raise ConfigError(
+            "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
+            "run the same command again without it"
+        )
+    trainer = config.get("trainer") if hasattr(config, "get") else None
+    root = trainer.get("default_root_dir") if hasattr(trainer, "get") else None
+    if root and Path(root).exists() and not Path(root).is_dir():
+        raise ConfigError(f"trainer.default_root_dir {str(root)!r} is a file; give the run folder (a folder)")
 
 
 def checkpoint_note(trainer: L.Trainer) -> str:

@@ -25,6 +25,11 @@ from tests.checks import run_cli
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "configs/dcm/triangle_na.yaml")
 TABULAR = str(ROOT / "configs/dcm/tabular.yaml")
+IDGEN_CONFIG = str(ROOT / "configs/idgen/tabular.yaml")
+IDGEN_DATA = (
+    f"--data.data={ROOT / 'configs/tabular/confounded.csv'}",
+    f"--data.graph={ROOT / 'configs/tabular/confounded.yaml'}",
+)
 GRAPH = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
 
 
@@ -54,6 +59,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     (root / "codes.csv").write_text("a,b\n0.5,1\n0.1,1000000\n0.3,0\n")
     (root / "gzip.csv.gz").write_bytes(b"\x1f\x8b\x08\x00garbage")
     (root / "adir").mkdir()
+    _tiny_idgen(root / "idgen")
     return {
         k: str(root / v)
         for k, v in {
@@ -71,9 +77,22 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
             "codes": "codes.csv",
             "gzip": "gzip.csv.gz",
             "dir": "adir",
+            "idgen": "idgen/idgen.ckpt",
             "root": "",
         }.items()
     }
+
+
+def _tiny_idgen(folder: Path) -> None:
+    """A conditional query P(Y | do(X), Z) trained for two steps per stage."""
+    from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
+    from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.models import IDGEN
+    from lightning_causal.variables.spec import variables_to_dict
+
+    dm = LatentSCMDataModule("conditional", n_train=64, n_val=0, batch_size=16)
+    model = IDGEN(dm.graph, variables_to_dict(dm.variables), "X", "Y", "Z", network={"hidden": 8, "timesteps": 10})
+    fit_idgen(model, dm, folder, stage_trainer_factory(2, progress=False, accelerator="cpu"), progress=False)
 
 
 LATE = "<late>"  # a failure found while the Trainer runs, after Lightning's own notes on stderr
@@ -126,6 +145,25 @@ CASES = [
     (["fit", "--config", TABULAR, "--data.data={ab}", "--data.graph={confounded}", *SHORT], ["a <-> b"]),
     (["fit", "--config", CONFIG, "--ckpt_path={root}none.ckpt"], ["ckpt_path", "none.ckpt"]),
     (["fit", "--config", CONFIG, "--ckpt_path={text_ckpt}"], ["ckpt_path", "text.ckpt"]),
+    # ID-GEN: the query, the run folder, the sampling of a conditional query
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.treatment=Q"], ["'Q'", "treatment"]),
+    (
+        ["fit", "--config", IDGEN_CONFIG, "--data.data={ab}", "--data.graph={confounded}", *SHORT]
+        + ["--model.init_args.treatment=a", "--model.init_args.outcome=b", "--model.init_args.condition=null"],
+        ["not identifiable", "hedge"],
+    ),
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.generated_size=0"], ["generated_size", "0"]),
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["run folder", "nan.csv", "file"]),
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--ckpt_path={idgen}"], ["run folder", "--ckpt_path"]),
+    (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--out", "{root}s.csv"], ["--given", "Z"]),
+    (["sample", "--ckpt", "{idgen}", "--given", "Z=1", "--out", "{root}s.csv"], ["--do", "X"]),
+    (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--given", "Z=7", "--out", "{root}s.csv"], ["Z", "0..1"]),
+    (["sample", "--ckpt", "{idgen}", "--shift", "X=1", "--given", "Z=1", "--out", "{root}s.csv"], ["--shift"]),
+    (["sample", "--ckpt", "{ckpt}", "--do", "x1=1", "--given", "x2=1", "--out", "{root}s.csv"], ["--given", "ID-GEN"]),
+    (
+        ["counterfactual", "--ckpt", "{idgen}", "--do", "X=1", "--factual", "{nan}", "--out", "{root}c.csv"],
+        ["ID-GEN", "counterfactual"],
+    ),
     # demo
     (["demo", "--steps", "-3"], ["--steps", "-3"]),
     (["demo", "--out", "{nan}"], ["--out", "nan.csv"]),

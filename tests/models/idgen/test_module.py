@@ -1,0 +1,111 @@
+"""The IDGEN module: its plan's stages, freezing, losses, kept rows, and the protocol of its factors."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from lightning_causal import CausalGraph, NotIdentifiableError
+from lightning_causal.errors import NotTrainedError, QueryError
+from lightning_causal.graph.named import NAMED_GRAPHS
+from lightning_causal.models import IDGEN
+from lightning_causal.models.idgen import FactorGenerator, FactorNetwork
+from lightning_causal.models.dcm.network import DCMNetworkConfig
+from lightning_causal.plan.parts import Factor
+from lightning_causal.variables.spec import VariableSpec
+
+TINY = {"hidden": 16, "timesteps": 10}
+
+
+def _napkin(**kwargs: object) -> IDGEN:
+    variables = {"W2": {"type": "categorical", "classes": 3}, "X": "binary"}
+    return IDGEN(NAMED_GRAPHS["napkin"].graph, variables, "X", "Y", network=TINY, **kwargs)  # type: ignore[arg-type]
+
+
+def _batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return {
+        "W1": torch.randn(n, 1, generator=g),
+        "W2": torch.randint(0, 3, (n,), generator=g),
+        "X": torch.randint(0, 2, (n,), generator=g),
+        "Y": torch.randn(n, 1, generator=g),
+    }
+
+
+def test_a_query_that_is_not_identifiable_builds_nothing() -> None:
+    with pytest.raises(NotIdentifiableError, match="hedge"):
+        IDGEN(NAMED_GRAPHS["bow"].graph, treatment="X", outcome="Y")
+
+
+def test_stages_follow_the_plan_and_only_the_trained_stage_learns() -> None:
+    model = _napkin()
+    assert model.stage_count == 2 and model.stage_datasets(0) == ["D0"] and model.stage_datasets(1) == ["D1"]
+    model.train_stage(1)
+    assert all(not p.requires_grad for p in model.factor_network("D0").parameters())
+    assert all(p.requires_grad for p in model.factor_network("D1").parameters())
+    names = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert names and all(n.startswith("factor_networks.D1.") for n in names)
+    with pytest.raises(QueryError, match="stage 2 does not exist"):
+        model.train_stage(2)
+
+
+def test_model_step_sums_the_factor_losses_of_the_active_stage() -> None:
+    model = _napkin()
+    model.train_stage(0)
+    # stage 0: P(W1) is resampled from rows; P(X | W1, W2) a classifier; P(Y | W1, W2, X) a diffusion model
+    assert model.loss_names == ["f2_Y", "f1_X"]
+    loss, parts = model.model_step(_batch(), torch.Generator().manual_seed(0))
+    assert parts.shape == (2,) and torch.isfinite(parts).all() and torch.allclose(loss, parts.sum())
+    model.train_stage(1)
+    nested = {"D1": _batch()}  # a stage's batch maps each dataset to its batch
+    loss, parts = model.model_step(nested, torch.Generator().manual_seed(0))
+    assert model.loss_names == ["f3_Y"] and parts.shape == (1,)
+
+
+def test_the_same_seed_builds_the_same_weights() -> None:
+    a, b, c = _napkin(seed=3), _napkin(seed=3), _napkin(seed=4)
+    torch.manual_seed(123)  # the global RNG plays no part
+    for (name, x), (_, y), (_, z) in zip(
+        a.state_dict().items(), b.state_dict().items(), c.state_dict().items(), strict=True
+    ):
+        assert torch.equal(x, y), name
+    assert any(not torch.equal(x, z) for x, z in zip(a.state_dict().values(), c.state_dict().values(), strict=True))
+
+
+def test_an_untrained_model_says_so_before_sampling() -> None:
+    with pytest.raises(NotTrainedError, match="W2"):
+        _napkin().sample(4, {"X": 1})
+
+
+def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals() -> None:
+    model = _napkin()
+    batch = _batch(200)
+    model.keep_rows("D0", batch, seed=0)
+    assert set(model.observed_rows) == {"W2"} and len(model.observed_rows["W2"]) == 200
+    w1 = FactorGenerator(model.factor_network("D0"), "f0").sample({}, torch.Generator().manual_seed(0), n=50)
+    assert w1.shape == (50, 1) and set(w1[:, 0].tolist()) <= set(batch["W1"][:, 0].tolist())
+    out = model.sample(7, {"X": 1}, seed=0)
+    assert out["Y"].shape == (7, 1)
+    with pytest.raises(QueryError, match="not a free input"):
+        model.sample(7, {"X": 1}, inputs={"X": 0})
+    with pytest.raises(QueryError, match="class code"):
+        model.sample(7, {"X": 1}, inputs={"W2": 0.5})
+
+
+def test_two_factors_of_one_variable_on_one_dataset_are_separate_models() -> None:
+    specs = {v: VariableSpec(v, mean=(0.0,), std=(1.0,)) for v in ("A", "B", "Y")}
+    factors = [Factor("f0", "Y", ("A",), "D0", 0, "test"), Factor("f1", "Y", ("A", "B"), "D0", 0, "test")]
+    net = FactorNetwork(factors, specs, ("A", "B", "Y"), DCMNetworkConfig(hidden=8, timesteps=10))
+    assert net.trained == ["f0", "f1"]
+    values = {v: torch.randn(16, 1) for v in specs}
+    assert net.loss_vector(values, torch.Generator().manual_seed(0)).shape == (2,)
+    g0, g1 = FactorGenerator(net, "f0"), FactorGenerator(net, "f1")
+    assert g0.inputs == ("A",) and g1.inputs == ("A", "B")
+    assert g0.loss(values["Y"], values).shape == () and g1.sample(values, torch.Generator()).shape == (16, 1)
+
+
+def test_a_conditional_query_keeps_its_condition() -> None:
+    graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
+    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", network=TINY)
+    assert model.plan.condition == ("Z",) and model.stage_count == 3
+    assert model.hparams["condition"] == ["Z"] and model.hparams["family"] == "idgen"
