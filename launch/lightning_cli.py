@@ -168,8 +168,8 @@ def check_idgen_run(config: Any, ckpt_path: Any) -> None:
             "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
             "run the same command again without it"
         )
-    trainer = config.get("trainer") if hasattr(config, "get") else None
-    root = trainer.get("default_root_dir") if hasattr(trainer, "get") else None
+    trainer: Any = config.get("trainer") if hasattr(config, "get") else None
+    root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
     if root and Path(root).exists() and not Path(root).is_dir():
         raise ConfigError(f"trainer.default_root_dir {str(root)!r} is a file; give the run folder (a folder)")
 

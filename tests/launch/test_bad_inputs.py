@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "configs/dcm/triangle_na.yaml")
 TABULAR = str(ROOT / "configs/dcm/tabular.yaml")
 IDGEN_CONFIG = str(ROOT / "configs/idgen/tabular.yaml")
+AB_QUERY = ("--model.init_args.treatment=a", "--model.init_args.outcome=b", "--model.init_args.condition=null")
 IDGEN_DATA = (
     f"--data.data={ROOT / 'configs/tabular/confounded.csv'}",
     f"--data.graph={ROOT / 'configs/tabular/confounded.yaml'}",
@@ -148,12 +149,11 @@ CASES = [
     # ID-GEN: the query, the run folder, the sampling of a conditional query
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.treatment=Q"], ["'Q'", "treatment"]),
     (
-        ["fit", "--config", IDGEN_CONFIG, "--data.data={ab}", "--data.graph={confounded}", *SHORT]
-        + ["--model.init_args.treatment=a", "--model.init_args.outcome=b", "--model.init_args.condition=null"],
+        ["fit", "--config", IDGEN_CONFIG, "--data.data={ab}", "--data.graph={confounded}", *SHORT, *AB_QUERY],
         ["not identifiable", "hedge"],
     ),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.generated_size=0"], ["generated_size", "0"]),
-    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["run folder", "nan.csv", "file"]),
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["nan.csv", "file"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--ckpt_path={idgen}"], ["run folder", "--ckpt_path"]),
     (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--out", "{root}s.csv"], ["--given", "Z"]),
     (["sample", "--ckpt", "{idgen}", "--given", "Z=1", "--out", "{root}s.csv"], ["--do", "X"]),

@@ -43,5 +43,6 @@ def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shel
     frame = pd.read_csv(out)
     assert list(frame.columns) == ["Y"] and len(frame) == 40
     same = tmp_path / "same.csv"
-    run_cli("sample", "--ckpt", str(run / "idgen.ckpt"), "--do", "X=0.8", "--given", "Z=1", "--n", "40", "--out", str(same))
+    query = ("--do", "X=0.8", "--given", "Z=1", "--n", "40")
+    run_cli("sample", "--ckpt", str(run / "idgen.ckpt"), *query, "--out", str(same))
     assert pd.read_csv(same).equals(frame)  # the default seed makes samples reproducible

@@ -29,9 +29,10 @@ def test_tabular_graphs_load(path: Path) -> None:
     assert graph.nodes and set(variables) <= set(graph.nodes)
 
 
-@pytest.mark.parametrize(
-    "path", sorted([*CONFIGS.glob("dcm/*.yaml"), *CONFIGS.glob("idgen/*.yaml")]), ids=lambda p: f"{p.parent.name}/{p.stem}"
-)
+TRAINING_CONFIGS = sorted([*CONFIGS.glob("dcm/*.yaml"), *CONFIGS.glob("idgen/*.yaml")])
+
+
+@pytest.mark.parametrize("path", TRAINING_CONFIGS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_training_configs_instantiate(path: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from lightning_causal.launch.lightning_cli import CausalCLI
 
