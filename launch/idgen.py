@@ -552,6 +552,7 @@ class DiffusionKind(TensorKind):
         network: the architecture of the factor networks (:class:`DCMNetworkConfig` or its fields).
         variables: declared types (e.g. ``{"M": {"type": "categorical", "classes": 4}}``); others
             are inferred: float columns continuous, integer columns categorical (binary for 0/1).
+            Data given as a data module (with ``train_tensors``) bring their own ``variables``.
         run_dir: the run folder (resumable); default: a temporary folder removed afterwards.
         lr: the learning rate (AdamW).
         progress: show progress bars.
@@ -582,8 +583,14 @@ class DiffusionKind(TensorKind):
         self.trainer_kwargs = trainer_kwargs
 
     def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
+        declared = dict(self.declared)
+        if isinstance(data, L.LightningDataModule):  # a data module's rows and its variable types
+            declared = {**dict(getattr(data, "variables", None) or {}), **declared}
+            data = getattr(data, "train_tensors", None)
+            if not isinstance(data, Mapping):
+                raise DataError("the data module has no train_tensors; pass a dict of tensors instead")
         tensors = _as_tensors(data, needed)
-        self.variables = infer_variables(tensors, needed, self.declared)
+        self.variables = infer_variables(tensors, needed, declared)
         return TensorData(tensors, {v: s.classes for v, s in self.variables.items() if s.is_discrete})
 
     def fit_plan(

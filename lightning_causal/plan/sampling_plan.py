@@ -109,14 +109,18 @@ class SamplingPlan:
         """Train every factor, stage by stage, and return the merged sampling network.
 
         Args:
-            data: the observational data, a dict of integer arrays (one per variable), or an
-                exact :class:`DiscreteDistribution` (then every table and every generated
-                dataset is computed exactly, with no sampling error).
+            data: the observational data. For ``"categorical"``: a dict of integer arrays (one per
+                variable), or an exact :class:`DiscreteDistribution` (then every table and every
+                generated dataset is computed exactly, with no sampling error). For
+                ``"diffusion"``: a dict of arrays or tensors (floats continuous, ``(n, dim)`` for
+                vectors; integer codes discrete) or a data module with ``train_tensors``.
             generator: the conditional model family: a registered name (``"categorical"``: exact
-                conditional probability tables fitted from counts, for discrete variables; see
-                :func:`lightning_causal.sampling.register_generator`) or a
+                conditional probability tables fitted from counts, for discrete variables;
+                ``"diffusion"``: conditional diffusion models and Gumbel-max classifiers trained
+                stage by stage with Lightning, see :class:`lightning_causal.launch.idgen.DiffusionKind`;
+                :func:`lightning_causal.sampling.register_generator` adds more) or a
                 :class:`~lightning_causal.sampling.GeneratorKind`.
-            seed: seeds the generated datasets (sample data only).
+            seed: seeds the generated datasets (and, for trained models, the weights and the noise).
             generated_size: rows of each generated dataset (default: as many as its source).
             cardinalities: number of values per variable (default: inferred from the data).
         """

@@ -175,5 +175,19 @@ def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_pat
     assert a.shape == (100, 1) and torch.equal(a, b)
     assert not torch.equal(a, network.sample(100, {"X": 0.3}, seed=6)["Y"])
     kept = DiffusionKind(max_steps=5, network=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
-    plan.fit(data, generator=kept)
+    plan.fit(dm, generator=kept)  # a data module brings its rows and its variable types
     assert (tmp_path / "kept" / "idgen.ckpt").is_file() and (tmp_path / "kept" / "plan.json").is_file()
+    assert IDGEN.load(tmp_path / "kept" / "idgen.ckpt").variables["X"].mean == dm.variables["X"].mean
+
+
+def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(tmp_path: Path) -> None:
+    # P(Y | do(W1)) on the napkin (ID-GEN's Figure 3): two c-factors run their own line-7 updates
+    dm = LatentSCMDataModule("napkin", n_train=600, n_val=0, batch_size=64, seed=0)
+    model = IDGEN(dm.graph, variables_to_dict(dm.variables), treatment="W1", outcome="Y", network=TINY)
+    assert model.stage_datasets(1) == ["D1", "D2"]
+    model.train_stage(1)
+    assert len(model.loss_names) == 2
+    model = fit_idgen(model, dm, tmp_path / "run", _factory(6), progress=False)
+    state = json.loads((tmp_path / "run" / "idgen.json").read_text())
+    assert state["stages"]["1"]["steps"] == 6 and set(state["datasets"]) == {"D1", "D2"}
+    assert model.sample(10, {"W1": 0.3}, seed=0)["Y"].shape == (10, 1)
