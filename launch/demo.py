@@ -7,6 +7,9 @@ interventional distribution and measures it against the SCM's exact truth, next 
 (confounded) conditional. It writes the graph pictures, a bar chart per query and a summary table.
 
 Part 2 (a diffusion causal model, about a minute on 2 cores): see :mod:`lightning_causal.launch.dcm_demo`.
+
+Part 3 (ID-GEN trained with diffusion models on a query with a latent confounder, about 40 s):
+see :mod:`lightning_causal.launch.idgen_demo`.
 """
 
 from __future__ import annotations
@@ -36,14 +39,16 @@ DEMO_GRAPHS = ("backdoor", "frontdoor", "napkin", "verma", "conditional", "instr
 def add_demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``lightning-causal demo``."""
     from lightning_causal.launch.dcm_demo import add_dcm_arguments
+    from lightning_causal.launch.idgen_demo import add_idgen_arguments
 
     p = sub.add_parser(
         "demo",
-        help="the main job: identify built-in queries, train a diffusion causal model, score both on exact truth",
+        help="the main job: identify built-in queries, train a DCM and an ID-GEN model, score all on exact truth",
     )
     p.add_argument("--out", type=Path, default=Path("outputs/demo"), help="output folder (default: outputs/demo)")
-    p.add_argument("--part", choices=["all", "identify", "dcm"], default="all", help="run one part only")
+    p.add_argument("--part", choices=["all", "identify", "dcm", "idgen"], default="all", help="run one part only")
     add_dcm_arguments(p)
+    add_idgen_arguments(p)
     p.add_argument("--rows", type=int, default=20_000, help="observational rows to fit on (default: 20000)")
     p.add_argument("--samples", type=int, default=100_000, help="interventional samples per query (default: 100000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the SCMs, the data and the samples")
@@ -87,8 +92,8 @@ def _confounded_scm(graph, treatment, outcome, condition, seed: int, tries: int 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Run the demo's parts (identification, then the DCM) as ``--part`` says."""
-    for flag in ("steps", "rows", "samples"):
-        check_count(getattr(args, flag), f"--{flag}")
+    for flag in ("steps", "rows", "samples", "idgen_steps"):
+        check_count(getattr(args, flag), f"--{flag.replace('_', '-')}")
     if Path(args.out).exists() and not Path(args.out).is_dir():
         raise ConfigError(f"--out {str(args.out)!r} is a file; give a folder for the demo's outputs")
     if args.part in ("all", "identify"):
@@ -99,6 +104,11 @@ def run_demo(args: argparse.Namespace) -> int:
 
         print("\n=== Part 2: a diffusion causal model: interventions and counterfactuals ===\n")
         run_dcm_demo(args)
+    if args.part in ("all", "idgen"):
+        from lightning_causal.launch.idgen_demo import run_idgen_demo
+
+        print("\n=== Part 3: ID-GEN trained with diffusion models: a query with a latent confounder ===\n")
+        run_idgen_demo(args)
     return 0
 
 

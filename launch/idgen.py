@@ -436,7 +436,8 @@ def stage_trainer_factory(
     checkpoint_every: int | None = None,
     **trainer_kwargs: Any,
 ) -> TrainerFactory:
-    """The default Trainer of each stage: ``max_steps`` steps, ``last.ckpt`` every ``checkpoint_every`` steps, EMA."""
+    """The default Trainer of each stage: ``max_steps`` steps, validation and ``last.ckpt`` every ``checkpoint_every``
+    steps (default: a tenth of the run), EMA of the weights."""
 
     def make(stage: int, root: Path) -> L.Trainer:
         every = checkpoint_every or max(1, max_steps // 10)
@@ -447,6 +448,7 @@ def stage_trainer_factory(
             callbacks.append(EMA(decay=ema))
         if progress:
             callbacks.append(StepProgressBar())
+        settings = {"val_check_interval": min(every, max_steps), "check_val_every_n_epoch": None, **trainer_kwargs}
         return L.Trainer(
             max_steps=max_steps,
             accelerator=accelerator,
@@ -457,7 +459,7 @@ def stage_trainer_factory(
             enable_progress_bar=progress,
             enable_model_summary=False,
             num_sanity_val_steps=0,
-            **trainer_kwargs,
+            **settings,
         )
 
     return make
