@@ -90,6 +90,13 @@ class CausalCLI(LightningCLI):
                 "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
                 "run the same command again without it"
             )
+        environment = getattr(self.trainer.strategy, "cluster_environment", None)
+        if self.trainer.world_size > 1 and not getattr(environment, "creates_processes_externally", False):
+            raise ConfigError(
+                f"an ID-GEN run on {self.trainer.world_size} processes needs them started outside Lightning "
+                "(srun, e.g. sbatch slurm/train.sbatch, or torchrun): each stage is its own Lightning run, and "
+                "Lightning would start new processes for every stage; or train on one device (trainer.devices=1)"
+            )
         self._stage_trainers = ()
 
         def stage_trainer(stage: int, root: Path) -> L.Trainer:

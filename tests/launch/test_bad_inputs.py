@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CONFIG = str(ROOT / "configs/dcm/triangle_na.yaml")
 TABULAR = str(ROOT / "configs/dcm/tabular.yaml")
 IDGEN_CONFIG = str(ROOT / "configs/idgen/tabular.yaml")
+DDP_CPU = ("--trainer.devices=2", "--trainer.accelerator=cpu", "--trainer.strategy=ddp")
 AB_QUERY = ("--model.init_args.treatment=a", "--model.init_args.outcome=b", "--model.init_args.condition=null")
 IDGEN_DATA = (
     f"--data.data={ROOT / 'configs/tabular/confounded.csv'}",
@@ -155,6 +156,7 @@ CASES = [
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.generated_size=0"], ["generated_size", "0"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["nan.csv", "file"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--ckpt_path={idgen}"], ["run folder", "--ckpt_path"]),
+    (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, *DDP_CPU], ["2 processes", "srun", "trainer.devices=1", LATE]),
     (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--out", "{root}s.csv"], ["--given", "Z"]),
     (["sample", "--ckpt", "{idgen}", "--given", "Z=1", "--out", "{root}s.csv"], ["--do", "X"]),
     (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--given", "Z=7", "--out", "{root}s.csv"], ["Z", "0..1"]),
