@@ -28,7 +28,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.latent import InterventionValue, LatentSCM, make_latent_scm
@@ -92,16 +92,7 @@ class LatentSCMDataModule(lightning.LightningDataModule):
         self.train_tensors: dict[str, Tensor] = self.scm.sample(n_train, seed=rng)
         self.val_tensors: dict[str, Tensor] = self.scm.sample(n_val, seed=rng)
         # 2. codec statistics of the continuous variables from the training split only (population std)
-        self.variables: dict[str, VariableSpec] = {}
-        for name, spec in self.scm.variables.items():
-            if spec.is_discrete:
-                self.variables[name] = spec
-                continue
-            x = self.train_tensors[name].double()
-            std = x.std(dim=0, correction=0) if n_train > 1 else torch.ones(x.shape[1], dtype=x.dtype)
-            self.variables[name] = spec.with_statistics(
-                x.mean(dim=0).tolist(), std.tolist(), x.amin(dim=0).tolist(), x.amax(dim=0).tolist()
-            )
+        self.variables: dict[str, VariableSpec] = with_statistics(self.scm.variables, self.train_tensors)
 
     # ------------------------------------------------------------------ dataloaders
     def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm
@@ -92,13 +92,7 @@ class SCMDataModule(lightning.LightningDataModule):
         self.val_tensors, self.val_noise = self.scm.sample(n_val, rng)
         self.test_tensors, self.test_noise = self.scm.sample(n_test, rng)
         # 2. codec statistics from the training split only (population std, ddof 0)
-        self.variables: dict[str, VariableSpec] = {}
-        for name, spec in self.scm.variables.items():
-            x = self.train_tensors[name].double()
-            std = x.std(dim=0, correction=0) if n_train > 1 else torch.ones(x.shape[1], dtype=x.dtype)
-            self.variables[name] = spec.with_statistics(
-                x.mean(dim=0).tolist(), std.tolist(), x.amin(dim=0).tolist(), x.amax(dim=0).tolist()
-            )
+        self.variables: dict[str, VariableSpec] = with_statistics(self.scm.variables, self.train_tensors)
 
     # ------------------------------------------------------------------ dataloaders
     def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:

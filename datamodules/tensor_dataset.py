@@ -18,12 +18,15 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from lightning_causal.variables.spec import VariableSpec
+
 __all__ = [
     "ResumableLoader",
     "TensorDictDataset",
     "ZippedDataset",
     "collate_tensor_dict",
     "tensor_loader",
+    "with_statistics",
     "zipped_loader",
 ]
 
@@ -147,8 +150,24 @@ def tensor_loader(
     The loader is a :class:`ResumableLoader`: a run resumed from any checkpoint continues with the
     batches an uninterrupted run would have drawn.
     """
+    return _resumable(TensorDictDataset(tensors), batch_size, shuffle_seed, num_workers, drop_last)
+
+
+def zipped_loader(
+    datasets: Mapping[str, Mapping[str, torch.Tensor]],
+    batch_size: int,
+    shuffle_seed: int | None = None,
+    num_workers: int = 0,
+) -> ResumableLoader:
+    """Batches ``{dataset: {name: tensor}}`` of a :class:`ZippedDataset`, resumable like :func:`tensor_loader`."""
+    return _resumable(ZippedDataset(datasets), batch_size, shuffle_seed, num_workers, False)
+
+
+def _resumable(
+    dataset: Dataset[Any], batch_size: int, shuffle_seed: int | None, num_workers: int, drop_last: bool
+) -> ResumableLoader:
     return ResumableLoader(
-        TensorDictDataset(tensors),
+        dataset,
         batch_size=batch_size,
         shuffle=shuffle_seed is not None,
         generator=torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None,
@@ -159,19 +178,17 @@ def tensor_loader(
     )
 
 
-def zipped_loader(
-    datasets: Mapping[str, Mapping[str, torch.Tensor]],
-    batch_size: int,
-    shuffle_seed: int | None = None,
-    num_workers: int = 0,
-) -> ResumableLoader:
-    """Batches ``{dataset: {name: tensor}}`` of a :class:`ZippedDataset`, resumable like :func:`tensor_loader`."""
-    return ResumableLoader(
-        ZippedDataset(datasets),
-        batch_size=batch_size,
-        shuffle=shuffle_seed is not None,
-        generator=torch.Generator().manual_seed(shuffle_seed) if shuffle_seed is not None else None,
-        collate_fn=collate_tensor_dict,
-        num_workers=num_workers,
-        persistent_workers=num_workers > 0,
-    )
+def with_statistics(specs: Mapping[str, VariableSpec], tensors: Mapping[str, torch.Tensor]) -> dict[str, VariableSpec]:
+    """The specs, continuous ones with the mean, population std (ddof 0) and range of ``tensors`` (training rows).
+
+    One row gives std 1. Discrete specs are returned as they are.
+    """
+    out = {}
+    for name, spec in specs.items():
+        if spec.is_discrete:
+            out[name] = spec
+            continue
+        x = tensors[name].double().reshape(len(tensors[name]), -1)
+        std = x.std(dim=0, correction=0) if len(x) > 1 else torch.ones(x.shape[1], dtype=x.dtype)
+        out[name] = spec.with_statistics(x.mean(0).tolist(), std.tolist(), x.amin(0).tolist(), x.amax(0).tolist())
+    return out

@@ -58,7 +58,7 @@ from tqdm import tqdm
 from lightning_causal.callbacks.ema import EMA
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.datamodules.shards import read_manifest, read_shards, shard_name, write_manifest, write_shard
-from lightning_causal.datamodules.tensor_dataset import tensor_loader, zipped_loader
+from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics, zipped_loader
 from lightning_causal.errors import ConfigError, DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.generators.base import ConditionalGenerator
@@ -505,14 +505,10 @@ def infer_variables(
         else:
             high = int(value.max()) if len(value) else 1
             spec = VariableSpec(name, "binary") if high <= 1 else VariableSpec(name, "categorical", classes=high + 1)
-        if spec.kind == "continuous":
-            x = value.double().reshape(len(value), -1)
-            std = x.std(dim=0, correction=0)
-            if not bool((std > 0).all()):
-                raise DataError(f"column {name!r} is constant; a continuous variable needs varying values")
-            spec = spec.with_statistics(x.mean(0).tolist(), std.tolist(), x.amin(0).tolist(), x.amax(0).tolist())
+        if spec.kind == "continuous" and not bool((value.double().reshape(len(value), -1).std(0) > 0).all()):
+            raise DataError(f"column {name!r} is constant; a continuous variable needs varying values")
         out[name] = spec
-    return out
+    return with_statistics(out, data)
 
 
 def _as_tensors(data: Any, needed: Sequence[str]) -> dict[str, Tensor]:
