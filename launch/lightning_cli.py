@@ -110,6 +110,16 @@ class CausalCLI(LightningCLI):
         root = Path(self.trainer.default_root_dir)
         fit_idgen(model, datamodule, root, stage_trainer, batch_size=batch_size, progress=self.trainer.is_global_zero)
 
+    def validate(self, model: L.LightningModule, **kwargs: Any) -> None:
+        """``trainer.validate``; an ID-GEN model validates each stage while ``fit`` trains it."""
+        _refuse_idgen(model, "validate")
+        self.trainer.validate(model, **kwargs)
+
+    def test(self, model: L.LightningModule, **kwargs: Any) -> None:
+        """``trainer.test``; an ID-GEN model is scored by sampling its answer (see benchmarks/idgen_suite.py)."""
+        _refuse_idgen(model, "test")
+        self.trainer.test(model, **kwargs)
+
     def after_fit(self) -> None:
         """Say at which step training ended and which step the saved checkpoints hold."""
         if not self.trainer.is_global_zero:
@@ -165,6 +175,14 @@ def check_checkpoint(path: Path) -> None:
     if not isinstance(state, dict) or "state_dict" not in state:
         raise ConfigError(
             f"ckpt_path {str(path)!r} is not a Lightning checkpoint (no state_dict); give a .ckpt that fit wrote"
+        )
+
+
+def _refuse_idgen(model: L.LightningModule, command: str) -> None:
+    if type(model).__name__ == "IDGEN":
+        raise ConfigError(
+            f"lightning-causal {command} runs one Lightning run; an ID-GEN model has one per stage, each validated "
+            "while fit trains it (val/loss in the stage's logs): sample its answer with lightning-causal sample"
         )
 
 

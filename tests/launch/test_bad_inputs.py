@@ -157,6 +157,7 @@ CASES = [
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["nan.csv", "file"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--ckpt_path={idgen}"], ["run folder", "--ckpt_path"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, *DDP_CPU], ["2 processes", "srun", "trainer.devices=1", LATE]),
+    (["validate", "--config", IDGEN_CONFIG, *IDGEN_DATA], ["validate", "ID-GEN", "lightning-causal sample", LATE]),
     (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--out", "{root}s.csv"], ["--given", "Z"]),
     (["sample", "--ckpt", "{idgen}", "--given", "Z=1", "--out", "{root}s.csv"], ["--do", "X"]),
     (["sample", "--ckpt", "{idgen}", "--do", "X=1", "--given", "Z=7", "--out", "{root}s.csv"], ["Z", "0..1"]),
