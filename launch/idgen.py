@@ -314,27 +314,30 @@ def fit_idgen(
             print(f"Resuming {root}: stages 0..{last_done} are trained ({path})", flush=True)
     seed = model.noise_seed
     rows_wanted = model.hparams["generated_size"]
-    for stage in range(model.stage_count):
-        names = model.stage_datasets(stage)
-        for name in names:
-            if name in tensors:
-                continue
-            ds = next(d for d in model.plan.datasets if d.name == name)
+    datasets = {d.name: d for d in model.plan.datasets}
+
+    def data_of(name: str) -> dict[str, Tensor]:
+        """A dataset's rows: in memory, read from its finished shards, or generated (from its source's rows)."""
+        if name not in tensors:
+            ds = datasets[name]
             assert ds.source is not None
-            if run.trained(stage) is not None:
-                continue  # trained: its data are not needed again
+            source = data_of(ds.source)
             folder = run.data_dir(name)
-            rows = rows_wanted or len(next(iter(tensors[ds.source].values())))
             if run.writer:
-                tensors[name] = generate_dataset(
-                    model, ds, tensors[ds.source], folder, rows, shard_rows, device, progress
-                )
+                rows = rows_wanted or len(next(iter(source.values())))
+                tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
                 run.state["datasets"][name] = str(folder.relative_to(root))
                 run.save()
             else:
                 tensors[name] = _wait_for(folder)
+        return tensors[name]
+
+    for stage in range(model.stage_count):
         if run.trained(stage) is not None:
             continue
+        names = model.stage_datasets(stage)
+        for name in names:
+            data_of(name)
         model.train_stage(stage)
         for name in names:
             model.keep_rows(name, tensors[name], seed)

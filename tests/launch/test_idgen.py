@@ -191,3 +191,33 @@ def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(tmp_path: Pa
     state = json.loads((tmp_path / "run" / "idgen.json").read_text())
     assert state["stages"]["1"]["steps"] == 6 and set(state["datasets"]) == {"D1", "D2"}
     assert model.sample(10, {"W1": 0.3}, seed=0)["Y"].shape == (10, 1)
+
+
+def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last_stage(tmp_path: Path) -> None:
+    from tests.checks import NESTED_LINE_7
+
+    graph, treatment, outcome = NESTED_LINE_7[0]  # D2 is generated from D1, itself generated from D0
+    g = torch.Generator().manual_seed(0)
+    n = 600
+    latent = {pair: torch.randn(n, 1, generator=g) for pair in graph.bidirected}
+    data: dict[str, torch.Tensor] = {}
+    for v in graph.topological_order():  # any continuous SCM with these latents: this test checks the mechanics
+        value = 0.3 * torch.randn(n, 1, generator=g)
+        for u in graph.parents(v):
+            value = value + torch.tanh(data[u])
+        for pair, z in latent.items():
+            if v in pair:
+                value = value + 0.7 * z
+        data[v] = value
+    model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "network": TINY}
+    root = tmp_path / "run"
+    with pytest.raises(RuntimeError, match="killed"):
+        fit_idgen(IDGEN(**model_args), data, root, _factory(30, kill=(2, 25)), batch_size=64, progress=False)
+    assert read_manifest(root / "data" / "D2") is not None
+    d2 = read_shards(root / "data" / "D2")
+    assert {"V2", "V3"} <= set(d2) and len(d2["V2"]) == n  # the carried columns, copied from D1's rows
+    resumed = fit_idgen(IDGEN(**model_args), data, root, _factory(30), batch_size=64, progress=False)
+    whole = fit_idgen(IDGEN(**model_args), data, tmp_path / "whole", _factory(30), batch_size=64, progress=False)
+    for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    assert resumed.sample(20, {"V3": 0.5}, seed=0)["V5"].shape == (20, 1)
