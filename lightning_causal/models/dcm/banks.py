@@ -19,6 +19,7 @@ path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -30,7 +31,10 @@ from lightning_causal.nets import BatchedMLP, sinusoidal_embedding
 from lightning_causal.variables.layout import EncodedLayout
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["BACKENDS", "CLIP_MARGIN", "ClassifierBank", "DiffusionBank"]
+if TYPE_CHECKING:
+    from lightning_causal.models.dcm.network import DCMNetworkConfig
+
+__all__ = ["BACKENDS", "CLIP_MARGIN", "ClassifierBank", "DiffusionBank", "bank_losses", "build_banks"]
 
 BACKENDS = ("batched", "separate")
 CLIP_MARGIN = 0.1  # generated values may leave the training range by this share of its span
@@ -71,12 +75,14 @@ def _pad_to(x: Tensor, width: int) -> Tensor:
 
 
 class _Bank(nn.Module):
-    """What both banks share: their nodes, in bank order, and positions of named nodes."""
+    """What both banks share: their entries, in bank order, positions of named entries, and the
+    variable each entry models (its own name for the DCM's nodes; ``targets`` for ID-GEN's factors)."""
 
-    def __init__(self, nodes: Sequence[str]) -> None:
+    def __init__(self, nodes: Sequence[str], targets: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.nodes = tuple(nodes)
         self.position = {n: k for k, n in enumerate(self.nodes)}
+        self.targets = {n: (targets or {}).get(n, n) for n in self.nodes}
 
     def index(self, names: Sequence[str], device: torch.device) -> Tensor:
         """The bank positions of ``names`` as an index tensor."""
@@ -120,9 +126,7 @@ class DiffusionBank(_Bank):
         beta_end: float,
         targets: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(nodes)
-        # an entry models its own node (DCM) or, with ``targets``, a named variable (ID-GEN's factors)
-        self.targets = {n: (targets or {}).get(n, n) for n in self.nodes}
+        super().__init__(nodes, targets)
         self.schedule = NoiseSchedule(timesteps, schedule, beta_start, beta_end)
         # the time embedding of every step, looked up instead of recomputed at every call
         self.register_buffer("time_table", sinusoidal_embedding(torch.arange(timesteps), time_dim), persistent=False)
@@ -238,6 +242,7 @@ class ClassifierBank(_Bank):
         layout: the encoded layout the bank reads.
         classes: the number of classes of every node.
         hidden, depth, backend: the classifier MLPs (concatenation conditioning).
+        targets: the variable each entry models, where entries are not named after it.
     """
 
     cond: Tensor
@@ -252,8 +257,9 @@ class ClassifierBank(_Bank):
         hidden: int,
         depth: int,
         backend: str,
+        targets: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__(nodes)
+        super().__init__(nodes, targets)
         conds = [layout.columns(parents[n]) for n in self.nodes]
         self.register_buffer("cond", _padded(conds, layout.pad))
         cmax = max(classes)
@@ -310,3 +316,71 @@ class ClassifierBank(_Bank):
         """Posterior Gumbel noise of the nodes ``index`` given their observed codes."""
         logits = self.logits(encoded, index)
         return [gumbel_posterior(logits[k], observed[k].to(logits.device).long(), rng) for k in range(len(index))]
+
+
+def build_banks(
+    entries: Sequence[str],
+    inputs: Mapping[str, Sequence[str]],
+    layout: EncodedLayout,
+    variables: Mapping[str, VariableSpec],
+    config: DCMNetworkConfig,
+    targets: Mapping[str, str] | None = None,
+) -> tuple[DiffusionBank | None, ClassifierBank | None]:
+    """The banks of ``entries`` (in sampling order): a diffusion bank for those whose variable is
+    continuous, a classifier bank for the discrete ones (None where there are none).
+
+    ``inputs`` are each entry's conditioning variables; ``targets`` the variable each entry models
+    (default: the entry's own name). The diffusion bank is built first: parameters are initialised
+    in this order.
+    """
+    target = {n: (targets or {}).get(n, n) for n in entries}
+    continuous = [n for n in entries if variables[target[n]].kind == "continuous"]
+    discrete = [n for n in entries if variables[target[n]].is_discrete]
+    parents = {n: tuple(inputs[n]) for n in entries}
+    diffusion = classifiers = None
+    if continuous:
+        diffusion = DiffusionBank(
+            continuous,
+            parents,
+            layout,
+            dict(variables),
+            hidden=config.hidden,
+            depth=config.depth,
+            conditioning=config.conditioning,
+            backend=config.backend,
+            time_dim=config.time_dim,
+            timesteps=config.timesteps,
+            schedule=config.schedule,
+            beta_start=config.beta_start,
+            beta_end=config.beta_end,
+            targets=target,
+        )
+    if discrete:
+        classifiers = ClassifierBank(
+            discrete,
+            parents,
+            layout,
+            [variables[target[n]].classes for n in discrete],
+            hidden=config.classifier_hidden,
+            depth=config.depth,
+            backend=config.backend,
+            targets=target,
+        )
+    return diffusion, classifiers
+
+
+def bank_losses(
+    diffusion: DiffusionBank | None,
+    classifiers: ClassifierBank | None,
+    encoded: Tensor,
+    values: Mapping[str, Tensor],
+    rng: torch.Generator | None,
+) -> Tensor:
+    """Training losses of every entry of both banks on one batch (DDPM, then cross-entropy), as one vector."""
+    parts = []
+    if diffusion is not None:
+        parts.append(diffusion.loss(encoded, None, rng))
+    if classifiers is not None:
+        codes = torch.stack([values[classifiers.targets[n]].to(encoded.device).long() for n in classifiers.nodes])
+        parts.append(classifiers.loss(encoded, codes, None))
+    return torch.cat(parts) if parts else encoded.new_zeros(0)

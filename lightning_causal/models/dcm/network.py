@@ -29,7 +29,7 @@ from torch import Tensor, nn
 from lightning_causal.diffusion import SCHEDULES
 from lightning_causal.errors import ConfigError, GraphError
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.models.dcm.banks import BACKENDS, ClassifierBank, DiffusionBank
+from lightning_causal.models.dcm.banks import BACKENDS, bank_losses, build_banks
 from lightning_causal.models.dcm.roots import EmpiricalRoots
 from lightning_causal.nets import CONDITIONING
 from lightning_causal.variables.layout import EncodedLayout
@@ -127,41 +127,13 @@ class DCMNetwork(nn.Module):
         # 2. which generator models which node
         modelled_roots = config.roots == "model"
         self.empirical = [n for n in self.order if not self.parents[n] and not modelled_roots]
-        self.diffusion_nodes = [
-            n for n in self.order if n not in self.empirical and self.variables[n].kind == "continuous"
-        ]
-        self.classifier_nodes = [n for n in self.order if n not in self.empirical and self.variables[n].is_discrete]
         self.roots = EmpiricalRoots(self.empirical, config.max_root_samples)
 
         # 3. the banks (the diffusion bank first: parameters are initialised in this order)
-        self.diffusion: DiffusionBank | None = None
-        self.classifiers: ClassifierBank | None = None
-        if self.diffusion_nodes:
-            self.diffusion = DiffusionBank(
-                self.diffusion_nodes,
-                self.parents,
-                self.layout,
-                self.variables,
-                hidden=config.hidden,
-                depth=config.depth,
-                conditioning=config.conditioning,
-                backend=config.backend,
-                time_dim=config.time_dim,
-                timesteps=config.timesteps,
-                schedule=config.schedule,
-                beta_start=config.beta_start,
-                beta_end=config.beta_end,
-            )
-        if self.classifier_nodes:
-            self.classifiers = ClassifierBank(
-                self.classifier_nodes,
-                self.parents,
-                self.layout,
-                [self.variables[n].classes for n in self.classifier_nodes],
-                hidden=config.classifier_hidden,
-                depth=config.depth,
-                backend=config.backend,
-            )
+        modelled = [n for n in self.order if n not in self.empirical]
+        self.diffusion, self.classifiers = build_banks(modelled, self.parents, self.layout, self.variables, config)
+        self.diffusion_nodes = list(self.diffusion.nodes) if self.diffusion is not None else []
+        self.classifier_nodes = list(self.classifiers.nodes) if self.classifiers is not None else []
 
     @property
     def device(self) -> torch.device:
@@ -181,14 +153,7 @@ class DCMNetwork(nn.Module):
     # ------------------------------------------------------------------ training
     def loss_vector(self, values: Mapping[str, Tensor], rng: torch.Generator | None = None) -> Tensor:
         """Training losses of the modelled nodes (DDPM for diffusion, cross-entropy for classes) as one vector."""
-        encoded = self.encode(values)
-        parts = []
-        if self.diffusion is not None:
-            parts.append(self.diffusion.loss(encoded, None, rng))
-        if self.classifiers is not None:
-            targets = torch.stack([values[n].to(encoded.device).long() for n in self.classifier_nodes])
-            parts.append(self.classifiers.loss(encoded, targets, None))
-        return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
+        return bank_losses(self.diffusion, self.classifiers, self.encode(values), values, rng)
 
     # ------------------------------------------------------------------ generation
     def generate(

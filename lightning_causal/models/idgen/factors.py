@@ -25,7 +25,7 @@ import torch
 from torch import Tensor, nn
 
 from lightning_causal.errors import NotTrainedError
-from lightning_causal.models.dcm.banks import ClassifierBank, DiffusionBank
+from lightning_causal.models.dcm.banks import bank_losses, build_banks
 from lightning_causal.models.dcm.network import DCMNetworkConfig
 from lightning_causal.plan.parts import Factor
 from lightning_causal.variables.layout import EncodedLayout
@@ -60,40 +60,18 @@ class FactorNetwork(nn.Module):
         modelled_roots = config.roots == "model"
         self.empirical = [f.name for f in factors if not f.inputs and not modelled_roots]
         rest = [f for f in factors if f.name not in self.empirical]
-        self.diffusion_factors = [f.name for f in rest if self.variables[f.variable].kind == "continuous"]
-        self.classifier_factors = [f.name for f in rest if self.variables[f.variable].is_discrete]
         self.max_rows = config.max_root_samples
         self.rows: dict[str, Tensor] = {}  # the kept rows of each empirical factor's variable
-        inputs = {f.name: f.inputs for f in factors}
-        self.diffusion: DiffusionBank | None = None
-        self.classifiers: ClassifierBank | None = None
-        if self.diffusion_factors:
-            self.diffusion = DiffusionBank(
-                self.diffusion_factors,
-                inputs,
-                self.layout,
-                self.variables,
-                hidden=config.hidden,
-                depth=config.depth,
-                conditioning=config.conditioning,
-                backend=config.backend,
-                time_dim=config.time_dim,
-                timesteps=config.timesteps,
-                schedule=config.schedule,
-                beta_start=config.beta_start,
-                beta_end=config.beta_end,
-                targets={n: self.factors[n].variable for n in self.diffusion_factors},
-            )
-        if self.classifier_factors:
-            self.classifiers = ClassifierBank(
-                self.classifier_factors,
-                inputs,
-                self.layout,
-                [self.variables[self.factors[n].variable].classes for n in self.classifier_factors],
-                hidden=config.classifier_hidden,
-                depth=config.depth,
-                backend=config.backend,
-            )
+        self.diffusion, self.classifiers = build_banks(
+            [f.name for f in rest],
+            {f.name: f.inputs for f in factors},
+            self.layout,
+            self.variables,
+            config,
+            targets={f.name: f.variable for f in factors},
+        )
+        self.diffusion_factors = list(self.diffusion.nodes) if self.diffusion is not None else []
+        self.classifier_factors = list(self.classifiers.nodes) if self.classifiers is not None else []
 
     @property
     def device(self) -> torch.device:
@@ -117,16 +95,7 @@ class FactorNetwork(nn.Module):
 
     def loss_vector(self, values: Mapping[str, Tensor], rng: torch.Generator | None = None) -> Tensor:
         """Training losses of the trained factors (DDPM or cross-entropy) on one batch of this dataset."""
-        encoded = self.layout.encode(values)
-        parts = []
-        if self.diffusion is not None:
-            parts.append(self.diffusion.loss(encoded, None, rng))
-        if self.classifiers is not None:
-            targets = torch.stack(
-                [values[self.factors[n].variable].to(encoded.device).long() for n in self.classifier_factors]
-            )
-            parts.append(self.classifiers.loss(encoded, targets, None))
-        return torch.cat(parts) if parts else torch.zeros(0, device=self.device)
+        return bank_losses(self.diffusion, self.classifiers, self.layout.encode(values), values, rng)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
