@@ -36,7 +36,17 @@ from lightning_causal.errors import DataError
 from lightning_causal.files import atomic_write
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["SHARD_FORMAT", "field_name", "read_manifest", "read_shards", "shard_name", "write_manifest", "write_shard"]
+__all__ = [
+    "SHARD_FORMAT",
+    "column_entries",
+    "field_name",
+    "read_manifest",
+    "read_shard",
+    "read_shards",
+    "shard_name",
+    "write_manifest",
+    "write_shard",
+]
 
 SHARD_FORMAT = "lightning-causal/shards/1"
 MANIFEST = "manifest.json"
@@ -87,13 +97,8 @@ def write_shard(
     return n
 
 
-def write_manifest(
-    folder: str | Path,
-    variables: Mapping[str, VariableSpec],
-    shards: Sequence[tuple[str, int]],
-    **extra: Any,
-) -> Path:
-    """Write the manifest of a finished dataset: its columns and its shards ``(file name, rows)``."""
+def column_entries(variables: Mapping[str, VariableSpec]) -> dict[str, dict[str, Any]]:
+    """The manifest's ``columns``: per variable its field suffix, type, and classes or dimension."""
     columns = {}
     for name, spec in variables.items():
         entry: dict[str, Any] = {"field": field_name(spec).split(".", 1)[1], "type": spec.kind}
@@ -102,10 +107,20 @@ def write_manifest(
         else:
             entry["dim"] = spec.dim
         columns[name] = entry
+    return columns
+
+
+def write_manifest(
+    folder: str | Path,
+    variables: Mapping[str, VariableSpec],
+    shards: Sequence[tuple[str, int]],
+    **extra: Any,
+) -> Path:
+    """Write the manifest of a finished dataset: its columns and its shards ``(file name, rows)``."""
     manifest = {
         "format": SHARD_FORMAT,
         "rows": sum(rows for _, rows in shards),
-        "columns": columns,
+        "columns": column_entries(variables),
         "shards": [{"file": name, "rows": rows} for name, rows in shards],
         **extra,
     }
@@ -135,31 +150,35 @@ def read_shards(folder: str | Path) -> dict[str, Tensor]:
     if manifest is None:
         raise DataError(f"{str(folder)!r} holds no finished dataset (no {MANIFEST}); generate it first")
     columns: dict[str, Any] = manifest["columns"]
+    parts = [read_shard(folder / shard["file"], columns, shard["rows"]) for shard in manifest["shards"]]
+    return {name: torch.cat([part[name] for part in parts]) for name in columns}
+
+
+def read_shard(path: Path, columns: Mapping[str, Any], rows: int) -> dict[str, Tensor]:
+    """One shard's ``rows`` rows of the ``columns`` (manifest entries, see :func:`column_entries`) as tensors."""
+    if not path.is_file():
+        raise DataError(f"shard {str(path)!r} listed in the manifest is missing; delete the folder to regenerate")
     values: dict[str, list[Any]] = {name: [] for name in columns}
-    for shard in manifest["shards"]:
-        path = folder / shard["file"]
-        if not path.is_file():
-            raise DataError(f"shard {str(path)!r} listed in the manifest is missing; delete the folder to regenerate")
-        seen = 0
-        with tarfile.open(path, mode="r") as tar:
-            for member in tar:
-                _, _, field = member.name.partition(".")
-                name, _, suffix = field.rpartition(".")
-                if name not in columns:
-                    continue
-                handle = tar.extractfile(member)
-                assert handle is not None
-                data = handle.read()
-                if suffix == "cls":
-                    values[name].append(int(data))
-                else:
-                    values[name].append(np.load(io.BytesIO(data), allow_pickle=False))
-                seen += 1
-        if seen != shard["rows"] * len(columns):
-            raise DataError(
-                f"shard {str(path)!r} holds {seen // max(1, len(columns))} rows, the manifest says {shard['rows']}; "
-                "delete the folder to regenerate"
-            )
+    seen = 0
+    with tarfile.open(path, mode="r") as tar:
+        for member in tar:
+            _, _, field = member.name.partition(".")
+            name, _, suffix = field.rpartition(".")
+            if name not in columns:
+                continue
+            handle = tar.extractfile(member)
+            assert handle is not None
+            data = handle.read()
+            if suffix == "cls":
+                values[name].append(int(data))
+            else:
+                values[name].append(np.load(io.BytesIO(data), allow_pickle=False))
+            seen += 1
+    if seen != rows * len(columns):
+        raise DataError(
+            f"shard {str(path)!r} holds {seen // max(1, len(columns))} rows, the manifest says {rows}; "
+            "delete the folder to regenerate"
+        )
     out: dict[str, Tensor] = {}
     for name, entry in columns.items():
         if entry["field"] == "cls":

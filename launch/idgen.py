@@ -57,7 +57,15 @@ from tqdm import tqdm
 
 from lightning_causal.callbacks.ema import EMA
 from lightning_causal.callbacks.progress import StepProgressBar
-from lightning_causal.datamodules.shards import read_manifest, read_shards, shard_name, write_manifest, write_shard
+from lightning_causal.datamodules.shards import (
+    column_entries,
+    read_manifest,
+    read_shard,
+    read_shards,
+    shard_name,
+    write_manifest,
+    write_shard,
+)
 from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics, zipped_loader
 from lightning_causal.errors import ConfigError, DataError, QueryError, listing
 from lightning_causal.files import atomic_write
@@ -216,6 +224,7 @@ def generate_dataset(
     variables = {v: model.variables[v] for v in columns}
     count = (rows + shard_rows - 1) // shard_rows
     shards: list[tuple[str, int]] = []
+    parts: list[dict[str, Tensor]] = []  # the rows in memory: written shards are not read back
     size = len(next(iter(source.values())))
     model.to(device)
     was_training = model.training
@@ -226,20 +235,24 @@ def generate_dataset(
         for index in range(count):
             n = min(shard_rows, rows - index * shard_rows)
             path = folder / shard_name(index)
-            if not path.is_file():
+            if path.is_file():  # finished by an earlier, interrupted run
+                parts.append(read_shard(path, column_entries(variables), n))
+            else:
                 rng = torch.Generator(device=device).manual_seed(_shard_seed(model.noise_seed, dataset.name, index))
                 pick = torch.randint(0, size, (n,), generator=rng, device=device).cpu()
                 values = {v: source[v][pick].to(device) for v in dataset.copied}
                 with torch.no_grad():
                     values.update(run_network(dataset.network, generators, values, n, rng))
-                write_shard(path, {v: values[v] for v in columns}, variables, index * shard_rows)
+                part = {v: values[v].detach().cpu() for v in columns}
+                write_shard(path, part, variables, index * shard_rows)
+                parts.append(part)
             shards.append((path.name, n))
             bar.update(n)
     finally:
         bar.close()
         model.train(was_training)
     write_manifest(folder, variables, shards, dataset=dataset.name, origin=dataset.origin)
-    return read_shards(folder)
+    return {v: torch.cat([part[v] for part in parts]) for v in columns}
 
 
 def _wait_for(folder: Path, timeout: float = 24 * 3600) -> dict[str, Tensor]:
