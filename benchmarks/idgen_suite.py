@@ -45,7 +45,8 @@ import torch
 from lightning_causal import CausalGraph
 from lightning_causal.callbacks import EMA
 from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
-from lightning_causal.launch.idgen import fit_idgen, quiet, stage_trainer_factory
+from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
+from lightning_causal.launch.quiet import quiet
 from lightning_causal.metrics.mmd import mmd
 from lightning_causal.models import DCM, IDGEN, AdamW, DCMNetworkConfig
 from lightning_causal.scm.latent import LATENT_SCMS

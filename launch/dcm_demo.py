@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import time
-import warnings
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -41,6 +39,13 @@ def add_dcm_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     """Train, query and score the DCM of the demo; returns the metrics it writes to ``metrics.json``."""
+    from lightning_causal.launch.quiet import quiet
+
+    with quiet():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
@@ -58,11 +63,6 @@ def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     from lightning_causal.plots import plot_counterfactuals, plot_interventional
     from lightning_causal.scm import intervention_values
 
-    warnings.filterwarnings("ignore", ".*does not have many workers.*")
-    warnings.filterwarnings("ignore", ".*LeafSpec.*")
-    warnings.filterwarnings("ignore", ".*exists and is not empty.*")  # the logs live next to the checkpoint
-    warnings.filterwarnings("ignore", ".*srun.*is available.*")  # the demo runs where it is started
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").setLevel(logging.WARNING)
     out = Path(args.out) / "dcm"
     out.mkdir(parents=True, exist_ok=True)
 

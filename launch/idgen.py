@@ -37,15 +37,12 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import logging
 import os
 import shutil
 import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -70,6 +67,7 @@ from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_stat
 from lightning_causal.errors import ConfigError, DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.generators.base import ConditionalGenerator
+from lightning_causal.launch.quiet import quiet
 from lightning_causal.models.dcm.network import DCMNetworkConfig
 from lightning_causal.models.idgen import IDGEN, FactorGenerator, TensorKind
 from lightning_causal.plan.parts import Dataset
@@ -482,26 +480,6 @@ def stage_trainer_factory(
 
 
 # ---------------------------------------------------------------------------- plan.fit(generator="diffusion")
-@contextmanager
-def quiet() -> Iterator[None]:
-    """Lightning's per-run banners and the warnings that do not concern a staged run, silenced."""
-    logger = logging.getLogger("lightning.pytorch.utilities.rank_zero")
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    with warnings.catch_warnings():
-        for pattern in (
-            ".*does not have many workers.*",
-            ".*LeafSpec.*",
-            ".*srun.*is available.*",
-            ".*val_dataloader.*",
-        ):
-            warnings.filterwarnings("ignore", pattern)
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
-
-
 def infer_variables(
     data: Mapping[str, Tensor], names: Sequence[str], declared: Mapping[str, Any] | None = None
 ) -> dict[str, VariableSpec]:

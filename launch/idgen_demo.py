@@ -37,7 +37,8 @@ def run_idgen_demo(args: argparse.Namespace) -> dict[str, Any]:
     from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
     from lightning_causal.figures import pyplot, save_figure
     from lightning_causal.files import atomic_write
-    from lightning_causal.launch.idgen import fit_idgen, quiet, stage_trainer_factory
+    from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.launch.quiet import quiet
     from lightning_causal.metrics.mmd import mmd
     from lightning_causal.models import IDGEN
     from lightning_causal.variables.spec import variables_to_dict

@@ -80,9 +80,8 @@ class CausalCLI(LightningCLI):
         settings (``max_steps`` per stage) and fresh copies of its callbacks.
         """
         from lightning_causal.launch.idgen import fit_idgen
-        from lightning_causal.models.idgen import IDGEN
 
-        if not isinstance(model, IDGEN):
+        if not _is_idgen(model):
             self.trainer.fit(model, **kwargs)
             return
         if kwargs.get("ckpt_path"):
@@ -124,7 +123,7 @@ class CausalCLI(LightningCLI):
         """Say at which step training ended and which step the saved checkpoints hold."""
         if not self.trainer.is_global_zero:
             return
-        if self._stage_trainers or type(self.model).__name__ == "IDGEN":
+        if _is_idgen(self.model):
             root = Path(self.trainer.default_root_dir)
             stages = self.model.stage_count  # type: ignore[attr-defined]
             print(
@@ -178,8 +177,14 @@ def check_checkpoint(path: Path) -> None:
         )
 
 
+def _is_idgen(model: object) -> bool:
+    from lightning_causal.models.idgen import IDGEN
+
+    return isinstance(model, IDGEN)
+
+
 def _refuse_idgen(model: L.LightningModule, command: str) -> None:
-    if type(model).__name__ == "IDGEN":
+    if _is_idgen(model):
         raise ConfigError(
             f"lightning-causal {command} runs one Lightning run; an ID-GEN model has one per stage, each validated "
             "while fit trains it (val/loss in the stage's logs): sample its answer with lightning-causal sample"

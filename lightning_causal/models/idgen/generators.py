@@ -73,7 +73,7 @@ class FactorGenerator(ConditionalGenerator):
         return super().loss(targets, inputs, rng)  # an empirical factor has no loss
 
     def __repr__(self) -> str:
-        return f"FactorGenerator({Factor.__str__(self.network.factors[self.name])})"
+        return f"FactorGenerator({self.network.factors[self.name]})"
 
 
 class TensorKind(GeneratorKind):
