@@ -4,7 +4,8 @@
 * ``latent_scm.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
   (continuous and mixed) that knows its exact interventional and conditional interventional answers;
 * ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
-* ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset and its resumable loader.
+* ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset, its resumable loader, and
+  :class:`TensorDataModule`, the base of the data modules whose splits are in memory.
 
 A new data source (webdataset shards, CelebA, MIMIC-CXR) is a new module here that yields dicts
 ``{variable: tensor}`` and sets ``graph`` and ``variables`` for the model.

@@ -23,12 +23,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import lightning
 import torch
 from torch import Tensor
-from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics
+from lightning_causal.datamodules.tensor_dataset import TensorDataModule, with_statistics
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.latent import InterventionValue, LatentSCM, make_latent_scm
@@ -37,7 +35,7 @@ from lightning_causal.variables.spec import VariableSpec
 __all__ = ["LatentSCMDataModule"]
 
 
-class LatentSCMDataModule(lightning.LightningDataModule):
+class LatentSCMDataModule(TensorDataModule):
     """Observational samples of a latent-confounder SCM, with exact (conditional) interventional truth.
 
     Args:
@@ -95,17 +93,6 @@ class LatentSCMDataModule(lightning.LightningDataModule):
         self.variables: dict[str, VariableSpec] = with_statistics(self.scm.variables, self.train_tensors)
 
     # ------------------------------------------------------------------ dataloaders
-    def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:
-        return tensor_loader(tensors, self.batch_size, self.seed if shuffle else None, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches ``{variable: tensor}``; the order is seeded with ``seed``."""
-        return self._loader(self.train_tensors, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in row order."""
-        return self._loader(self.val_tensors, shuffle=False)
-
     # ------------------------------------------------------------------ exact truth
     def interventional_samples(
         self, n: int, interventions: Mapping[str, InterventionValue], seed: int = 0

@@ -21,12 +21,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import lightning
 import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import tensor_loader, with_statistics
+from lightning_causal.datamodules.tensor_dataset import TensorDataModule, tensor_loader, with_statistics
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm
@@ -35,7 +34,7 @@ from lightning_causal.variables.spec import VariableSpec
 __all__ = ["SCMDataModule"]
 
 
-class SCMDataModule(lightning.LightningDataModule):
+class SCMDataModule(TensorDataModule):
     """Observational samples of a DCM-suite SCM, with exact interventional and counterfactual truth.
 
     Args:
@@ -95,20 +94,9 @@ class SCMDataModule(lightning.LightningDataModule):
         self.variables: dict[str, VariableSpec] = with_statistics(self.scm.variables, self.train_tensors)
 
     # ------------------------------------------------------------------ dataloaders
-    def _loader(self, tensors: Mapping[str, Tensor], shuffle: bool) -> DataLoader:
-        return tensor_loader(tensors, self.batch_size, self.seed if shuffle else None, self.num_workers)
-
-    def train_dataloader(self) -> DataLoader:
-        """Shuffled training batches ``{node: (batch, dim)}``; the order is seeded with ``seed``."""
-        return self._loader(self.train_tensors, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        """Validation batches in row order."""
-        return self._loader(self.val_tensors, shuffle=False)
-
     def test_dataloader(self) -> DataLoader:
         """Test batches in row order (row i matches ``test_noise`` row i)."""
-        return self._loader(self.test_tensors, shuffle=False)
+        return tensor_loader(self.test_tensors, self.batch_size, None, self.num_workers)
 
     # ------------------------------------------------------------------ exact truth
     def interventional_samples(

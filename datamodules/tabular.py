@@ -38,13 +38,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import lightning
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.datamodules.tensor_dataset import TensorDataModule
 from lightning_causal.errors import DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
@@ -298,7 +296,7 @@ def _infer(name: str, series: pd.Series, max_categories: int) -> VariableSpec:
     return VariableSpec(name, "continuous")
 
 
-class TabularDataModule(lightning.LightningDataModule):
+class TabularDataModule(TensorDataModule):
     """Train and validation batches ``{node: tensor}`` from a CSV or Parquet file and a graph file.
 
     The file is read, typed, checked and split in ``__init__`` (tabular data is small), so ``graph`` and
@@ -408,14 +406,6 @@ class TabularDataModule(lightning.LightningDataModule):
         self.variables: dict[str, VariableSpec] = specs
         self.train_tensors = {n: _tensor(v[train]) for n, v in values.items()}
         self.val_tensors = {n: _tensor(v[val]) for n, v in values.items()}
-
-    def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
-        """Shuffled batches of the training rows; the shuffle is seeded from ``seed``."""
-        return tensor_loader(self.train_tensors, self.batch_size, self.seed, self.num_workers)
-
-    def val_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
-        """Batches of the validation rows in split order (none when ``val_fraction`` is 0)."""
-        return tensor_loader(self.val_tensors, self.batch_size, None, self.num_workers)
 
 
 def _tensor(values: np.ndarray) -> torch.Tensor:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import lightning
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -22,6 +23,7 @@ from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
     "ResumableLoader",
+    "TensorDataModule",
     "TensorDictDataset",
     "ZippedDataset",
     "collate_tensor_dict",
@@ -192,3 +194,25 @@ def with_statistics(specs: Mapping[str, VariableSpec], tensors: Mapping[str, tor
         std = x.std(dim=0, correction=0) if len(x) > 1 else torch.ones(x.shape[1], dtype=x.dtype)
         out[name] = spec.with_statistics(x.mean(0).tolist(), std.tolist(), x.amin(0).tolist(), x.amax(0).tolist())
     return out
+
+
+class TensorDataModule(lightning.LightningDataModule):
+    """A data module whose splits are in memory: ``train_tensors`` and ``val_tensors``, ``{variable: tensor}``.
+
+    Subclasses set those two and ``batch_size``, ``seed`` and ``num_workers``; training batches are
+    shuffled reproducibly (seeded with ``seed``) and resumable, validation batches come in row order.
+    """
+
+    train_tensors: dict[str, torch.Tensor]
+    val_tensors: dict[str, torch.Tensor]
+    batch_size: int
+    seed: int
+    num_workers: int
+
+    def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
+        """Shuffled training batches ``{variable: tensor}``; the order is seeded with ``seed``."""
+        return tensor_loader(self.train_tensors, self.batch_size, self.seed, self.num_workers)
+
+    def val_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
+        """Validation batches in row order."""
+        return tensor_loader(self.val_tensors, self.batch_size, None, self.num_workers)
