@@ -4,6 +4,7 @@
 * ``latent_scm.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
   (continuous and mixed) that knows its exact interventional and conditional interventional answers;
 * ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
+* ``shards.py``: datasets as webdataset shards with a manifest (ID-GEN's generated datasets);
 * ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset, its resumable loader, and
   :class:`TensorDataModule`, the base of the data modules whose splits are in memory.
 
