@@ -3,7 +3,8 @@
 The format is webdataset's (https://github.com/webdataset/webdataset): every row is one sample,
 stored as tar members that share a key, ``<key>.<field>``. A continuous variable ``X`` is the field
 ``X.npy`` (a float32 ``(dim,)`` array in NumPy's ``.npy`` format), a discrete one is ``X.cls`` (the
-class code as ASCII digits, webdataset's convention for labels). Keys are the row numbers, nine
+class code as ASCII digits, webdataset's convention for labels), an image is ``X.npy`` too (its
+``(C, H, W)`` array in the variable's dtype, uint8 or float32, lossless). Keys are the row numbers, nine
 digits, so the shards of a dataset list its rows in order. ``wds.WebDataset(urls).decode()``
 reads them as they are; :func:`read_shards` reads a whole dataset back into tensors.
 
@@ -80,7 +81,12 @@ def write_shard(
     for name in names:
         value = columns[name].detach().cpu()
         spec = variables[name]
-        arrays[name] = value.long().numpy() if spec.is_discrete else value.float().reshape(len(value), -1).numpy()
+        if spec.is_discrete:
+            arrays[name] = value.long().numpy()
+        elif spec.is_image:
+            arrays[name] = (value.to(torch.uint8) if spec.dtype == "uint8" else value.float()).numpy()
+        else:
+            arrays[name] = value.float().reshape(len(value), -1).numpy()
     n = len(arrays[names[0]]) if names else 0
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
@@ -104,6 +110,9 @@ def column_entries(variables: Mapping[str, VariableSpec]) -> dict[str, dict[str,
         entry: dict[str, Any] = {"field": field_name(spec).split(".", 1)[1], "type": spec.kind}
         if spec.is_discrete:
             entry["classes"] = spec.classes
+        elif spec.is_image:
+            entry["shape"] = list(spec.image_shape)
+            entry["dtype"] = spec.dtype
         else:
             entry["dim"] = spec.dim
         columns[name] = entry
@@ -144,7 +153,8 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
 
 
 def read_shards(folder: str | Path) -> dict[str, Tensor]:
-    """A whole dataset as ``{variable: tensor}`` (float32 ``(rows, dim)`` or int64 ``(rows,)``), rows in order."""
+    """A whole dataset as ``{variable: tensor}`` (float32 ``(rows, dim)``, int64 ``(rows,)`` or images
+    ``(rows, C, H, W)``), rows in order."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
@@ -183,6 +193,10 @@ def read_shard(path: Path, columns: Mapping[str, Any], rows: int) -> dict[str, T
     for name, entry in columns.items():
         if entry["field"] == "cls":
             out[name] = torch.tensor(values[name], dtype=torch.long)
+        elif entry.get("type") == "image":
+            dtype = np.uint8 if entry.get("dtype") == "uint8" else np.float32
+            stacked = np.stack(values[name]).astype(dtype) if values[name] else np.zeros((0, *entry["shape"]), dtype)
+            out[name] = torch.from_numpy(stacked.reshape(len(values[name]), *entry["shape"]))
         else:
             out[name] = torch.from_numpy(np.stack(values[name]).astype(np.float32).reshape(len(values[name]), -1))
     return out

@@ -26,13 +26,24 @@ undeclared column is typed by its contents:
 
 So above, ``age`` is continuous, ``smoker`` binary, ``stage`` categorical with 3 classes, ``region``
 categorical with ``categories = ("north", "south")``. Missing values are an error: drop or impute them
-first. Rows are split into train and validation with a seeded permutation, and the standardisation
-statistics of continuous variables (mean and population std per dimension) come from the training rows
-only. Errors name rows counted from 1 at the first data row (and, for CSV, the file line).
+first.
+
+An image variable must be declared, e.g. ``x: {type: image, channels: 3, height: 32, width: 32}``; its
+column holds one file per row (PNG, JPEG, or a ``.npy`` / ``.pt`` array; see
+:mod:`lightning_causal.images`), relative paths resolved against the table's folder. The files are read
+into one ``(rows, C, H, W)`` tensor, uint8 or float as the spec's ``dtype`` says, with a progress bar on a
+terminal from :data:`~lightning_causal.images.PROGRESS_MIN` files on; every image must have the declared
+size (nothing is resized). Image variables carry no statistics.
+
+Rows are split into train and validation with a seeded permutation, and the standardisation statistics
+of continuous variables (mean and population std per dimension) come from the training rows only. Errors
+name rows counted from 1 at the first data row (and, for CSV, the file line).
 """
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
@@ -47,15 +58,18 @@ from lightning_causal.errors import DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import load_graph_spec
+from lightning_causal.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, read_images, save_grid, to_image_dtype
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["OUTPUT_SUFFIXES", "TabularDataModule", "read_values", "write_values"]
+__all__ = ["GRID_IMAGES", "OUTPUT_SUFFIXES", "TabularDataModule", "image_output_paths", "read_values", "write_values"]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _FLOAT32_MAX = float(np.finfo(np.float32).max)
 OUTPUT_SUFFIXES = (".csv", *_PARQUET_SUFFIXES)
 """The file names :func:`write_values` writes: CSV or Parquet."""
+GRID_IMAGES = 64
+"""How many images of a variable :func:`write_values` tiles into its PNG grid (the first ones)."""
 
 
 def _show(value: Any) -> str:
@@ -73,6 +87,7 @@ class _Table:
     def __init__(self, path: str) -> None:
         self.name = repr(path)
         file = Path(path)
+        self.folder = file.parent
         lower = file.name.lower()
         self.is_csv = lower.endswith(_CSV_SUFFIXES)
         if not file.is_file():
@@ -101,8 +116,8 @@ class _Table:
     def error(self, message: str) -> DataError:
         return DataError(f"data file {self.name}: {message}")
 
-    def column(self, node: str, column: str) -> pd.Series:
-        """A column the node needs, checked for missing values."""
+    def column(self, node: str, column: str, allow_missing: bool = False) -> pd.Series:
+        """A column the node needs, checked for missing values (unless ``allow_missing``)."""
         if column not in self.frame.columns:
             names = [str(c) for c in self.frame.columns]
             hint = ""
@@ -114,6 +129,8 @@ class _Table:
                 f"rename a column or declare the node's 'columns' in the graph's variables section{hint}"
             )
         series = self.frame[column]
+        if allow_missing:
+            return series
         missing = series.isna().to_numpy()
         if missing.any():
             first = int(np.flatnonzero(missing)[0])
@@ -152,6 +169,23 @@ class _Table:
                 f"(±{_FLOAT32_MAX:.3g}) the model trains in; rescale the column (e.g. a log) or drop the row"
             )
         return values
+
+    def images(self, spec: VariableSpec, column: str, series: pd.Series) -> torch.Tensor:
+        """The image files the column names, read into ``(rows, C, H, W)`` in the spec's dtype."""
+        cells = [None if pd.isna(cell) else str(cell).strip() for cell in series.tolist()]
+        empty = [i for i, cell in enumerate(cells) if not cell]
+        if empty:
+            count = len(empty)
+            raise self.error(
+                f"column {column!r} of image variable {spec.name!r} has no file at {self.row(empty[0])}"
+                f"{f' ({count} empty cells)' if count > 1 else ''}; give every row an image path or drop those rows"
+            )
+        paths = [self.folder / Path(cell).expanduser() for cell in cells if cell]
+
+        def describe(i: int) -> str:
+            return f"data file {self.name}: column {column!r} holds {_show(cells[i])} at {self.row(i)}"
+
+        return read_images(paths, spec, describe=describe)
 
     def discrete(
         self, spec: VariableSpec, column: str, series: pd.Series, infer_classes: bool
@@ -279,6 +313,27 @@ def _declared(name: str, config: Any, source: str) -> tuple[VariableSpec, bool]:
     return spec, infer_classes
 
 
+def _image_hint(table: _Table, node: str, series: pd.Series) -> None:
+    """An undeclared column of image file names: say how to declare the image variable."""
+    cells = series.astype(str).str.strip().str.lower()
+    if not cells.str.endswith(IMAGE_SUFFIXES + ARRAY_SUFFIXES).all():
+        return
+    first = str(series.iloc[0]).strip()
+    shape = "channels: 3, height: H, width: W"
+    try:
+        from PIL import Image
+
+        with Image.open(table.folder / first) as img:
+            channels = {"L": 1, "LA": 1, "I": 1, "I;16": 1, "F": 1, "RGBA": 4}.get(img.mode, 3)
+            shape = f"channels: {channels}, height: {img.size[1]}, width: {img.size[0]}"
+    except Exception:  # not readable here: the generic hint
+        pass
+    raise table.error(
+        f"column {node!r} holds image files ({_show(first)}, ...); declare {node}: {{type: image, {shape}}} "
+        "in the graph's variables section"
+    )
+
+
 def _infer(name: str, series: pd.Series, max_categories: int) -> VariableSpec:
     """The spec of an undeclared column (see the module docstring)."""
     if pd.api.types.is_bool_dtype(series):
@@ -319,12 +374,14 @@ class TabularDataModule(TensorDataModule):
     ``self.graph`` is the :class:`CausalGraph`; ``self.variables`` maps each node, in graph order, to
     its :class:`VariableSpec` (continuous ones carry the training mean/std); ``self.train_tensors`` and
     ``self.val_tensors`` map nodes to the rows of each split (float32 ``(rows, dim)`` for a continuous
-    variable, int64 class codes ``(rows,)`` for a discrete one); ``self.train_rows`` and
+    variable, int64 class codes ``(rows,)`` for a discrete one, ``(rows, C, H, W)`` uint8 or float32
+    pixels for an image); ``self.train_rows`` and
     ``self.val_rows`` are the file rows (0-based positions) of each split, in split order.
 
     Raises:
         DataError: for a missing or unreadable file, no rows, a node without its column, a missing,
-            non-numeric or infinite value, a class code out of range, or a constant continuous column.
+            non-numeric or infinite value, a class code out of range, a constant continuous column, or an
+            image file that is missing, unreadable or of another size than declared.
         GraphError: for a malformed graph file.
     """
 
@@ -365,7 +422,7 @@ class TabularDataModule(TensorDataModule):
 
         table = _Table(data)
         rows = len(table.frame)
-        values: dict[str, np.ndarray] = {}
+        values: dict[str, np.ndarray | torch.Tensor] = {}
         specs: dict[str, VariableSpec] = {}
         for node in nodes:
             spec, infer_classes = declared.get(node, (None, False))
@@ -373,9 +430,13 @@ class TabularDataModule(TensorDataModule):
                 series = table.column(node, node)
                 spec = _infer(node, series, max_categories)
                 if _is_text(series):
+                    _image_hint(table, node, series)
                     table.check_labels(node, series, max_categories)
                 infer_classes = spec.kind == "categorical"
-            if spec.kind == "continuous":
+            if spec.is_image:
+                column = spec.source_columns[0]
+                values[node] = table.images(spec, column, table.column(node, column, allow_missing=True))
+            elif spec.kind == "continuous":
                 columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
                 values[node] = np.stack(columns, axis=1)
             else:
@@ -392,7 +453,7 @@ class TabularDataModule(TensorDataModule):
         for node, spec in specs.items():
             if spec.kind != "continuous":
                 continue
-            x = values[node][train]
+            x = np.asarray(values[node])[train]
             mean, std = x.mean(axis=0), x.std(axis=0)  # population std (ddof=0)
             for k, column in enumerate(spec.source_columns):
                 if not std[k] > 0:
@@ -404,11 +465,19 @@ class TabularDataModule(TensorDataModule):
 
         self.graph: CausalGraph = causal_graph
         self.variables: dict[str, VariableSpec] = specs
-        self.train_tensors = {n: _tensor(v[train]) for n, v in values.items()}
-        self.val_tensors = {n: _tensor(v[val]) for n, v in values.items()}
+        self.train_tensors = {n: _tensor(_take(v, train)) for n, v in values.items()}
+        self.val_tensors = {n: _tensor(_take(v, val)) for n, v in values.items()}
 
 
-def _tensor(values: np.ndarray) -> torch.Tensor:
+def _take(values: np.ndarray | torch.Tensor, rows: np.ndarray) -> np.ndarray | torch.Tensor:
+    if isinstance(values, torch.Tensor):
+        return values[torch.from_numpy(rows).long()]
+    return values[rows]
+
+
+def _tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
+    if isinstance(values, torch.Tensor):  # images, kept in their dtype
+        return values.contiguous()
     if values.dtype == np.int64:
         return torch.from_numpy(np.ascontiguousarray(values))
     return torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))
@@ -418,13 +487,23 @@ def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict
     """Rows of a CSV/Parquet file as ``{variable: tensor}``, read with known variable types.
 
     Used for the factual rows of counterfactual queries: the columns follow the same convention
-    as the training data (``v_0 .. v_{d-1}`` for vectors, labels or codes for discrete variables),
-    and labels are coded with the ``categories`` the model was trained with.
+    as the training data (``v_0 .. v_{d-1}`` for vectors, labels or codes for discrete variables,
+    image file paths relative to the file's folder for images), and labels are coded with the
+    ``categories`` the model was trained with. An image variable without its column is read from
+    the tensor file :func:`write_values` writes beside the table (``<stem>.<variable>.pt``), so the
+    output of ``lightning-causal sample`` reads back as factual rows.
     """
     table = _Table(str(path))
     out: dict[str, torch.Tensor] = {}
     for node, spec in variables.items():
-        if spec.kind == "continuous":
+        if spec.is_image:
+            column = spec.source_columns[0]
+            tensor_file = image_output_paths(path, node)[0]
+            if column not in table.frame.columns and tensor_file.is_file():
+                out[node] = _saved_images(tensor_file, spec, len(table.frame))
+            else:
+                out[node] = table.images(spec, column, table.column(node, column, allow_missing=True))
+        elif spec.kind == "continuous":
             columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
             out[node] = _tensor(np.stack(columns, axis=1))
         else:
@@ -434,16 +513,65 @@ def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict
     return out
 
 
-def write_values(path: str | Path, values: Mapping[str, torch.Tensor], variables: Mapping[str, VariableSpec]) -> Path:
-    """Write ``{variable: tensor}`` as CSV or Parquet (by suffix), atomically, in the training-data convention."""
+def _saved_images(path: Path, spec: VariableSpec, rows: int) -> torch.Tensor:
+    """The ``(rows, C, H, W)`` images of a tensor file written by :func:`write_values`."""
+    shown = repr(str(path))
+    try:
+        images = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for a file that is no tensor
+        first = str(err).strip().splitlines()[0][:200] if str(err).strip() else type(err).__name__
+        raise DataError(f"image tensor file {shown} cannot be read ({first}); write it with torch.save") from None
+    c, h, w = spec.image_shape
+    if not isinstance(images, torch.Tensor) or tuple(images.shape) != (rows, c, h, w):
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise DataError(
+            f"image tensor file {shown} holds {shape}, but variable {spec.name!r} needs one image per table row, "
+            f"shape ({rows}, {c}, {h}, {w}); write the matching images or give the column {spec.source_columns[0]!r}"
+        )
+    return to_image_dtype(images, spec, f"image tensor file {shown}", DataError).contiguous()
+
+
+def image_output_paths(path: str | Path, variable: str) -> tuple[Path, Path]:
+    """The tensor file and the PNG grid :func:`write_values` writes an image variable to, beside ``path``.
+
+    ``samples.csv`` and variable ``x`` give ``samples.x.pt`` and ``samples.x.png``; characters of the
+    variable name other than letters, digits, ``_``, ``-`` and ``.`` become ``_``.
+    """
+    path = Path(path)
+    stem = path.name
+    for suffix in (*OUTPUT_SUFFIXES, *_CSV_SUFFIXES):
+        if stem.lower().endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    else:
+        stem = path.stem
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", variable)
+    return path.with_name(f"{stem}.{safe}.pt"), path.with_name(f"{stem}.{safe}.png")
+
+
+def write_values(
+    path: str | Path, values: Mapping[str, torch.Tensor], variables: Mapping[str, VariableSpec]
+) -> list[Path]:
+    """Write ``{variable: tensor}`` in the training-data convention, atomically; returns the files written.
+
+    Non-image variables go to the table ``path``, CSV or Parquet by its suffix (no table is written when
+    every variable given is an image). Each image variable ``x`` goes beside it (:func:`image_output_paths`):
+    ``<stem>.x.pt``, its ``(n, C, H, W)`` tensor in the spec's dtype (uint8 0..255 or float 0..1; read it
+    with ``torch.load``), and ``<stem>.x.png``, a grid of its first :data:`GRID_IMAGES` images.
+    """
     path = Path(path)
     lower = path.name.lower()
+    if not lower.endswith(OUTPUT_SUFFIXES):
+        raise DataError(f"cannot write {str(path)!r}: use a .csv, .parquet or .pq file name")
     columns: dict[str, Any] = {}
+    images: dict[str, torch.Tensor] = {}
     for node, spec in variables.items():
         if node not in values:
             continue
         v = values[node].detach().cpu()
-        if spec.kind == "continuous":
+        if spec.is_image:
+            images[node] = _output_images(v, spec)
+        elif spec.kind == "continuous":
             v = v.reshape(len(v), -1)
             for k, column in enumerate(spec.source_columns):
                 columns[column] = v[:, k].numpy()
@@ -451,13 +579,27 @@ def write_values(path: str | Path, values: Mapping[str, torch.Tensor], variables
             columns[spec.source_columns[0]] = np.asarray(spec.categories, dtype=object)[v.long().numpy()]
         else:
             columns[spec.source_columns[0]] = v.long().numpy()
-    frame = pd.DataFrame(columns)
-    if lower.endswith(_PARQUET_SUFFIXES):
-        import io
-
+    written: list[Path] = []
+    if columns or not images:
+        frame = pd.DataFrame(columns)
+        if lower.endswith(_PARQUET_SUFFIXES):
+            buffer = io.BytesIO()
+            frame.to_parquet(buffer, index=False)
+            written.append(atomic_write(path, buffer.getvalue()))
+        else:
+            written.append(atomic_write(path, frame.to_csv(index=False)))
+    for node, v in images.items():
+        tensor_file, grid_file = image_output_paths(path, node)
         buffer = io.BytesIO()
-        frame.to_parquet(buffer, index=False)
-        return atomic_write(path, buffer.getvalue())
-    if lower.endswith(".csv"):
-        return atomic_write(path, frame.to_csv(index=False))
-    raise DataError(f"cannot write {str(path)!r}: use a .csv, .parquet or .pq file name")
+        torch.save(v.contiguous().clone(), buffer)
+        written.append(atomic_write(tensor_file, buffer.getvalue()))
+        if len(v):
+            written.append(save_grid(grid_file, v[:GRID_IMAGES]))
+    return written
+
+
+def _output_images(values: torch.Tensor, spec: VariableSpec) -> torch.Tensor:
+    """Sampled images in the spec's dtype; float samples are clamped to [0, 1] first."""
+    if values.is_floating_point():
+        values = torch.nan_to_num(values.float(), nan=0.0).clamp(0.0, 1.0)
+    return to_image_dtype(values, spec, f"the values of image variable {spec.name!r}", DataError)

@@ -183,11 +183,11 @@ def _resumable(
 def with_statistics(specs: Mapping[str, VariableSpec], tensors: Mapping[str, torch.Tensor]) -> dict[str, VariableSpec]:
     """The specs, continuous ones with the mean, population std (ddof 0) and range of ``tensors`` (training rows).
 
-    One row gives std 1. Discrete specs are returned as they are.
+    One row gives std 1. Discrete and image specs are returned as they are (pixels have a fixed codec).
     """
     out = {}
     for name, spec in specs.items():
-        if spec.is_discrete:
+        if spec.is_discrete or spec.is_image:
             out[name] = spec
             continue
         x = tensors[name].double().reshape(len(tensors[name]), -1)

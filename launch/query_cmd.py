@@ -5,10 +5,17 @@
     lightning-causal sample --ckpt last.ckpt --shift x2=1.0 --out shifted.parquet
     lightning-causal counterfactual --ckpt last.ckpt --factual rows.csv --do x1=0.5 --out cf.csv
 
+    lightning-causal sample --ckpt last.ckpt --do img=face.png --out samples.csv       # an image treatment
+
 ``--do NAME=VALUE`` sets a variable (comma-separated values for a vector, a class code or a
-category label for a discrete variable); ``--shift NAME=DELTA`` adds DELTA to what the variable's
-mechanism produces. Output columns follow the training data's convention (``v_0 .. v_{d-1}`` for
-vectors, labels for categorical variables read from labels).
+category label for a discrete variable, the path of an image file for an image variable: PNG,
+JPEG, or a ``.npy`` / ``.pt`` array of the variable's size); ``--given`` reads its values the same
+way; ``--shift NAME=DELTA`` adds DELTA to what the variable's mechanism produces. Output columns
+follow the training data's convention (``v_0 .. v_{d-1}`` for vectors, labels for categorical
+variables read from labels). An image variable ``img`` is written beside the table: ``<stem>.img.pt``
+holds its ``(n, C, H, W)`` tensor (uint8 0..255, or float 0..1 for a float image variable; read it
+with ``torch.load``) and ``<stem>.img.png`` a grid of its first 64 images; when every variable written
+is an image, no table is written.
 """
 
 from __future__ import annotations
@@ -62,7 +69,28 @@ def load_model(path: Path) -> Any:
         ) from None
 
 
+def _image(spec: VariableSpec, text: str, flag: str) -> torch.Tensor:
+    """The image in file ``text`` for ``flag NAME=PATH``, in the variable's dtype."""
+    from lightning_causal.images import load_image_value
+
+    path = Path(text).expanduser()
+    c, h, w = spec.image_shape
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise QueryError(
+            f"{flag} {spec.name}={text}: {spec.name} is an image variable and the file {text!r} {what}; "
+            f"give the path of a PNG or JPEG image ({w}x{h}, {c} channel{'s' if c > 1 else ''}) or a .npy/.pt array"
+        )
+    try:
+        image = load_image_value(path, spec)
+    except QueryError as err:
+        raise QueryError(f"{flag} {spec.name}={text}: {err}") from None
+    return image
+
+
 def _value(spec: VariableSpec, text: str, flag: str) -> Any:
+    if spec.is_image:
+        return _image(spec, text, flag)
     if spec.kind == "continuous":
         try:
             numbers = [float(x) for x in text.split(",")]
@@ -103,6 +131,10 @@ def _interventions(args: argparse.Namespace, variables: dict[str, VariableSpec])
     hard = parse_assignments(args.do, variables, "--do")
     if args.shift and getattr(args, "idgen", False):
         raise QueryError("--shift: an ID-GEN model answers hard interventions (--do) on its treatment")
+    for item in args.shift or []:
+        name = item.partition("=")[0].strip()
+        if name in variables and variables[name].kind != "continuous":  # before an image's DELTA is read as a file
+            raise QueryError(f"--shift {name}: shifts apply to continuous variables; use --do for {name}")
     for name, delta in parse_assignments(args.shift, variables, "--shift").items():
         if variables[name].kind != "continuous":
             raise QueryError(f"--shift {name}: shifts apply to continuous variables; use --do for {name}")
@@ -118,11 +150,22 @@ def _add(delta: torch.Tensor) -> Any:
 
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ckpt", type=Path, required=True, help="a checkpoint written by lightning-causal fit")
-    p.add_argument("--do", action="append", metavar="NAME=VALUE", help="hard intervention (repeatable)")
+    p.add_argument(
+        "--do",
+        action="append",
+        metavar="NAME=VALUE",
+        help="hard intervention (repeatable); VALUE is the path of an image file for an image variable",
+    )
     p.add_argument("--shift", action="append", metavar="NAME=DELTA", help="shift intervention: add DELTA (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
     p.add_argument("--steps", type=int, default=None, help="DDIM steps (default: all T)")
-    p.add_argument("--out", type=Path, required=True, help="output .csv or .parquet")
+    p.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output .csv or .parquet; an image variable X goes beside it to <stem>.X.pt (its (n, C, H, W) tensor, "
+        "in the variable's dtype: uint8, or float 0..1) and <stem>.X.png (a grid of the first 64 images)",
+    )
 
 
 def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -131,7 +174,10 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
     _common(p)
     p.add_argument("--n", type=int, default=1000, help="number of samples (default 1000)")
     p.add_argument(
-        "--given", action="append", metavar="NAME=VALUE", help="condition of a conditional query (ID-GEN; repeatable)"
+        "--given",
+        action="append",
+        metavar="NAME=VALUE",
+        help="condition of a conditional query (ID-GEN; repeatable); the path of an image file for an image variable",
     )
     p.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
     p.set_defaults(handler=run_sample)
@@ -176,9 +222,13 @@ def run_sample(args: argparse.Namespace) -> int:
             )
         values = model.sample(args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps)
         what = ", ".join([f"do({k})" for k in interventions]) or "observational"
-    write_values(args.out, values, model.variables)
-    print(f"wrote {args.n} samples ({what}) to {args.out}")
+    written = write_values(args.out, values, model.variables)
+    print(f"wrote {args.n} samples ({what}) to {_listing(written)}")
     return 0
+
+
+def _listing(paths: list[Path]) -> str:
+    return ", ".join(str(p) for p in paths)
 
 
 def run_counterfactual(args: argparse.Namespace) -> int:
@@ -197,6 +247,6 @@ def run_counterfactual(args: argparse.Namespace) -> int:
         raise QueryError("a counterfactual needs --do or --shift")
     factual = read_values(args.factual, model.variables)
     values = model.counterfactual(factual, interventions, seed=args.seed, steps=args.steps)
-    write_values(args.out, values, model.variables)
-    print(f"wrote {len(next(iter(values.values())))} counterfactual rows to {args.out}")
+    written = write_values(args.out, values, model.variables)
+    print(f"wrote {len(next(iter(values.values())))} counterfactual rows to {_listing(written)}")
     return 0

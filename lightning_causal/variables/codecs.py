@@ -5,7 +5,11 @@ A codec maps a batch of one variable's values to ``(batch, width)`` float featur
 * continuous: the vector itself, standardised ``(x - mean) / std`` per dimension with the training
   data's statistics (:attr:`VariableSpec.mean`, :attr:`VariableSpec.std`);
 * categorical with k classes: one-hot, k floats; decoded by argmax;
-* binary: one float, the code mapped to -1 / +1; decoded by sign.
+* binary: one float, the code mapped to -1 / +1; decoded by sign;
+* image ``(batch, channels, height, width)``: every pixel mapped to [-1, 1] (uint8 0..255 or
+  float 0..1 as the spec's ``dtype`` says), flattened to ``channels * height * width`` columns;
+  decoded by clamping to the pixel range (and rounding, for uint8). Image models reshape their
+  columns back with :meth:`ImageCodec.to_image`.
 
 Every codec is ``encode(v) = (features(v) - shift) / scale``, an elementwise affine map of its
 features, so a model that encodes many variables side by side (:class:`EncodedLayout`) can apply
@@ -25,7 +29,16 @@ from torch import Tensor
 from lightning_causal.errors import QueryError
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["BinaryCodec", "CategoricalCodec", "Codec", "ContinuousCodec", "codec_for", "register_codec"]
+__all__ = [
+    "BinaryCodec",
+    "CategoricalCodec",
+    "Codec",
+    "ContinuousCodec",
+    "ImageCodec",
+    "codec_for",
+    "image_to_unit",
+    "register_codec",
+]
 
 
 class Codec(ABC):
@@ -99,10 +112,44 @@ class BinaryCodec(Codec):
         return (features[:, 0] > 0).long()
 
 
+def image_to_unit(value: Tensor) -> Tensor:
+    """Pixels as floats in [0, 1]: uint8 images are divided by 255, float images are taken as they are."""
+    return value.float() / 255.0 if value.dtype == torch.uint8 else value.float()
+
+
+class ImageCodec(Codec):
+    """Images ``(batch, C, H, W)`` (uint8 0..255 or float 0..1) as ``C * H * W`` columns in [-1, 1]."""
+
+    def __init__(self, spec: VariableSpec) -> None:
+        super().__init__(spec)
+        self.shape = spec.image_shape
+        self.shift = (0.5,) * self.width
+        self.scale = (0.5,) * self.width
+
+    def features(self, value: Tensor) -> Tensor:
+        if tuple(value.shape[1:]) != self.shape:
+            c, h, w = self.shape
+            raise QueryError(
+                f"variable {self.spec.name!r}: images of shape {tuple(value.shape[1:])}, expected ({c}, {h}, {w})"
+            )
+        return image_to_unit(value).reshape(len(value), -1)
+
+    def from_features(self, features: Tensor) -> Tensor:
+        unit = features.reshape(len(features), *self.shape).clamp(0.0, 1.0)
+        if self.spec.dtype == "uint8":
+            return (unit * 255.0).round().to(torch.uint8)
+        return unit
+
+    def to_image(self, encoded: Tensor) -> Tensor:
+        """Encoded columns ``(batch, C * H * W)`` as ``(batch, C, H, W)`` (still in [-1, 1])."""
+        return encoded.reshape(len(encoded), *self.shape)
+
+
 _CODECS: dict[str, Callable[[VariableSpec], Codec]] = {
     "continuous": ContinuousCodec,
     "categorical": CategoricalCodec,
     "binary": BinaryCodec,
+    "image": ImageCodec,
 }
 
 

@@ -4,7 +4,10 @@ An intervention maps a variable to
 
 * a hard value, do(v = value): a number; a vector of the variable's dimension; a tensor of shape
   ``(1, dim)`` or ``(n, dim)`` (one value per sample; ``(n,)`` for a one-dimensional variable); a
-  class code (or ``n`` codes) for a discrete variable;
+  class code (or ``n`` codes) for a discrete variable; for an image variable one image ``(C, H, W)``
+  (or ``(1, C, H, W)``), ``n`` images ``(n, C, H, W)``, as a tensor or NumPy array (uint8 or integer
+  pixels 0..255, floats 0..1; converted to the spec's dtype), or the path of an image file
+  (:func:`lightning_causal.images.load_image_value`);
 * a callable ``f``, a shift intervention: the variable takes ``f(value its mechanism produces)``.
 """
 
@@ -17,14 +20,17 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
+from lightning_causal.images import load_image_value
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["apply_shift", "hard_value"]
 
 
 def hard_value(spec: VariableSpec, value: Any, n: int, device: torch.device | str | None = None) -> Tensor:
-    """``value`` as ``n`` rows in data space: float ``(n, dim)`` or int64 codes ``(n,)``."""
+    """``value`` as ``n`` rows in data space: float ``(n, dim)``, int64 codes ``(n,)`` or images ``(n, C, H, W)``."""
     name = spec.name
+    if spec.is_image:
+        return _image_value(spec, value, n, device)
     if spec.kind == "continuous":
         try:
             t = torch.as_tensor(value, dtype=torch.float32, device=device)
@@ -59,6 +65,20 @@ def hard_value(spec: VariableSpec, value: Any, n: int, device: torch.device | st
     if (t < 0).any() or (t >= spec.classes).any():
         raise QueryError(f"intervention on {name} is out of range: {name} takes codes 0..{spec.classes - 1}")
     return t.clone()
+
+
+def _image_value(spec: VariableSpec, value: Any, n: int, device: torch.device | str | None) -> Tensor:
+    """``n`` images ``(n, C, H, W)`` in the spec's dtype from one image, ``n`` images or an image file."""
+    t = load_image_value(value, spec)
+    if t.dim() == 3:
+        t = t.unsqueeze(0)
+    if len(t) not in (1, n):
+        c, h, w = spec.image_shape
+        raise QueryError(
+            f"intervention on {spec.name} gives {len(t)} images for {n} samples; give one image of shape "
+            f"({c}, {h}, {w}) or {n} of them, shape ({n}, {c}, {h}, {w})"
+        )
+    return t.to(device).expand(n, *t.shape[1:]).clone()
 
 
 def apply_shift(name: str, f: Callable[[Tensor], Tensor], value: Tensor) -> Tensor:

@@ -2,11 +2,14 @@
 
 Every record, batch and sample is a dict ``{variable name: tensor}``. In data space a continuous
 variable is a float tensor of shape ``(batch, dim)``; a categorical or binary one is an int64
-tensor of class codes of shape ``(batch,)``. Models work in the encoded space of each kind's codec
-(``codecs.py``: standardised vectors, one-hot categories, -1/+1 bits). This module is pure Python.
+tensor of class codes of shape ``(batch,)``; an image is a ``(batch, channels, height, width)``
+tensor, uint8 (0..255) or float (0..1) as its ``dtype`` says. Models work in the encoded space of
+each kind's codec (``codecs.py``: standardised vectors, one-hot categories, -1/+1 bits, pixels in
+[-1, 1]). This module is pure Python.
 
 A spec is written in configs as ``"continuous"``, ``"binary"``, ``{"type": "categorical",
-"classes": 4}`` or ``{"type": "continuous", "dim": 3}``; :func:`parse_variables` reads them.
+"classes": 4}``, ``{"type": "continuous", "dim": 3}`` or ``{"type": "image", "channels": 3,
+"height": 32, "width": 32}``; :func:`parse_variables` reads them.
 """
 
 from __future__ import annotations
@@ -17,13 +20,16 @@ from typing import Any, Literal
 
 from lightning_causal.errors import QueryError
 
-__all__ = ["KINDS", "MAX_CLASSES", "VariableSpec", "parse_variables", "variables_to_dict"]
+__all__ = ["IMAGE_DTYPES", "KINDS", "MAX_CLASSES", "VariableSpec", "parse_variables", "variables_to_dict"]
 
 MAX_CLASSES = 10_000
 """The most classes a categorical variable may have (its one-hot encoding is that wide)."""
 
-Kind = Literal["continuous", "categorical", "binary"]
-KINDS: tuple[str, ...] = ("continuous", "categorical", "binary")
+Kind = Literal["continuous", "categorical", "binary", "image"]
+KINDS: tuple[str, ...] = ("continuous", "categorical", "binary", "image")
+IMAGE_DTYPES: tuple[str, ...] = ("uint8", "float")
+"""How an image variable's values are stored: uint8 0..255, or float 0..1."""
+MAX_IMAGE_SIDE = 1024
 
 
 @dataclass(frozen=True)
@@ -32,8 +38,8 @@ class VariableSpec:
 
     Args:
         name: the variable (graph node) name.
-        kind: ``"continuous"``, ``"categorical"`` or ``"binary"``.
-        dim: dimension of a continuous vector (1 for the discrete kinds).
+        kind: ``"continuous"``, ``"categorical"``, ``"binary"`` or ``"image"``.
+        dim: dimension of a continuous vector (1 for the discrete kinds; channels x height x width for an image).
         classes: number of classes of a categorical variable (2 for binary).
         mean, std: per-dimension standardisation of a continuous variable (training data).
         low, high: per-dimension range of a continuous variable in the training data; models keep
@@ -41,6 +47,8 @@ class VariableSpec:
         columns: table columns holding the variable (tabular data); default ``(name,)``, or
             ``name_0 .. name_{dim-1}`` for a vector.
         categories: the labels of the class codes when the data held strings.
+        channels, height, width: the shape of an image variable (ignored for the other kinds).
+        dtype: how an image is stored, ``"uint8"`` (0..255, the default) or ``"float"`` (0..1).
     """
 
     name: str
@@ -53,10 +61,21 @@ class VariableSpec:
     high: tuple[float, ...] | None = None
     columns: tuple[str, ...] | None = None
     categories: tuple[str, ...] | None = field(default=None)
+    channels: int | None = None
+    height: int | None = None
+    width: int | None = None
+    dtype: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise QueryError(f"variable {self.name!r}: unknown type {self.kind!r}; use one of {', '.join(KINDS)}")
+        if self.kind == "image":
+            self._check_image()
+        elif any(getattr(self, k) is not None for k in ("channels", "height", "width", "dtype")):
+            raise QueryError(
+                f"variable {self.name!r}: channels, height, width and dtype belong to image variables; "
+                f"drop them or declare it type: image"
+            )
         if self.kind == "continuous" and self.dim < 1:
             raise QueryError(f"variable {self.name!r}: dim must be at least 1, got {self.dim}")
         if self.kind == "categorical" and self.classes < 2:
@@ -68,7 +87,7 @@ class VariableSpec:
             )
         if self.kind == "binary" and self.classes != 2:
             object.__setattr__(self, "classes", 2)
-        if self.kind != "continuous" and self.dim != 1:
+        if self.kind in ("categorical", "binary") and self.dim != 1:
             object.__setattr__(self, "dim", 1)
         for stat in ("mean", "std", "low", "high"):
             value = getattr(self, stat)
@@ -83,14 +102,50 @@ class VariableSpec:
         if self.std is not None and any(s <= 0 for s in self.std):
             raise QueryError(f"variable {self.name!r}: std must be positive (a constant column cannot be modelled)")
 
+    def _check_image(self) -> None:
+        for key in ("channels", "height", "width"):
+            value = getattr(self, key)
+            if value is None:
+                raise QueryError(
+                    f"variable {self.name!r}: an image variable needs {key}, "
+                    "e.g. {type: image, channels: 3, height: 32, width: 32}"
+                )
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise QueryError(f"variable {self.name!r}: {key} is {value!r}; give a whole number >= 1")
+        assert self.channels is not None and self.height is not None and self.width is not None
+        if max(self.height, self.width) > MAX_IMAGE_SIDE or self.channels > 64:
+            raise QueryError(
+                f"variable {self.name!r}: images of {self.channels}x{self.height}x{self.width} are beyond the "
+                f"limits (sides up to {MAX_IMAGE_SIDE}, up to 64 channels)"
+            )
+        if self.dtype is None:
+            object.__setattr__(self, "dtype", "uint8")
+        if self.dtype not in IMAGE_DTYPES:
+            raise QueryError(f"variable {self.name!r}: image dtype {self.dtype!r}; use uint8 (0..255) or float (0..1)")
+        object.__setattr__(self, "dim", self.channels * self.height * self.width)
+        for stat in ("mean", "std", "low", "high"):
+            object.__setattr__(self, stat, None)  # pixels have a fixed codec: no statistics
+
     @property
     def is_discrete(self) -> bool:
-        return self.kind != "continuous"
+        return self.kind in ("categorical", "binary")
+
+    @property
+    def is_image(self) -> bool:
+        return self.kind == "image"
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        """``(channels, height, width)`` of an image variable."""
+        if self.kind != "image":
+            raise QueryError(f"variable {self.name!r} is {self.kind}, not an image")
+        assert self.channels is not None and self.height is not None and self.width is not None
+        return (self.channels, self.height, self.width)
 
     @property
     def encoded_dim(self) -> int:
         """Width of the encoded representation (model input)."""
-        if self.kind == "continuous":
+        if self.kind in ("continuous", "image"):
             return self.dim
         if self.kind == "categorical":
             return self.classes
@@ -121,7 +176,11 @@ class VariableSpec:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+        out = {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(self).items() if v is not None}
+        if self.kind == "image":  # the shape says it all
+            out.pop("dim", None)
+            out.pop("classes", None)
+        return out
 
     @classmethod
     def from_config(cls, name: str, config: Any) -> VariableSpec:
@@ -141,6 +200,8 @@ class VariableSpec:
         kind = options.pop("type", options.pop("kind", "continuous"))
         options.pop("name", None)
         known = {"dim", "classes", "mean", "std", "low", "high", "columns", "categories"}
+        if kind == "image":
+            known = {"channels", "height", "width", "dtype", "columns"}
         unknown = sorted(set(options) - known)
         if unknown:
             raise QueryError(
@@ -156,7 +217,7 @@ class VariableSpec:
 
         try:
             return cls(name=name, kind=kind, **options)
-        except TypeError as err:
+        except (TypeError, ValueError) as err:
             raise QueryError(f"variable {name!r}: {err}") from None
 
 

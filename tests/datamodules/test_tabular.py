@@ -427,3 +427,161 @@ def test_specs_are_plain_variable_specs(tmp_path: Path) -> None:
     dm = TabularDataModule(write(tmp_path, mixed_frame()), graph_file(tmp_path, MIXED_GRAPH))
     assert all(isinstance(spec, VariableSpec) for spec in dm.variables.values())
     assert dm.hparams["data"].endswith("data.csv") and dm.hparams["batch_size"] == 256
+
+
+# ---------------------------------------------------------------------------------------------- images
+
+IMAGE_GRAPH = "directed: [[Z, X], [X, Y]]\nvariables:\n  X: {type: image, channels: 3, height: 8, width: 8}\n"
+
+
+def image_table(tmp_path: Path, rows: int = 6, suffix: str = ".csv") -> tuple[str, str, list[np.ndarray]]:
+    """A table whose column X names tiny 8x8 RGB PNGs in imgs/ (relative paths), with Z and Y beside it."""
+    from PIL import Image
+
+    (tmp_path / "imgs").mkdir(exist_ok=True)
+    rng = np.random.default_rng(0)
+    images = [rng.integers(0, 256, (8, 8, 3), dtype=np.uint8) for _ in range(rows)]
+    for k, image in enumerate(images):
+        Image.fromarray(image).save(tmp_path / "imgs" / f"{k}.png")
+    frame = pd.DataFrame(
+        {"Z": rng.normal(size=rows), "X": [f"imgs/{k}.png" for k in range(rows)], "Y": rng.normal(size=rows)}
+    )
+    return write(tmp_path, frame, suffix), graph_file(tmp_path, IMAGE_GRAPH), images
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_an_image_column_loads_the_files_it_names(tmp_path: Path, suffix: str) -> None:
+    data, graph, images = image_table(tmp_path, suffix=suffix)
+    dm = TabularDataModule(data, graph, val_fraction=0.34, seed=1)
+    spec = dm.variables["X"]
+    assert spec.is_image and spec.image_shape == (3, 8, 8) and spec.mean is None and spec.std is None
+    assert dm.variables["Z"].mean is not None and dm.variables["Y"].kind == "continuous"
+    for rows, tensors in ((dm.train_rows, dm.train_tensors), (dm.val_rows, dm.val_tensors)):
+        x = tensors["X"]
+        assert x.dtype == torch.uint8 and x.shape == (len(rows), 3, 8, 8)
+        want = torch.stack([torch.from_numpy(images[int(r)]).permute(2, 0, 1) for r in rows])
+        assert torch.equal(x, want)
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["X"].shape[1:] == (3, 8, 8) and batch["X"].dtype == torch.uint8
+
+
+def test_a_float_image_variable_and_absolute_paths(tmp_path: Path) -> None:
+    data, _, images = image_table(tmp_path)
+    frame = pd.read_csv(data)
+    frame["X"] = [str(tmp_path / p) for p in frame["X"]]
+    frame.to_csv(data, index=False)
+    dm = TabularDataModule(
+        data,
+        graph_file(tmp_path, "directed: [[Z, X], [X, Y]]\n"),
+        variables={"X": {"type": "image", "channels": 3, "height": 8, "width": 8, "dtype": "float"}},
+        val_fraction=0.0,
+    )
+    x = dm.train_tensors["X"]
+    assert x.dtype == torch.float32
+    want = torch.stack([torch.from_numpy(images[int(r)]).permute(2, 0, 1).float() / 255 for r in dm.train_rows])
+    torch.testing.assert_close(x, want)
+
+
+def _image_case(change: Callable[[Path, pd.DataFrame], None], graph: str = IMAGE_GRAPH) -> Case:
+    def case(tmp_path: Path) -> tuple[str, str, dict[str, Any]]:
+        data, _, _ = image_table(tmp_path)
+        frame = pd.read_csv(data)
+        change(tmp_path, frame)
+        frame.to_csv(data, index=False)
+        return data, graph_file(tmp_path, graph), {}
+
+    return case
+
+
+def _set_cell(value: Any) -> Callable[[Path, pd.DataFrame], None]:
+    def change(tmp_path: Path, frame: pd.DataFrame) -> None:
+        frame.loc[2, "X"] = value
+
+    return change
+
+
+def _wrong_size(tmp_path: Path, frame: pd.DataFrame) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (10, 8)).save(tmp_path / "imgs" / "2.png")
+
+
+def _unreadable(tmp_path: Path, frame: pd.DataFrame) -> None:
+    (tmp_path / "imgs" / "2.png").write_bytes(b"not an image")
+
+
+IMAGE_ERRORS: list[Any] = [
+    pytest.param(
+        _image_case(_set_cell("imgs/nope.png")),
+        "column 'X' holds 'imgs/nope.png' at row 3 (line 4): image file '",
+        id="missing-file",
+    ),
+    pytest.param(_image_case(_set_cell("imgs/nope.png")), "nope.png' for variable 'X' does not exist", id="names-path"),
+    pytest.param(
+        _image_case(_wrong_size),
+        "holds 'imgs/2.png' at row 3 (line 4): image file '",
+        id="wrong-size",
+    ),
+    pytest.param(
+        _image_case(_wrong_size),
+        "is 10x8 pixels (width x height), but variable 'X' takes 8x8 images; resize",
+        id="size",
+    ),
+    pytest.param(_image_case(_unreadable), "2.png' cannot be read as an image", id="unreadable"),
+    pytest.param(
+        _image_case(_set_cell(None)),
+        "column 'X' of image variable 'X' has no file at row 3 (line 4); give every row an image path",
+        id="empty-cell",
+    ),
+    pytest.param(
+        _image_case(_set_cell("imgs/0.png"), "directed: [[Z, X], [X, Y]]\n"),
+        "column 'X' holds image files ('imgs/0.png', ...); declare X: {type: image, channels: 3, height: 8, width: 8}",
+        id="undeclared",
+    ),
+]
+
+
+@pytest.mark.parametrize("case,fragment", IMAGE_ERRORS)
+def test_bad_image_cells_raise_one_line_data_errors(tmp_path: Path, case: Case, fragment: str) -> None:
+    data, graph, kwargs = case(tmp_path)
+    with pytest.raises(DataError) as err:
+        TabularDataModule(data, graph, **kwargs)
+    message = str(err.value)
+    assert fragment in message and "\n" not in message and "data.csv" in message
+
+
+def test_written_images_go_beside_the_table_and_read_back(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from lightning_causal.datamodules.tabular import image_output_paths, read_values, write_values
+
+    data, graph, _ = image_table(tmp_path)
+    dm = TabularDataModule(data, graph, val_fraction=0.0)
+    out = tmp_path / "out" / "samples.csv"
+    written = write_values(out, dm.train_tensors, dm.variables)
+    tensor_file, grid_file = image_output_paths(out, "X")
+    assert (tensor_file.name, grid_file.name) == ("samples.X.pt", "samples.X.png")
+    assert written == [out, tensor_file, grid_file]
+    assert list(pd.read_csv(out).columns) == ["Z", "Y"]
+    saved = torch.load(tensor_file, weights_only=True)
+    assert saved.dtype == torch.uint8 and torch.equal(saved, dm.train_tensors["X"])
+    with Image.open(grid_file) as grid:
+        assert grid.size == (3 * 9 + 1, 2 * 9 + 1)  # 6 images: 3 per row, 1 pixel of padding
+    back = read_values(out, dm.variables)  # the image column is missing: the tensor file beside it is read
+    assert torch.equal(back["X"], dm.train_tensors["X"])
+    assert torch.equal(read_values(data, dm.variables)["X"][dm.train_rows], dm.train_tensors["X"])
+
+
+def test_only_images_write_no_table(tmp_path: Path) -> None:
+    from lightning_causal.datamodules.tabular import write_values
+
+    spec = VariableSpec("X", "image", channels=1, height=4, width=4, dtype="float")
+    out = tmp_path / "s.parquet"
+    written = write_values(out, {"X": torch.rand(100, 1, 4, 4)}, {"X": spec})
+    assert [p.name for p in written] == ["s.X.pt", "s.X.png"] and not out.exists()
+    saved = torch.load(tmp_path / "s.X.pt", weights_only=True)
+    assert saved.shape == (100, 1, 4, 4) and saved.dtype == torch.float32
+    from PIL import Image
+
+    with Image.open(tmp_path / "s.X.png") as grid:
+        assert grid.size == (8 * 5 + 1, 8 * 5 + 1) and grid.mode == "L"  # the first 64 images, 8 per row
