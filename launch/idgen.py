@@ -483,7 +483,8 @@ def stage_trainer_factory(
 def infer_variables(
     data: Mapping[str, Tensor], names: Sequence[str], declared: Mapping[str, Any] | None = None
 ) -> dict[str, VariableSpec]:
-    """Specs of ``names`` from tensors: floats continuous (dim from the shape), integers categorical (binary for 0/1).
+    """Specs of ``names`` from tensors: ``(n, C, H, W)`` tensors images (uint8 or float 0..1), other
+    floats continuous (dim from the shape), integers categorical (binary for 0/1).
 
     Continuous specs carry the data's mean, std and range; ``declared`` types win.
     """
@@ -494,6 +495,10 @@ def infer_variables(
         value = data[name]
         if name in declared:
             spec = specs[name]
+        elif value.dim() == 4:
+            c, h, w = (int(d) for d in value.shape[1:])
+            dtype = "uint8" if value.dtype == torch.uint8 else "float"
+            spec = VariableSpec(name, "image", channels=c, height=h, width=w, dtype=dtype)
         elif value.is_floating_point():
             spec = VariableSpec(name, "continuous", dim=1 if value.dim() == 1 else int(value.shape[1]))
         else:
@@ -514,7 +519,11 @@ def _as_tensors(data: Any, needed: Sequence[str]) -> dict[str, Tensor]:
     out = {}
     for v in needed:
         t = torch.as_tensor(data[v])
-        if t.is_floating_point():
+        if t.dim() == 4:  # images (n, C, H, W), uint8 or float 0..1
+            if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+                raise DataError(f"images {v!r} hold NaN or infinite values; give pixels in 0..1 (or uint8)")
+            t = t if t.dtype == torch.uint8 else t.float()
+        elif t.is_floating_point():
             t = t.float()
             if t.dim() == 1:
                 t = t.unsqueeze(1)

@@ -1,6 +1,16 @@
-"""Networks: batched MLP denoisers and classifiers, time embeddings."""
+"""Networks: batched MLP denoisers and classifiers, time embeddings, the image UNet and condition encoder."""
 
 from lightning_causal.nets.batched_mlp import CONDITIONING, BatchedLinear, BatchedMLP
 from lightning_causal.nets.embeddings import sinusoidal_embedding
+from lightning_causal.nets.unet import AttentionBlock, ConditionEncoder, ResidualBlock, UNet
 
-__all__ = ["CONDITIONING", "BatchedLinear", "BatchedMLP", "sinusoidal_embedding"]
+__all__ = [
+    "CONDITIONING",
+    "AttentionBlock",
+    "BatchedLinear",
+    "BatchedMLP",
+    "ConditionEncoder",
+    "ResidualBlock",
+    "UNet",
+    "sinusoidal_embedding",
+]

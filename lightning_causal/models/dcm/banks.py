@@ -14,6 +14,11 @@ path.
   abduction, as in DCM (Chao et al. 2023, Sec. 3).
 * :class:`ClassifierBank`: categorical and binary nodes, a Gumbel-max mechanism whose logits an
   MLP computes from the parents (Oberst & Sontag 2019).
+* image nodes: :class:`~lightning_causal.models.dcm.image_bank.ImageDiffusionBank`, one conditional
+  UNet per node (``image_bank.py``).
+
+Every bank's ``batch_loss(encoded, values, rng)`` gives its entries' losses on one batch;
+:func:`bank_losses` concatenates them in the order the banks are given.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from torch import Tensor, nn
 
 from lightning_causal.diffusion import NoiseSchedule, ddim_encode, ddim_sample, ddpm_loss, ddpm_sample
 from lightning_causal.generators.gumbel import gumbel_decode, gumbel_posterior, gumbel_sample
+from lightning_causal.models.dcm.image_bank import ImageDiffusionBank
 from lightning_causal.nets import BatchedMLP, sinusoidal_embedding
 from lightning_causal.variables.layout import EncodedLayout
 from lightning_causal.variables.spec import VariableSpec
@@ -34,7 +40,7 @@ from lightning_causal.variables.spec import VariableSpec
 if TYPE_CHECKING:
     from lightning_causal.models.dcm.network import DCMNetworkConfig
 
-__all__ = ["BACKENDS", "CLIP_MARGIN", "ClassifierBank", "DiffusionBank", "bank_losses", "build_banks"]
+__all__ = ["BACKENDS", "CLIP_MARGIN", "Bank", "ClassifierBank", "DiffusionBank", "bank_losses", "build_banks"]
 
 BACKENDS = ("batched", "separate")
 CLIP_MARGIN = 0.1  # generated values may leave the training range by this share of its span
@@ -192,6 +198,10 @@ class DiffusionBank(_Bank):
         per_sample = ddpm_loss(lambda x, t: self.eps(x, t, cond, index), self.schedule, x0, rng, mask)
         return per_sample.mean(dim=1)
 
+    def batch_loss(self, encoded: Tensor, values: Mapping[str, Tensor], rng: torch.Generator | None) -> Tensor:
+        """The losses of every node on one batch (the banks' common training call)."""
+        return self.loss(encoded, None, rng)
+
     def sample(
         self,
         encoded: Tensor,
@@ -301,6 +311,11 @@ class ClassifierBank(_Bank):
         ce = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)
         return ce.mean(dim=1)
 
+    def batch_loss(self, encoded: Tensor, values: Mapping[str, Tensor], rng: torch.Generator | None) -> Tensor:
+        """The cross-entropy of every node on one batch, the class codes read from ``values``."""
+        codes = torch.stack([values[self.targets[n]].to(encoded.device).long() for n in self.nodes])
+        return self.loss(encoded, codes, None)
+
     def sample(
         self, encoded: Tensor, index: Tensor, rng: torch.Generator | None, latents: Sequence[Tensor] | None = None
     ) -> list[Tensor]:
@@ -318,6 +333,9 @@ class ClassifierBank(_Bank):
         return [gumbel_posterior(logits[k], observed[k].to(logits.device).long(), rng) for k in range(len(index))]
 
 
+Bank = DiffusionBank | ClassifierBank | ImageDiffusionBank
+
+
 def build_banks(
     entries: Sequence[str],
     inputs: Mapping[str, Sequence[str]],
@@ -325,19 +343,21 @@ def build_banks(
     variables: Mapping[str, VariableSpec],
     config: DCMNetworkConfig,
     targets: Mapping[str, str] | None = None,
-) -> tuple[DiffusionBank | None, ClassifierBank | None]:
+) -> tuple[DiffusionBank | None, ClassifierBank | None, ImageDiffusionBank | None]:
     """The banks of ``entries`` (in sampling order): a diffusion bank for those whose variable is
-    continuous, a classifier bank for the discrete ones (None where there are none).
+    continuous, a classifier bank for the discrete ones, an image bank for images (None where
+    there are none).
 
     ``inputs`` are each entry's conditioning variables; ``targets`` the variable each entry models
-    (default: the entry's own name). The diffusion bank is built first: parameters are initialised
+    (default: the entry's own name). The banks are built in that order: parameters are initialised
     in this order.
     """
     target = {n: (targets or {}).get(n, n) for n in entries}
     continuous = [n for n in entries if variables[target[n]].kind == "continuous"]
     discrete = [n for n in entries if variables[target[n]].is_discrete]
+    images = [n for n in entries if variables[target[n]].is_image]
     parents = {n: tuple(inputs[n]) for n in entries}
-    diffusion = classifiers = None
+    diffusion = classifiers = image_bank = None
     if continuous:
         diffusion = DiffusionBank(
             continuous,
@@ -366,21 +386,14 @@ def build_banks(
             backend=config.backend,
             targets=target,
         )
-    return diffusion, classifiers
+    if images:
+        image_bank = ImageDiffusionBank(images, parents, layout, variables, config.image, targets=target)
+    return diffusion, classifiers, image_bank
 
 
 def bank_losses(
-    diffusion: DiffusionBank | None,
-    classifiers: ClassifierBank | None,
-    encoded: Tensor,
-    values: Mapping[str, Tensor],
-    rng: torch.Generator | None,
+    banks: Sequence[Bank | None], encoded: Tensor, values: Mapping[str, Tensor], rng: torch.Generator | None
 ) -> Tensor:
-    """Training losses of every entry of both banks on one batch (DDPM, then cross-entropy), as one vector."""
-    parts = []
-    if diffusion is not None:
-        parts.append(diffusion.loss(encoded, None, rng))
-    if classifiers is not None:
-        codes = torch.stack([values[classifiers.targets[n]].to(encoded.device).long() for n in classifiers.nodes])
-        parts.append(classifiers.loss(encoded, codes, None))
+    """Training losses of every entry of the ``banks`` on one batch (each bank's :meth:`batch_loss`), as one vector."""
+    parts = [bank.batch_loss(encoded, values, rng) for bank in banks if bank is not None]
     return torch.cat(parts) if parts else encoded.new_zeros(0)

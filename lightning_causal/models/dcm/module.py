@@ -131,11 +131,13 @@ class DCM(CausalModule):
         sampler: str = "ddim",
         steps: int | None = None,
         eta: float = 0.0,
+        guidance: float | None = None,
     ) -> dict[str, Tensor]:
         """``n`` samples of every variable, under ``interventions`` (hard values or shift functions).
 
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
-        (``steps`` and ``eta`` apply) or ``"ddpm"``.
+        (``steps`` and ``eta`` apply) or ``"ddpm"``; ``guidance`` weights classifier-free guidance
+        of image nodes (default: ``network.image.guidance``).
         """
         with self.querying():
             return dcm_queries.sample(
@@ -146,6 +148,7 @@ class DCM(CausalModule):
                 sampler,
                 steps or self.hparams["sample_steps"],
                 eta,
+                guidance,
             )
 
     def counterfactual(

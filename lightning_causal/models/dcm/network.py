@@ -8,7 +8,8 @@ it, each in its own module:
   block side by side in topological order, so each bank gathers its targets and parents from one
   matrix with one index tensor;
 * the banks (``banks.py``): all continuous non-root nodes in one :class:`DiffusionBank`, all
-  discrete ones in one :class:`ClassifierBank`;
+  discrete ones in one :class:`ClassifierBank`, image nodes in an :class:`ImageDiffusionBank`
+  (a conditional UNet each, ``image_bank.py``);
 * the roots (``roots.py``): the empirical distribution of the training data (``roots="empirical"``),
   or modelled too (``roots="model"``: unconditional diffusion or a learned marginal).
 
@@ -21,7 +22,8 @@ counterfactuals; the queries (``queries.py``) and the per-node generator views
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -30,6 +32,7 @@ from lightning_causal.diffusion import SCHEDULES
 from lightning_causal.errors import ConfigError, GraphError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.models.dcm.banks import BACKENDS, bank_losses, build_banks
+from lightning_causal.models.dcm.image_bank import ImageNetworkConfig
 from lightning_causal.models.dcm.roots import EmpiricalRoots
 from lightning_causal.nets import CONDITIONING
 from lightning_causal.variables.layout import EncodedLayout
@@ -69,8 +72,18 @@ class DCMNetworkConfig:
     """Hidden width of the discrete nodes' classifiers."""
     max_root_samples: int = 10_000
     """Training rows kept per root for empirical sampling."""
+    image: ImageNetworkConfig = field(default_factory=ImageNetworkConfig)
+    """The UNet and diffusion settings of image variables (:class:`ImageNetworkConfig`)."""
 
     def __post_init__(self) -> None:
+        image: Any = self.image
+        if isinstance(image, dict):
+            try:
+                object.__setattr__(self, "image", ImageNetworkConfig(**image))
+            except TypeError as err:
+                raise ConfigError(f"network.image: {err}; see ImageNetworkConfig for the keys") from None
+        elif not isinstance(image, ImageNetworkConfig):
+            raise ConfigError(f"network.image is {image!r}; give a mapping of ImageNetworkConfig keys")
         for key in ("hidden", "depth", "time_dim", "timesteps", "classifier_hidden", "max_root_samples"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -131,9 +144,12 @@ class DCMNetwork(nn.Module):
 
         # 3. the banks (the diffusion bank first: parameters are initialised in this order)
         modelled = [n for n in self.order if n not in self.empirical]
-        self.diffusion, self.classifiers = build_banks(modelled, self.parents, self.layout, self.variables, config)
+        self.diffusion, self.classifiers, self.images = build_banks(
+            modelled, self.parents, self.layout, self.variables, config
+        )
         self.diffusion_nodes = list(self.diffusion.nodes) if self.diffusion is not None else []
         self.classifier_nodes = list(self.classifiers.nodes) if self.classifiers is not None else []
+        self.image_nodes = list(self.images.nodes) if self.images is not None else []
 
     @property
     def device(self) -> torch.device:
@@ -142,7 +158,7 @@ class DCMNetwork(nn.Module):
     @property
     def modelled(self) -> list[str]:
         """The nodes with a trained generator, in the order of :meth:`loss_vector`."""
-        return [*self.diffusion_nodes, *self.classifier_nodes]
+        return [*self.diffusion_nodes, *self.classifier_nodes, *self.image_nodes]
 
     def encode(
         self, values: Mapping[str, Tensor], names: Sequence[str] | None = None, out: Tensor | None = None
@@ -153,7 +169,8 @@ class DCMNetwork(nn.Module):
     # ------------------------------------------------------------------ training
     def loss_vector(self, values: Mapping[str, Tensor], rng: torch.Generator | None = None) -> Tensor:
         """Training losses of the modelled nodes (DDPM for diffusion, cross-entropy for classes) as one vector."""
-        return bank_losses(self.diffusion, self.classifiers, self.encode(values), values, rng)
+        banks = (self.diffusion, self.classifiers, self.images)
+        return bank_losses(banks, self.encode(values), values, rng)
 
     # ------------------------------------------------------------------ generation
     def generate(
@@ -165,11 +182,13 @@ class DCMNetwork(nn.Module):
         steps: int | None,
         eta: float,
         latents: Mapping[str, Tensor] | None = None,
+        guidance: float | None = None,
     ) -> dict[str, Tensor]:
         """Values of the modelled ``names`` (one topological level) given the parents already in ``encoded``.
 
         With ``latents`` (counterfactuals) the diffusion nodes decode those latents
-        deterministically and the classifier nodes apply that Gumbel noise.
+        deterministically and the classifier nodes apply that Gumbel noise. ``guidance`` is the
+        classifier-free guidance weight of image nodes (default: ``network.image.guidance``).
         """
         out: dict[str, Tensor] = {}
         diff = [m for m in names if m in self.diffusion_nodes]
@@ -186,6 +205,14 @@ class DCMNetwork(nn.Module):
             index = self.classifiers.index(cls, encoded.device)
             given = None if latents is None else [latents[m] for m in cls]
             out.update(zip(cls, self.classifiers.sample(encoded, index, rng, latents=given), strict=True))
+        imgs = [m for m in names if m in self.image_nodes]
+        if imgs:
+            assert self.images is not None
+            index = self.images.index(imgs, encoded.device)
+            given = None if latents is None else [latents[m] for m in imgs]
+            x0s = self.images.sample(encoded, index, rng, sampler, steps, eta, latents=given, guidance=guidance)
+            for m, x0 in zip(imgs, x0s, strict=True):
+                out[m] = self.layout.decode(m, x0)
         return out
 
     @torch.no_grad()
@@ -210,4 +237,14 @@ class DCMNetwork(nn.Module):
             assert self.classifiers is not None
             index = self.classifiers.index(cls, encoded.device)
             out.update(zip(cls, self.classifiers.abduct(encoded, index, [factual[m] for m in cls], rng), strict=True))
+        imgs = [m for m in names if m in self.image_nodes]
+        if imgs:
+            assert self.images is not None
+            out.update(
+                zip(
+                    imgs,
+                    self.images.abduct(encoded, self.images.index(imgs, encoded.device), steps, refine),
+                    strict=True,
+                )
+            )
         return out

@@ -79,5 +79,8 @@ def _complete(network: DCMNetwork, values: Mapping[str, Tensor]) -> dict[str, Te
     out = dict(values)
     for name, spec in network.variables.items():
         if name not in out:
-            out[name] = torch.zeros(n, spec.dim) if spec.kind == "continuous" else torch.zeros(n, dtype=torch.long)
+            if spec.is_image:
+                out[name] = torch.zeros(n, *spec.image_shape)
+            else:
+                out[name] = torch.zeros(n, spec.dim) if spec.kind == "continuous" else torch.zeros(n, dtype=torch.long)
     return out

@@ -58,8 +58,12 @@ def sample(
     sampler: str = "ddim",
     steps: int | None = None,
     eta: float = 0.0,
+    guidance: float | None = None,
 ) -> dict[str, Tensor]:
-    """``n`` samples of every node under the interventions (observational when there are none)."""
+    """``n`` samples of every node under the interventions (observational when there are none).
+
+    ``guidance`` is the classifier-free guidance weight of image nodes (default: the network's).
+    """
     n = check_count(n)
     if steps is not None:
         check_count(steps, "the number of DDIM steps")
@@ -72,9 +76,8 @@ def sample(
         for m in todo:
             if m in network.empirical:
                 values[m] = network.roots.draw(m, n, rng).to(device)
-        values.update(
-            network.generate([m for m in todo if m not in network.empirical], encoded, rng, sampler, steps, eta)
-        )
+        modelled = [m for m in todo if m not in network.empirical]
+        values.update(network.generate(modelled, encoded, rng, sampler, steps, eta, guidance=guidance))
         for m in level:
             if m in hard:
                 values[m] = hard[m]
@@ -109,7 +112,12 @@ def counterfactual(
     for m, spec in network.variables.items():
         if values[m].is_floating_point() and not torch.isfinite(values[m]).all():
             raise QueryError(f"factual {m!r} holds NaN or infinite values; give finite rows")
-        values[m] = values[m].float().reshape(n, spec.dim) if spec.kind == "continuous" else values[m].long()
+        if spec.kind == "continuous":
+            values[m] = values[m].float().reshape(n, spec.dim)
+        elif spec.is_discrete:
+            values[m] = values[m].long()
+        else:
+            values[m] = hard_value(spec, values[m], n, device)  # images: checked and in the spec's dtype
     affected = set(network.graph.descendants(list(interventions))) - set(hard)
     modelled = [m for m in network.order if m in affected and m not in network.empirical]
     # 1. abduction

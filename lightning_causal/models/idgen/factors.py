@@ -6,7 +6,9 @@ inputs, on dataset". All factors of one dataset train on the same batches, so th
 
 * the encoded layout (:class:`~lightning_causal.variables.EncodedLayout`) of the dataset's columns;
 * a :class:`~lightning_causal.models.dcm.banks.DiffusionBank` for the factors of continuous
-  variables (one conditional denoiser per factor, batched), a
+  variables (one conditional denoiser per factor, batched), an
+  :class:`~lightning_causal.models.dcm.image_bank.ImageDiffusionBank` for image variables (a
+  conditional UNet per factor, with classifier-free guidance), a
   :class:`~lightning_causal.models.dcm.banks.ClassifierBank` for categorical and binary ones
   (Gumbel-max, as ID-GEN's released code does for small discrete variables);
 * factors without inputs (a marginal, e.g. ID's line-7 root P(W1)) resample rows of their
@@ -62,7 +64,7 @@ class FactorNetwork(nn.Module):
         rest = [f for f in factors if f.name not in self.empirical]
         self.max_rows = config.max_root_samples
         self.rows: dict[str, Tensor] = {}  # the kept rows of each empirical factor's variable
-        self.diffusion, self.classifiers = build_banks(
+        self.diffusion, self.classifiers, self.images = build_banks(
             [f.name for f in rest],
             {f.name: f.inputs for f in factors},
             self.layout,
@@ -72,6 +74,7 @@ class FactorNetwork(nn.Module):
         )
         self.diffusion_factors = list(self.diffusion.nodes) if self.diffusion is not None else []
         self.classifier_factors = list(self.classifiers.nodes) if self.classifiers is not None else []
+        self.image_factors = list(self.images.nodes) if self.images is not None else []
 
     @property
     def device(self) -> torch.device:
@@ -80,7 +83,7 @@ class FactorNetwork(nn.Module):
     @property
     def trained(self) -> list[str]:
         """The factors trained by a loss, in the order of :meth:`loss_vector`."""
-        return [*self.diffusion_factors, *self.classifier_factors]
+        return [*self.diffusion_factors, *self.classifier_factors, *self.image_factors]
 
     # ------------------------------------------------------------------ training
     def keep_rows(self, values: Mapping[str, Tensor], rng: torch.Generator) -> None:
@@ -95,7 +98,8 @@ class FactorNetwork(nn.Module):
 
     def loss_vector(self, values: Mapping[str, Tensor], rng: torch.Generator | None = None) -> Tensor:
         """Training losses of the trained factors (DDPM or cross-entropy) on one batch of this dataset."""
-        return bank_losses(self.diffusion, self.classifiers, self.layout.encode(values), values, rng)
+        banks = (self.diffusion, self.classifiers, self.images)
+        return bank_losses(banks, self.layout.encode(values), values, rng)
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
@@ -108,8 +112,12 @@ class FactorNetwork(nn.Module):
         sampler: str = "ddim",
         steps: int | None = None,
         eta: float = 0.0,
+        guidance: float | None = None,
     ) -> Tensor:
-        """``n`` draws of factor ``name`` given ``inputs`` (one row each), on the network's device."""
+        """``n`` draws of factor ``name`` given ``inputs`` (one row each), on the network's device.
+
+        ``guidance`` is the classifier-free guidance weight of an image factor (default: the config's).
+        """
         factor = self.factors[name]
         device = self.device
         if name in self.empirical:
@@ -128,6 +136,11 @@ class FactorNetwork(nn.Module):
             index = self.diffusion.index([name], device)
             x0 = self.diffusion.sample(encoded, index, rng, sampler, steps, eta)
             return self.layout.decode(factor.variable, x0[0])
+        if name in self.image_factors:
+            assert self.images is not None
+            index = self.images.index([name], device)
+            x0 = self.images.sample(encoded, index, rng, sampler, steps, eta, guidance=guidance)[0]
+            return self.layout.decode(factor.variable, x0)
         assert self.classifiers is not None
         index = self.classifiers.index([name], device)
         return self.classifiers.sample(encoded, index, rng)[0]

@@ -39,17 +39,24 @@ class FactorGenerator(ConditionalGenerator):
         network: the factor network of the factor's dataset.
         name: the factor's name in the plan.
         sampler, steps, eta: how diffusion factors sample (DDIM with ``steps`` steps, or DDPM).
+        guidance: the classifier-free guidance weight of image factors (default: the config's).
     """
 
     def __init__(
-        self, network: FactorNetwork, name: str, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0
+        self,
+        network: FactorNetwork,
+        name: str,
+        sampler: str = "ddim",
+        steps: int | None = None,
+        eta: float = 0.0,
+        guidance: float | None = None,
     ) -> None:
         factor = network.factors[name]
         self.network = network
         self.name = name
         self.variable = factor.variable
         self.inputs = factor.inputs
-        self.sampler, self.steps, self.eta = sampler, steps, eta
+        self.sampler, self.steps, self.eta, self.guidance = sampler, steps, eta, guidance
 
     def sample(self, inputs: Mapping[str, Tensor], rng: torch.Generator | None = None, n: int | None = None) -> Tensor:
         missing = [v for v in self.inputs if v not in inputs]
@@ -59,7 +66,7 @@ class FactorGenerator(ConditionalGenerator):
             n = len(inputs[self.inputs[0]])
         elif n is None:
             raise QueryError(f"the generator of {self.variable} has no inputs: give n")
-        return self.network.generate(self.name, inputs, n, rng, self.sampler, self.steps, self.eta)
+        return self.network.generate(self.name, inputs, n, rng, self.sampler, self.steps, self.eta, self.guidance)
 
     def loss(self, targets: Tensor, inputs: Mapping[str, Tensor], rng: torch.Generator | None = None) -> Tensor:
         net = self.network
@@ -70,6 +77,8 @@ class FactorGenerator(ConditionalGenerator):
         if net.classifiers is not None and self.name in net.classifiers.position:
             index = net.classifiers.index([self.name], encoded.device)
             return net.classifiers.loss(encoded, targets.to(encoded.device).long().unsqueeze(0), index)[0]
+        if net.images is not None and self.name in net.images.position:
+            return net.images.loss(encoded, net.images.index([self.name], encoded.device), rng)[0]
         return super().loss(targets, inputs, rng)  # an empirical factor has no loss
 
     def __repr__(self) -> str:

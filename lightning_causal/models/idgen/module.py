@@ -229,11 +229,16 @@ class IDGEN(CausalModule):
             self.train_stage(stage)
 
     # ------------------------------------------------------------------ queries
-    def network(self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0) -> SamplingNetwork:
-        """The merged sampling network over the trained factors (it shares this module's weights)."""
+    def network(
+        self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None
+    ) -> SamplingNetwork:
+        """The merged sampling network over the trained factors (it shares this module's weights).
+
+        ``guidance`` is the classifier-free guidance weight of image factors (default: ``network.image.guidance``).
+        """
         steps = steps or self.hparams["sample_steps"]
         generators: dict[str, ConditionalGenerator] = {
-            f.name: FactorGenerator(self.factor_network(f.dataset), f.name, sampler, steps, eta)
+            f.name: FactorGenerator(self.factor_network(f.dataset), f.name, sampler, steps, eta, guidance)
             for f in self.plan.factors
         }
         if self.plan.arbitrary and not self.observed_rows:
@@ -255,16 +260,19 @@ class IDGEN(CausalModule):
         steps: int | None = None,
         eta: float = 0.0,
         inputs: Mapping[str, Any] | None = None,
+        guidance: float | None = None,
     ) -> dict[str, Tensor]:
         """``n`` samples of the outcome under ``do(interventions)``, given ``given`` (a conditional query).
 
         ``interventions`` gives every treatment variable a value (a number, a vector, a class code,
         or one value per row), ``given`` every condition variable. ``seed`` (or a
         ``torch.Generator``) makes the result reproducible; ``inputs`` fixes free network inputs
-        (see :meth:`SamplingNetwork.sample`). Returns ``{outcome: tensor}`` on the CPU.
+        (see :meth:`SamplingNetwork.sample`); ``guidance`` weights classifier-free guidance of image
+        factors (default: ``network.image.guidance``, 0: the plain conditional models). Returns
+        ``{outcome: tensor}`` on the CPU (images as ``(n, C, H, W)``).
         """
         with self.querying():
-            network = self.network(sampler, steps, eta)
+            network = self.network(sampler, steps, eta, guidance)
             out = network.sample(n, interventions, given, seed=self.query_rng(seed), inputs=inputs)
         return {k: v.cpu() for k, v in out.items()}
 
