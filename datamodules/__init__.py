@@ -3,6 +3,8 @@
 * ``scm.py``: :class:`SCMDataModule`, samples of a DCM-suite SCM that knows its exact answers;
 * ``latent_scm.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
   (continuous and mixed) that knows its exact interventional and conditional interventional answers;
+* ``napkin_digits.py``: :class:`NapkinDigitsDataModule`, the napkin with coloured handwritten-digit
+  images (W1, X, Y) whose exact interventional answers are known;
 * ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
 * ``shards.py``: datasets as webdataset shards with a manifest (ID-GEN's generated datasets);
 * ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset, its resumable loader, and

@@ -1,8 +1,9 @@
 """Ground-truth structural causal models: exact distributions to measure against.
 
-:class:`DiscreteSCM` is numpy-only; the continuous DCM suite (:mod:`lightning_causal.scm.dcm_suite`)
-and the continuous and mixed models with latent confounders (:mod:`lightning_causal.scm.latent`)
-need torch and are imported on first use, so the discrete models stay torch-free.
+:class:`DiscreteSCM` is numpy-only; the continuous DCM suite (:mod:`lightning_causal.scm.dcm_suite`),
+the continuous and mixed models with latent confounders (:mod:`lightning_causal.scm.latent`) and
+the napkin with coloured-digit images (:mod:`lightning_causal.scm.napkin_digits`) need torch and are
+imported on first use, so the discrete models stay torch-free.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from lightning_causal.scm.discrete import DiscreteSCM, Latent
 if TYPE_CHECKING:
     from lightning_causal.scm.dcm_suite import SUITE, ContinuousSCM, intervened_nodes, intervention_values, make_scm
     from lightning_causal.scm.latent import LATENT_SCMS, LatentSCM, make_latent_scm
+    from lightning_causal.scm.napkin_digits import NapkinDigits
 
 __all__ = [
     "LATENT_SCMS",
@@ -22,6 +24,7 @@ __all__ = [
     "DiscreteSCM",
     "Latent",
     "LatentSCM",
+    "NapkinDigits",
     "intervened_nodes",
     "intervention_values",
     "make_latent_scm",
@@ -30,6 +33,7 @@ __all__ = [
 
 _DCM_SUITE = frozenset({"SUITE", "ContinuousSCM", "intervened_nodes", "intervention_values", "make_scm"})
 _LATENT = frozenset({"LATENT_SCMS", "LatentSCM", "make_latent_scm"})
+_NAPKIN_DIGITS = frozenset({"NapkinDigits"})
 
 
 def __getattr__(name: str) -> Any:
@@ -41,4 +45,8 @@ def __getattr__(name: str) -> Any:
         from lightning_causal.scm import latent
 
         return getattr(latent, name)
+    if name in _NAPKIN_DIGITS:
+        from lightning_causal.scm import napkin_digits
+
+        return getattr(napkin_digits, name)
     raise AttributeError(f"module 'lightning_causal.scm' has no attribute {name!r}")
