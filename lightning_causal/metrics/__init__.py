@@ -16,16 +16,36 @@ from lightning_causal.metrics.evaluation import (
     interventional_mmd,
     observational_mmd,
 )
+from lightning_causal.metrics.images import (
+    AttributeNet,
+    attribute_distribution,
+    attribute_tvd,
+    fid_kid,
+    load_attribute_net,
+    predict_attributes,
+    save_attribute_net,
+    train_attribute_net,
+    tvd,
+)
 from lightning_causal.metrics.mmd import MMD, median_heuristic_gamma, mmd, stack_variables
 
 __all__ = [
     "MMD",
+    "AttributeNet",
     "CounterfactualMSE",
+    "attribute_distribution",
+    "attribute_tvd",
     "counterfactual_mse",
     "evaluate_against_scm",
+    "fid_kid",
     "interventional_mmd",
+    "load_attribute_net",
     "median_heuristic_gamma",
     "mmd",
     "observational_mmd",
+    "predict_attributes",
+    "save_attribute_net",
     "stack_variables",
+    "train_attribute_net",
+    "tvd",
 ]
