@@ -195,6 +195,10 @@ def _shard_seed(seed: int, dataset: str, shard: int) -> int:
     return int.from_bytes(digest[:8], "little") & (2**63 - 1)
 
 
+IMAGE_SHARD_ROWS = 1000
+"""Rows per shard of a generated dataset with image columns (each shard is one step of the progress bar)."""
+
+
 def generate_dataset(
     model: IDGEN,
     dataset: Dataset,
@@ -208,7 +212,8 @@ def generate_dataset(
     """Generate ``dataset`` of the plan from the trained factors, as shards in ``folder``; returns its tensors.
 
     Carried columns are copied from random rows of ``source``; the others are drawn by the
-    dataset's network. Each shard has its own seed, so shards already written are kept.
+    dataset's network. Each shard has its own seed, so shards already written are kept. A dataset
+    with image columns has at most :data:`IMAGE_SHARD_ROWS` rows per shard.
     """
     assert dataset.network is not None
     if read_manifest(folder) is not None:
@@ -220,6 +225,8 @@ def generate_dataset(
     }
     columns = dataset.columns
     variables = {v: model.variables[v] for v in columns}
+    if any(spec.is_image for spec in variables.values()):  # image rows are slow to draw: finer shards and progress
+        shard_rows = min(shard_rows, IMAGE_SHARD_ROWS)
     count = (rows + shard_rows - 1) // shard_rows
     shards: list[tuple[str, int]] = []
     parts: list[dict[str, Tensor]] = []  # the rows in memory: written shards are not read back

@@ -180,6 +180,13 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         help="condition of a conditional query (ID-GEN; repeatable); the path of an image file for an image variable",
     )
     p.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
+    p.add_argument(
+        "--guidance",
+        type=float,
+        default=None,
+        help="classifier-free guidance weight of image variables (default: the model's network.image.guidance; "
+        "0 samples the learned conditionals themselves)",
+    )
     p.set_defaults(handler=run_sample)
     p = sub.add_parser("counterfactual", help="counterfactuals of factual rows from a trained model")
     _common(p)
@@ -193,6 +200,9 @@ def _check_counts(args: argparse.Namespace) -> None:
         check_count(args.n, "--n")
     if args.steps is not None:
         check_count(args.steps, "--steps (DDIM steps; leave it out for all T)")
+    guidance = getattr(args, "guidance", None)
+    if guidance is not None and not (guidance >= 0 and guidance < float("inf")):
+        raise QueryError(f"--guidance is {guidance}; give a weight >= 0 (0: no guidance)")
     from lightning_causal.datamodules.tabular import OUTPUT_SUFFIXES
 
     check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
@@ -211,7 +221,13 @@ def run_sample(args: argparse.Namespace) -> int:
         check_assignment(interventions, model.plan.treatment, "--do", "treatment")
         check_assignment(given, model.plan.condition, "--given", "condition")
         values = model.sample(
-            args.n, interventions, given=given, seed=args.seed, sampler=args.sampler, steps=args.steps
+            args.n,
+            interventions,
+            given=given,
+            seed=args.seed,
+            sampler=args.sampler,
+            steps=args.steps,
+            guidance=args.guidance,
         )
         what = model.plan.query
     else:
@@ -220,7 +236,9 @@ def run_sample(args: argparse.Namespace) -> int:
                 "--given: a DCM answers interventional queries; a conditional query P(y | do(x), z) "
                 "needs an ID-GEN model (model: lightning_causal.models.IDGEN with condition: [...])"
             )
-        values = model.sample(args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps)
+        values = model.sample(
+            args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps, guidance=args.guidance
+        )
         what = ", ".join([f"do({k})" for k in interventions]) or "observational"
     written = write_values(args.out, values, model.variables)
     print(f"wrote {args.n} samples ({what}) to {_listing(written)}")

@@ -103,3 +103,42 @@ def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_inte
     images = torch.load(tmp_path / "y.Y.pt", weights_only=True)
     assert images.shape == (10, 3, 8, 8) and images.dtype == torch.uint8
     assert (tmp_path / "y.Y.png").is_file()
+    bad = run_cli("sample", "--ckpt", str(tmp_path / "run"), "--do", f"X={png}", "--guidance", "-1", "--out", "z.csv")
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--guidance is -1" in bad.stderr
+
+
+def test_a_dcm_with_an_image_node_trains_samples_and_writes_image_files_from_the_shell(tmp_path: Path) -> None:
+    graph = tmp_path / "dag.yaml"  # the spots table's graph without its latent confounder: a DAG for the DCM
+    graph.write_text(
+        "directed: [T -> M, M -> Y]\n"
+        "variables:\n  T: {type: categorical, classes: 3}\n  M: {type: image, channels: 3, height: 8, width: 8}\n"
+    )
+    table = tmp_path / "spots.csv"
+    frame = pd.read_csv(ROOT / "configs/tabular/spots.csv")
+    frame["M"] = [str(ROOT / "configs/tabular" / m) for m in frame["M"]]  # absolute paths work too
+    frame.to_csv(table, index=False)
+    run = tmp_path / "run"
+    fit = run_cli(
+        "fit",
+        "--config",
+        str(ROOT / "configs/dcm/tabular.yaml"),
+        f"--data.data={table}",
+        f"--data.graph={graph}",
+        "--data.batch_size=32",
+        "--trainer.max_steps=4",
+        "--trainer.val_check_interval=2",
+        "--model.network.image.base=8",
+        "--model.network.image.groups=4",
+        "--model.network.image.sample_steps=3",
+        f"--trainer.default_root_dir={run}",
+        cwd=tmp_path,
+    )
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    ckpt = next(run.rglob("last.ckpt"))
+    out = tmp_path / "s.csv"
+    sample = run_cli("sample", "--ckpt", str(ckpt), "--do", "T=1", "--n", "12", "--out", str(out))
+    assert sample.returncode == 0, sample.stderr[-3000:]
+    assert list(pd.read_csv(out).columns) == ["T", "Y"]
+    images = torch.load(tmp_path / "s.M.pt", weights_only=True)
+    assert images.shape == (12, 3, 8, 8) and images.dtype == torch.uint8
+    assert (tmp_path / "s.M.png").is_file()

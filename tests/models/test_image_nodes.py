@@ -143,9 +143,9 @@ def test_image_config_errors_are_one_line() -> None:
     with pytest.raises(ConfigError, match=r"network\.image\.cond_dropout"):
         ImageNetworkConfig(cond_dropout=1.0)
     with pytest.raises(ConfigError, match=r"network\.image\.sample_steps"):
-        ImageNetworkConfig(timesteps=10, sample_steps=20)
+        ImageNetworkConfig(timesteps=10, beta_end=0.9, sample_steps=20)
     with pytest.raises(ConfigError, match=r"network\.image"):
         DCMNetworkConfig(image={"bogus": 1})  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"keeps 37% of the image"):
+    with pytest.raises(ConfigError, match=r"keeps 36% of the image"):
         ImageNetworkConfig(timesteps=100, beta_end=0.02)
     assert DCMNetworkConfig(image={"base": 8}).image.base == 8  # type: ignore[arg-type]

@@ -33,7 +33,7 @@ from torch import Tensor, nn
 
 from lightning_causal.diffusion import SCHEDULES, NoiseSchedule, ddim_encode, ddim_sample, ddpm_loss, ddpm_sample
 from lightning_causal.diffusion.samplers import EpsFn
-from lightning_causal.errors import ConfigError
+from lightning_causal.errors import ConfigError, QueryError
 from lightning_causal.nets.unet import ConditionEncoder, UNet
 from lightning_causal.variables.layout import EncodedLayout
 from lightning_causal.variables.spec import VariableSpec
@@ -278,6 +278,8 @@ class ImageDiffusionBank(nn.Module):
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"unknown sampler {sampler!r}; choose ddim or ddpm")
         weight = self.config.guidance if guidance is None else float(guidance)
+        if not 0 <= weight < float("inf"):
+            raise QueryError(f"guidance is {guidance!r}; give a weight >= 0 (0: the plain conditional model)")
         steps = self.config.sample_steps if steps is None else min(int(steps), self.config.timesteps)
         outs = []
         for j, k in enumerate(self._rows(index)):
