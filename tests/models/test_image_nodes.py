@@ -19,7 +19,7 @@ TINY = {
     "base": 16,
     "mults": (1, 2),
     "res_blocks": 1,
-    "attention": (4,),
+    "attention": (2,),
     "dropout": 0.0,
     "groups": 4,
     "cond_dim": 16,
@@ -30,7 +30,7 @@ TINY = {
 COLOURS = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
 
 
-def _solid(z: torch.Tensor, size: int = 8) -> torch.Tensor:
+def _solid(z: torch.Tensor, size: int = 4) -> torch.Tensor:
     """Solid images whose colour is class z (uint8, (n, 3, size, size))."""
     rgb = COLOURS[z] * 255
     return rgb[:, :, None, None].expand(-1, -1, size, size).round().to(torch.uint8).contiguous()
@@ -46,14 +46,14 @@ class _Data(TensorDataModule):
 
 
 def _chain(n: int = 512, seed: int = 0) -> _Data:
-    """Z (3 classes) -> X (8x8 solid image of colour Z) -> Y = brightness of X's green channel + noise."""
+    """Z (3 classes) -> X (4x4 solid image of colour Z) -> Y = brightness of X's green channel + noise."""
     g = torch.Generator().manual_seed(seed)
     z = torch.randint(0, 3, (n,), generator=g)
     x = _solid(z)
     y = x[:, 1].float().mean((1, 2)).unsqueeze(1) / 255 + 0.05 * torch.randn(n, 1, generator=g)
     specs = {
         "Z": VariableSpec("Z", "categorical", classes=3),
-        "X": VariableSpec("X", "image", channels=3, height=8, width=8),
+        "X": VariableSpec("X", "image", channels=3, height=4, width=4),
         "Y": VariableSpec("Y", "continuous"),
     }
     return _Data({"Z": z, "X": x, "Y": y}, specs)
@@ -88,7 +88,7 @@ def test_dcm_with_an_image_node_samples_images_that_follow_their_parent(trained:
     assert model.network.image_nodes == ["X"]
     for z in range(3):
         out = model.sample(64, {"Z": z}, seed=1)
-        assert out["X"].shape == (64, 3, 8, 8) and out["X"].dtype == torch.uint8
+        assert out["X"].shape == (64, 3, 4, 4) and out["X"].dtype == torch.uint8
         colour = out["X"].float().mean((0, 2, 3)) / 255
         assert int(colour.argmax()) == z, f"class {z} sampled mean colour {colour.tolist()}"
         assert float(colour[z]) > 0.6
@@ -122,7 +122,7 @@ def test_image_counterfactual_keeps_unaffected_nodes(trained: tuple[DCM, _Data])
     model, data = trained
     factual = {k: v[:8] for k, v in data.train_tensors.items()}
     out = model.counterfactual(factual, {"Z": 1}, seed=0)
-    assert out["X"].shape == (8, 3, 8, 8)
+    assert out["X"].shape == (8, 3, 4, 4)
     assert torch.equal(out["Z"], torch.ones(8, dtype=torch.long))
     assert int((out["X"].float().mean((0, 2, 3))).argmax()) == 1
 
