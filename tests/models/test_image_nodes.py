@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import partial
 
 import lightning as L
@@ -73,7 +74,17 @@ def _trainer(steps: int) -> L.Trainer:
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[DCM, _Data]:
+def trained() -> Iterator[tuple[DCM, _Data]]:
+    # one thread: tiny convolutions slow down several-fold when two threads share a busy core
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield _train()
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _train() -> tuple[DCM, _Data]:
     data = _chain()
     graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
     torch.manual_seed(0)
