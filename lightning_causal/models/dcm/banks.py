@@ -32,6 +32,7 @@ from torch import Tensor, nn
 
 from lightning_causal.diffusion import NoiseSchedule, ddim_encode, ddim_sample, ddpm_loss, ddpm_sample
 from lightning_causal.generators.gumbel import gumbel_decode, gumbel_posterior, gumbel_sample
+from lightning_causal.models.dcm.bank_base import EntryBank
 from lightning_causal.models.dcm.image_bank import ImageDiffusionBank
 from lightning_causal.nets import BatchedMLP, sinusoidal_embedding
 from lightning_causal.variables.layout import EncodedLayout
@@ -80,22 +81,7 @@ def _pad_to(x: Tensor, width: int) -> Tensor:
     return F.pad(x, (0, width - x.shape[-1]))
 
 
-class _Bank(nn.Module):
-    """What both banks share: their entries, in bank order, positions of named entries, and the
-    variable each entry models (its own name for the DCM's nodes; ``targets`` for ID-GEN's factors)."""
-
-    def __init__(self, nodes: Sequence[str], targets: Mapping[str, str] | None = None) -> None:
-        super().__init__()
-        self.nodes = tuple(nodes)
-        self.position = {n: k for k, n in enumerate(self.nodes)}
-        self.targets = {n: (targets or {}).get(n, n) for n in self.nodes}
-
-    def index(self, names: Sequence[str], device: torch.device) -> Tensor:
-        """The bank positions of ``names`` as an index tensor."""
-        return torch.tensor([self.position[m] for m in names], device=device)
-
-
-class DiffusionBank(_Bank):
+class DiffusionBank(EntryBank):
     """Conditional diffusion models of the continuous nodes ``nodes`` given their parents.
 
     Args:
@@ -243,7 +229,7 @@ class DiffusionBank(_Bank):
         return ddim_encode(lambda x, t: self.eps(x, t, cond, index), self.schedule, x0, steps=steps, refine=refine)
 
 
-class ClassifierBank(_Bank):
+class ClassifierBank(EntryBank):
     """Gumbel-max mechanisms of the discrete nodes ``nodes``: logits from an MLP of the parents.
 
     Args:

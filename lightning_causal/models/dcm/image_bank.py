@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from lightning_causal.diffusion import SCHEDULES, NoiseSchedule, ddim_encode, ddim_sample, ddpm_loss, ddpm_sample
 from lightning_causal.diffusion.samplers import EpsFn
 from lightning_causal.errors import ConfigError, QueryError
+from lightning_causal.models.dcm.bank_base import EntryBank
 from lightning_causal.nets.unet import ConditionEncoder, UNet
 from lightning_causal.variables.layout import EncodedLayout
 from lightning_causal.variables.spec import VariableSpec
@@ -150,7 +151,7 @@ class ImageDenoiser(nn.Module):
         return self.unet(x.reshape(len(x), *self.shape), t, cond).reshape(len(x), -1)
 
 
-class ImageDiffusionBank(nn.Module):
+class ImageDiffusionBank(EntryBank):
     """Conditional diffusion models of the image entries ``nodes`` given their inputs.
 
     Args:
@@ -171,10 +172,7 @@ class ImageDiffusionBank(nn.Module):
         config: ImageNetworkConfig,
         targets: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
-        self.nodes = tuple(nodes)
-        self.position = {n: k for k, n in enumerate(self.nodes)}
-        self.targets = {n: (targets or {}).get(n, n) for n in self.nodes}
+        super().__init__(nodes, targets)
         self.config = config
         self.schedule = NoiseSchedule(config.timesteps, config.schedule, config.beta_start, config.beta_end)
         self.target_slices = [layout.slices[self.targets[n]] for n in self.nodes]
@@ -195,10 +193,6 @@ class ImageDiffusionBank(nn.Module):
             self.input_shapes.append(shapes)
             denoisers.append(ImageDenoiser(variables[self.targets[n]].image_shape, parts, config))
         self.denoisers = nn.ModuleList(denoisers)
-
-    def index(self, names: Sequence[str], device: torch.device) -> Tensor:
-        """The bank positions of ``names`` as an index tensor."""
-        return torch.tensor([self.position[m] for m in names], device=device)
 
     def _denoiser(self, k: int) -> ImageDenoiser:
         net = self.denoisers[k]
