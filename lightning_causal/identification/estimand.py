@@ -231,9 +231,12 @@ class Estimand:
         assert set(wanted) <= set(axes), f"estimand lost a variable: {wanted} vs {axes}"
         table = np.transpose(table, [axes.index(v) for v in wanted])
         if self.arbitrary:
-            # Any positive-probability value of the arbitrary variables gives the same answer;
-            # average over their observational marginal, as ID-GEN's sampling network does.
-            weights = distribution.marginal(self.arbitrary).probs
+            # Any value of the arbitrary variables with P(x | w) > 0 gives the same answer; average
+            # over P(w | x) (the marginal where x has no mass), as ID-GEN's sampling network does.
+            joint = distribution.marginal((*self.arbitrary, *bind))
+            if bind and joint.prob(bind) > 0:
+                joint = joint.condition(bind)
+            weights = joint.marginal(self.arbitrary).probs
             mask = np.broadcast_to(weights > 0, table.shape)
             if np.isnan(table[mask]).any():
                 raise EvaluationError(self._zero_message(evaluator))

@@ -47,7 +47,9 @@ class SamplingPlan:
         moved: conditions that IDC moved into the intervention set (rule 2); at sampling time
             they take the value given for them.
         arbitrary: network inputs that are neither treatment nor condition (ID line 3); the
-            network draws them jointly from rows of the observational data.
+            network draws them jointly from the rows of the observational data whose treatment and
+            condition values are nearest to the query's (P(w | x): the answer is the same for every w
+            with P(x | w) > 0, and only such rows guarantee that).
         factors, datasets, network: see the module docstring.
     """
 

@@ -52,7 +52,8 @@ def plan_table(plan: SamplingPlan) -> str:
     lines.extend(_network_rows(plan, plan.network, "  ", roles=True))
     if plan.arbitrary:
         lines.append(
-            f"  ({', '.join(plan.arbitrary)} {'is' if len(plan.arbitrary) == 1 else 'are'} drawn from rows of the "
-            "data: ID line 3 showed that any value with positive probability gives the same answer)"
+            f"  ({', '.join(plan.arbitrary)} {'is' if len(plan.arbitrary) == 1 else 'are'} drawn from the data rows "
+            "nearest the treatment and condition values: ID line 3 showed that any value w with P(x | w) > 0 "
+            "gives the same answer)"
         )
     return "\n".join(lines)

@@ -9,6 +9,14 @@ the empirical or exact distribution. Two kinds exist today:
 * :class:`TensorData`: the same with torch tensors on any device and a ``torch.Generator``;
 * :class:`ExactData`: an exact :class:`~lightning_causal.DiscreteDistribution`, generated exactly
   by variable elimination, with no sampling error.
+
+:meth:`PlanData.matched_rows` draws the free inputs of a sampling network (ID's line 3) from the rows
+whose treatment and condition values are nearest to the query's: P(w | x) instead of P(w). The
+answer does not depend on w wherever P(x | w) > 0, and only rows that go with x guarantee that
+(the napkin's W2 must name the digit and colour group of the intervened image X, or the factor
+P(y | x, w2) is asked about pairs it never saw). Discrete values match exactly (all equal rows: the
+empirical or exact P(w | x)); vectors and images by standardised squared distance, among the
+``neighbours`` nearest rows.
 """
 
 from __future__ import annotations
@@ -25,7 +33,59 @@ from lightning_causal.plan.parts import Network
 from lightning_causal.sampling.exact import network_joint
 from lightning_causal.sampling.network import run_network
 
-__all__ = ["ArrayData", "ExactData", "PlanData", "TensorData"]
+__all__ = ["ArrayData", "ExactData", "PlanData", "TensorData", "nearest_rows"]
+
+NEIGHBOURS = 4
+"""Rows a free input is drawn from when the fixed values are not discrete: the nearest ones (ties kept)."""
+
+
+def nearest_rows(
+    columns: Mapping[str, Any], fixed: Mapping[str, Any], discrete: set[str] | frozenset[str], neighbours: int
+) -> list[tuple[Any, Any]]:
+    """For every distinct assignment of ``fixed``: (the query rows that have it, the data rows nearest to it).
+
+    ``columns`` holds the data's columns of the fixed variables (tensors, ``n_data`` rows), ``fixed``
+    the query's values (``n`` rows each). Discrete variables count a mismatch as 1; other values
+    the mean squared difference over their dimensions divided by the data's mean variance. The data
+    rows kept are those at most as far as the ``neighbours``-th nearest, so every exactly equal row
+    of a discrete match is kept. Returns ``[(query row indices, data row indices), ...]``.
+    """
+    import torch
+
+    names = tuple(fixed)
+    device = torch.as_tensor(columns[names[0]]).device
+    size = len(columns[names[0]])
+    n = len(fixed[names[0]])
+    query = {v: torch.as_tensor(fixed[v]).reshape(n, -1).to(device) for v in names}
+    data = {v: torch.as_tensor(columns[v]).reshape(size, -1) for v in names}
+    keys = torch.cat([query[v].to(torch.float64) for v in names], 1)
+    groups, inverse = torch.unique(keys, dim=0, return_inverse=True)
+    order = inverse.argsort(stable=True)
+    members = torch.split(order, torch.bincount(inverse, minlength=len(groups)).tolist())
+    first = torch.stack([m[0] for m in members])  # one query row per distinct assignment
+    k = min(max(neighbours, 1), size)
+    scale = {}
+    for v in names:
+        if v not in discrete:
+            col = data[v].to(torch.float64)
+            spread = float(col.var(dim=0, unbiased=False).mean()) if size > 1 else 0.0
+            scale[v] = (col, (col**2).sum(1), col.shape[1] * (spread if spread > 0 else 1.0))
+    out = []
+    for chunk in torch.split(torch.arange(len(groups)), 1024):
+        distance = torch.zeros(len(chunk), size, dtype=torch.float64, device=device)
+        for v in names:
+            value = query[v][first[chunk]]
+            if v in discrete:
+                distance += (value[:, None, :] != data[v][None]).any(-1)
+            else:
+                col, norms, denominator = scale[v]
+                value = value.to(torch.float64)
+                squared = (value**2).sum(1, keepdim=True) + norms[None] - 2 * value @ col.T
+                distance += squared.clamp_min(0) / denominator
+        kth = distance.kthvalue(k, dim=1).values[:, None]
+        near = distance <= kth + 1e-9 * (1 + kth)  # ties kept: every equal row of a discrete match
+        out += [(members[int(g)], near[i].nonzero().flatten()) for i, g in enumerate(chunk)]
+    return out
 
 
 class PlanData(ABC):
@@ -45,6 +105,19 @@ class PlanData(ABC):
     @abstractmethod
     def rows(self, names: tuple[str, ...], n: int, rng: Any) -> dict[str, Any]:
         """``n`` rows of the named columns, drawn jointly (with replacement)."""
+
+    def has(self, name: str) -> bool:
+        """Whether the data has a column ``name``."""
+        return name in getattr(self, "columns", {})
+
+    @abstractmethod
+    def matched_rows(
+        self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
+    ) -> dict[str, Any]:
+        """``n`` rows of the named columns, row ``i`` drawn from the rows nearest to ``fixed``'s row ``i``.
+
+        See the module docstring; with no ``fixed`` columns it is :meth:`rows`.
+        """
 
     @abstractmethod
     def generate(
@@ -77,6 +150,18 @@ class ArrayData(PlanData):
         pick = rng.integers(0, self.size, size=n)
         return {v: self.columns[v][pick] for v in names}
 
+    def matched_rows(
+        self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
+    ) -> dict[str, Any]:
+        if not names or not fixed:
+            return self.rows(names, n, rng)
+        pick = np.zeros(n, dtype=np.int64)
+        discrete = {v for v in fixed if v in self.cardinalities}
+        for members, near in nearest_rows(self.columns, fixed, discrete, neighbours):
+            chosen = near.numpy()[rng.integers(0, len(near), size=len(members))]
+            pick[members.numpy()] = chosen
+        return {v: self.columns[v][pick] for v in names}
+
     def generate(
         self,
         network: Network,
@@ -106,6 +191,21 @@ class TensorData(ArrayData):
         pick = torch.randint(0, self.size, (n,), generator=rng, device=device)
         return {v: self.columns[v][pick] for v in names}
 
+    def matched_rows(
+        self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
+    ) -> dict[str, Any]:
+        import torch
+
+        if not names or not fixed:
+            return self.rows(names, n, rng)
+        device = next(iter(self.columns.values())).device
+        pick = torch.zeros(n, dtype=torch.long, device=device)
+        discrete = {v for v in fixed if v in self.cardinalities}
+        for members, near in nearest_rows(self.columns, fixed, discrete, neighbours):
+            draw = torch.randint(0, len(near), (len(members),), generator=rng, device=device)
+            pick[members.to(device)] = near.to(device)[draw]
+        return {v: self.columns[v][pick] for v in names}
+
     def distribution(self, names: tuple[str, ...], cardinalities: Mapping[str, int]) -> DiscreteDistribution:
         columns = {v: self.columns[v].cpu().numpy() for v in names}
         return DiscreteDistribution.from_samples(columns, cardinalities=cardinalities)
@@ -124,6 +224,28 @@ class ExactData(PlanData):
 
     def rows(self, names: tuple[str, ...], n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
         return self.joint.marginal(names).sample(n, rng) if names else {}
+
+    def has(self, name: str) -> bool:
+        return name in self.joint.variables
+
+    def matched_rows(
+        self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
+    ) -> dict[str, Any]:
+        if not names or not fixed:
+            return self.rows(names, n, rng)
+        out = {v: np.zeros(n, dtype=np.int64) for v in names}
+        keys = np.stack([np.asarray(fixed[v], dtype=np.int64).reshape(n) for v in fixed], axis=1)
+        for key in np.unique(keys, axis=0):
+            members = (keys == key).all(axis=1)
+            part = self.conditional(names, dict(zip(fixed, (int(k) for k in key), strict=True)))
+            for v, column in part.sample(int(members.sum()), rng).items():
+                out[v][members] = column
+        return out
+
+    def conditional(self, names: tuple[str, ...], fixed: Mapping[str, int]) -> DiscreteDistribution:
+        """P(names | fixed), or P(names) where ``fixed`` has probability zero."""
+        joint = self.joint.marginal((*names, *fixed))
+        return joint.condition(fixed).marginal(names) if joint.prob(fixed) > 0 else joint.marginal(names)
 
     def generate(
         self,

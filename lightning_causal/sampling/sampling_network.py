@@ -2,7 +2,8 @@
 
 :class:`SamplingNetwork` samples the query by running the plan's merged network ancestrally
 (:func:`~lightning_causal.sampling.network.run_network`) with the intervened and conditioned inputs
-fixed and the line-3 inputs drawn jointly from rows of the observational data. With exact tables
+fixed and the line-3 inputs drawn jointly from rows of the observational data whose treatment and
+condition values are nearest to the query's (P(w | x), see :meth:`PlanData.matched_rows`). With exact tables
 fitted on an exact :class:`~lightning_causal.DiscreteDistribution`, :meth:`SamplingNetwork.distribution`
 returns the network's exact output distribution.
 """
@@ -92,11 +93,16 @@ class SamplingNetwork:
             if v not in self.plan.arbitrary:
                 free = ", ".join(self.plan.arbitrary) or "none"
                 raise QueryError(f"inputs names {v!r}, which is not a free input of the network (free inputs: {free})")
-        values.update(self.observed.rows(tuple(v for v in self.plan.arbitrary if v not in chosen), n, rng))
+        drawn = tuple(v for v in self.plan.arbitrary if v not in chosen)
+        values.update(self.observed.matched_rows(drawn, self._matched(values), n, rng))
         if chosen:
             values.update(self.kind.constants(chosen, n, self.observed))
         out = run_network(network, self.generators, values, n, rng)
         return {v: out[v] for v in self.plan.outcome}
+
+    def _matched(self, values: Mapping[str, Any]) -> dict[str, Any]:
+        """The fixed network inputs the free inputs are matched on: those the observed data has."""
+        return {v: values[v] for v in self.plan.network.inputs if v in values and self.observed.has(v)}
 
     def distribution(
         self,
@@ -108,7 +114,11 @@ class SamplingNetwork:
         network = self.plan.network
         cards = self.cardinalities
         if self.plan.arbitrary:
-            base = self.observed.distribution(self.plan.arbitrary, cards)
+            matched = {v: value for v, value in fixed.items() if self.observed.has(v)}
+            base = self.observed.distribution((*self.plan.arbitrary, *matched), cards)
+            if matched and base.prob(matched) > 0:  # P(w | x), as sample() draws them
+                base = base.condition(matched)
+            base = base.marginal(self.plan.arbitrary)
         else:
             base = DiscreteDistribution((), np.array(1.0))
         for v in network.inputs:

@@ -201,7 +201,11 @@ class IDGEN(CausalModule):
         return IDGEN._batch_size(first) if isinstance(first, Mapping) else len(first)
 
     def keep_rows(self, dataset: str, values: Mapping[str, Tensor], seed: int | None = None) -> None:
-        """Keep rows of ``dataset`` for its resampled factors, and for the free network inputs when it is ``D0``."""
+        """Keep rows of ``dataset`` for its resampled factors, and for the free network inputs when it is ``D0``.
+
+        The network's fixed inputs (treatment, condition) are kept with them: the free inputs are
+        drawn from the rows whose fixed values are nearest to the query's (see ``PlanData.matched_rows``).
+        """
         rng = torch.Generator().manual_seed(self.noise_seed if seed is None else seed)
         if dataset in self.factor_networks:
             self.factor_network(dataset).keep_rows(values, rng)
@@ -209,7 +213,8 @@ class IDGEN(CausalModule):
             n = len(values[self.plan.arbitrary[0]])
             limit = self.hparams["network"]["max_root_samples"]
             pick = torch.randperm(n, generator=rng)[:limit]
-            self.observed_rows = {v: values[v][pick].detach().cpu().clone() for v in self.plan.arbitrary}
+            kept = [v for v in self.plan.network.inputs if v in values]
+            self.observed_rows = {v: values[v][pick].detach().cpu().clone() for v in kept}
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:

@@ -79,7 +79,8 @@ def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals() -> None:
     model = _napkin()
     batch = _batch(200)
     model.keep_rows("D0", batch, seed=0)
-    assert set(model.observed_rows) == {"W2"} and len(model.observed_rows["W2"]) == 200
+    # the treatment is kept with the free input: W2 is drawn from the rows whose X matches
+    assert set(model.observed_rows) == {"W2", "X"} and len(model.observed_rows["W2"]) == 200
     w1 = FactorGenerator(model.factor_network("D0"), "f0").sample({}, torch.Generator().manual_seed(0), n=50)
     assert w1.shape == (50, 1) and set(w1[:, 0].tolist()) <= set(batch["W1"][:, 0].tolist())
     out = model.sample(7, {"X": 1}, seed=0)
