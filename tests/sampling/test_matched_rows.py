@@ -90,3 +90,18 @@ def test_the_exact_estimand_averages_the_free_input_given_the_treatment_too() ->
         truth = scm.interventional(["Y"], {"X": x})
         value = estimand.evaluate(scm.observational(), {"X": x})
         np.testing.assert_allclose(value.aligned(truth.variables), truth.probs, atol=1e-9, rtol=0)
+
+
+def test_discrete_free_inputs_take_the_vote_of_the_nearest_rows() -> None:
+    levels = torch.arange(40, dtype=torch.uint8) * 6
+    images = levels[:, None, None, None].expand(40, 3, 4, 4).clone()
+    data = TensorData({"X": images, "W": torch.arange(40) // 3, "row": torch.arange(40)}, {"W": 14})
+    query = torch.full((200, 3, 4, 4), 61, dtype=torch.uint8)
+    # the 8 nearest rows 10, 11, 9, 12, 8, 13, 7, 14 have W = 3, 3, 3, 4, 2, 4, 2, 4: a tie, which the
+    # nearest row (10, W = 3) breaks; only the rows with W = 3 are drawn
+    out = data.matched_rows(("W",), {"X": query}, 200, torch.Generator().manual_seed(0), neighbours=8)
+    assert set(out["W"].tolist()) == {3}
+    # a continuous free input takes no vote: any of the 8 nearest rows
+    free = TensorData({"X": images, "V": torch.arange(40, dtype=torch.float32)[:, None]}, {})
+    drawn = free.matched_rows(("V",), {"X": query}, 200, torch.Generator().manual_seed(0), neighbours=8)
+    assert set(drawn["V"][:, 0].long().tolist()) == {7, 8, 9, 10, 11, 12, 13, 14}
