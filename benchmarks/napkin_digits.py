@@ -105,6 +105,19 @@ def _train_conditional(
     return fit_idgen(model, {v: dm.train_tensors[v] for v in ("X", "Y")}, folder, factory, batch_size=dm.batch_size)
 
 
+def _trained(folder: Path, checkpoint: str, train: Any) -> float:
+    """Train unless ``folder`` holds a finished run; the training seconds, kept beside the checkpoint."""
+    record = folder / "seconds.json"
+    if (folder / checkpoint).exists() and record.exists():
+        print(f"reusing the trained run in {folder}", file=sys.stderr)
+        return float(json.loads(record.read_text())["seconds"])
+    start = time.perf_counter()
+    train()
+    seconds = time.perf_counter() - start
+    record.write_text(json.dumps({"seconds": seconds}) + "\n")
+    return seconds
+
+
 def _ema(config: dict[str, Any]) -> float | None:
     for callback in config["trainer"].get("callbacks", []):
         if callback["class_path"].endswith("EMA"):
@@ -112,7 +125,7 @@ def _ema(config: dict[str, Any]) -> float | None:
     return None
 
 
-def _train_dcm(dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: str) -> DCM:
+def _train_dcm(dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: Path) -> DCM:
     blind = CausalGraph(directed=dm.graph.directed, nodes=dm.graph.nodes)
     model = DCM(blind, variables_to_dict(dm.variables), **_model_args(config))
     callbacks: list[Any] = [EMA(decay=d)] if (d := _ema(config)) is not None else []
@@ -133,6 +146,8 @@ def _train_dcm(dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, a
         limit_val_batches=0,
     )
     trainer.fit(model, dm)
+    folder.mkdir(parents=True, exist_ok=True)
+    trainer.save_checkpoint(folder / "dcm.ckpt")
     return model
 
 
@@ -152,7 +167,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--guidance", type=float, default=None, help="classifier-free guidance weight (default: config)"
     )
-    parser.add_argument("--run-dir", default=None, help="keep the trained runs here (default: a temporary folder)")
+    parser.add_argument(
+        "--run-dir",
+        default=None,
+        help="keep the trained runs here (default: a temporary folder); finished runs there are reused",
+    )
     parser.add_argument("--out", default=None, help="write every figure as JSON")
     parser.add_argument("--grid", default=None, help="write the image grid (PNG)")
     args = parser.parse_args(argv)
@@ -176,18 +195,22 @@ def main(argv: list[str] | None = None) -> int:
         root = Path(args.run_dir or tmp)
         root.mkdir(parents=True, exist_ok=True)
 
-        # 1. ID-GEN, end to end from the config
-        results["idgen_seconds"] = _fit_idgen_cli(args.config, root / "idgen", args.steps)
+        # 1. ID-GEN, end to end from the config (a finished run in --run-dir is reused, with its time)
+        results["idgen_seconds"] = _trained(
+            root / "idgen", "idgen.ckpt", lambda: _fit_idgen_cli(args.config, root / "idgen", args.steps)
+        )
         idgen = IDGEN.load(root / "idgen" / "idgen.ckpt").to(device)
         budget = steps * idgen.stage_count
 
         # 2. the baselines, same data, network and total steps
-        start = time.perf_counter()
-        conditional = _train_conditional(dm, config, budget, accel, str(root / "conditional")).to(device)
-        results["conditional_seconds"] = time.perf_counter() - start
-        start = time.perf_counter()
-        dcm = _train_dcm(dm, config, budget, accel, str(root / "dcm")).to(device)
-        results["dcm_seconds"] = time.perf_counter() - start
+        folder = root / "conditional"
+        results["conditional_seconds"] = _trained(
+            folder, "idgen.ckpt", lambda: _train_conditional(dm, config, budget, accel, str(folder))
+        )
+        conditional = IDGEN.load(folder / "idgen.ckpt").to(device)
+        folder = root / "dcm"
+        results["dcm_seconds"] = _trained(folder, "dcm.ckpt", lambda: _train_dcm(dm, config, budget, accel, folder))
+        dcm = DCM.load_from_checkpoint(folder / "dcm.ckpt", map_location="cpu").to(device)
 
         # 3. the attribute network, on the model's own renderings of Y
         start = time.perf_counter()
@@ -259,7 +282,8 @@ def _write_grid(path: str, grid_rows: list[tuple[torch.Tensor, torch.Tensor, tor
     per_row = 2 + len(grid_rows[0][1])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(torch.stack(images), nrow=per_row, padding=1)
-    write_png(path, grid.repeat_interleave(4, dim=1).repeat_interleave(4, dim=2))  # 4x, to be seen
+    scale = max(4, 64 // grid_rows[0][0].shape[-1])  # each image at least 64 pixels wide, to be seen
+    write_png(path, grid.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2))
 
 
 if __name__ == "__main__":
