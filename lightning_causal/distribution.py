@@ -178,6 +178,12 @@ class DiscreteDistribution:
         rest = tuple(v for v in self.variables if v not in given)
         return DiscreteDistribution(rest, table / mass)
 
+    def conditional(self, variables: Iterable[str], given: Mapping[str, int]) -> DiscreteDistribution:
+        """P(variables | given), or the marginal P(variables) where ``given`` is empty or has probability zero."""
+        names = tuple(variables)
+        joint = self.marginal((*names, *given))
+        return joint.condition(given).marginal(names) if given and joint.prob(given) > 0 else joint.marginal(names)
+
     def sample(self, n: int, seed: int | np.random.Generator | None = None) -> dict[str, np.ndarray]:
         """``n`` independent draws, as ``{name: int64 array}``."""
         rng = np.random.default_rng(seed)

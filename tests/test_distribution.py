@@ -73,3 +73,12 @@ def test_scm_enumeration_matches_explicit_loops() -> None:
     np.testing.assert_allclose(scm.interventional(["C"], do).probs, inter.sum(axis=(0, 1)), atol=1e-14)
     samples = scm.sample(100_000, seed=1)
     assert DiscreteDistribution.from_samples(samples, cardinalities=cards).tvd(scm.observational()) < 0.03
+
+
+def test_conditional_falls_back_to_the_marginal_off_support() -> None:
+    d = DiscreteDistribution(("X", "W"), np.array([[0.3, 0.0], [0.2, 0.5]]))
+    np.testing.assert_allclose(d.conditional(("W",), {"X": 0}).probs, [1.0, 0.0])
+    np.testing.assert_allclose(d.conditional(("W",), {"X": 1}).probs, [0.2 / 0.7, 0.5 / 0.7])
+    np.testing.assert_allclose(d.conditional(("W",), {}).probs, [0.5, 0.5])
+    off = DiscreteDistribution(("X", "W"), np.array([[0.4, 0.6], [0.0, 0.0]]))
+    np.testing.assert_allclose(off.conditional(("W",), {"X": 1}).probs, [0.4, 0.6])

@@ -233,10 +233,7 @@ class Estimand:
         if self.arbitrary:
             # Any value of the arbitrary variables with P(x | w) > 0 gives the same answer; average
             # over P(w | x) (the marginal where x has no mass), as ID-GEN's sampling network does.
-            joint = distribution.marginal((*self.arbitrary, *bind))
-            if bind and joint.prob(bind) > 0:
-                joint = joint.condition(bind)
-            weights = joint.marginal(self.arbitrary).probs
+            weights = distribution.conditional(self.arbitrary, bind).probs
             mask = np.broadcast_to(weights > 0, table.shape)
             if np.isnan(table[mask]).any():
                 raise EvaluationError(self._zero_message(evaluator))

@@ -134,9 +134,9 @@ class PlanData(ABC):
     def rows(self, names: tuple[str, ...], n: int, rng: Any) -> dict[str, Any]:
         """``n`` rows of the named columns, drawn jointly (with replacement)."""
 
+    @abstractmethod
     def has(self, name: str) -> bool:
         """Whether the data has a column ``name``."""
-        return name in getattr(self, "columns", {})
 
     @abstractmethod
     def matched_rows(
@@ -178,17 +178,26 @@ class ArrayData(PlanData):
         pick = rng.integers(0, self.size, size=n)
         return {v: self.columns[v][pick] for v in names}
 
+    def has(self, name: str) -> bool:
+        return name in self.columns
+
     def matched_rows(
         self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
     ) -> dict[str, Any]:
         if not names or not fixed:
             return self.rows(names, n, rng)
-        pick = np.zeros(n, dtype=np.int64)
         discrete = {v for v in fixed if v in self.cardinalities}
         vote = names if all(v in self.cardinalities for v in names) else ()
+        pick = np.zeros(n, dtype=np.int64)
         for members, near in nearest_rows(self.columns, fixed, discrete, neighbours, vote):
-            chosen = near.numpy()[rng.integers(0, len(near), size=len(members))]
-            pick[members.numpy()] = chosen
+            pick[members.cpu().numpy()] = near.cpu().numpy()[self._uniform(len(near), len(members), rng)]
+        return self._take(names, pick)
+
+    def _uniform(self, high: int, count: int, rng: Any) -> np.ndarray:
+        """``count`` draws from ``range(high)`` with this data's kind of RNG."""
+        return rng.integers(0, high, size=count)
+
+    def _take(self, names: tuple[str, ...], pick: np.ndarray) -> dict[str, Any]:
         return {v: self.columns[v][pick] for v in names}
 
     def generate(
@@ -220,21 +229,18 @@ class TensorData(ArrayData):
         pick = torch.randint(0, self.size, (n,), generator=rng, device=device)
         return {v: self.columns[v][pick] for v in names}
 
-    def matched_rows(
-        self, names: tuple[str, ...], fixed: Mapping[str, Any], n: int, rng: Any, neighbours: int = NEIGHBOURS
-    ) -> dict[str, Any]:
+    def _uniform(self, high: int, count: int, rng: Any) -> np.ndarray:
         import torch
 
-        if not names or not fixed:
-            return self.rows(names, n, rng)
         device = next(iter(self.columns.values())).device
-        pick = torch.zeros(n, dtype=torch.long, device=device)
-        discrete = {v for v in fixed if v in self.cardinalities}
-        vote = names if all(v in self.cardinalities for v in names) else ()
-        for members, near in nearest_rows(self.columns, fixed, discrete, neighbours, vote):
-            draw = torch.randint(0, len(near), (len(members),), generator=rng, device=device)
-            pick[members.to(device)] = near.to(device)[draw]
-        return {v: self.columns[v][pick] for v in names}
+        return torch.randint(0, high, (count,), generator=rng, device=device).cpu().numpy()
+
+    def _take(self, names: tuple[str, ...], pick: np.ndarray) -> dict[str, Any]:
+        import torch
+
+        device = next(iter(self.columns.values())).device
+        index = torch.as_tensor(pick, device=device)
+        return {v: self.columns[v][index] for v in names}
 
     def distribution(self, names: tuple[str, ...], cardinalities: Mapping[str, int]) -> DiscreteDistribution:
         columns = {v: self.columns[v].cpu().numpy() for v in names}
@@ -267,15 +273,10 @@ class ExactData(PlanData):
         keys = np.stack([np.asarray(fixed[v], dtype=np.int64).reshape(n) for v in fixed], axis=1)
         for key in np.unique(keys, axis=0):
             members = (keys == key).all(axis=1)
-            part = self.conditional(names, dict(zip(fixed, (int(k) for k in key), strict=True)))
+            part = self.joint.conditional(names, dict(zip(fixed, (int(k) for k in key), strict=True)))
             for v, column in part.sample(int(members.sum()), rng).items():
                 out[v][members] = column
         return out
-
-    def conditional(self, names: tuple[str, ...], fixed: Mapping[str, int]) -> DiscreteDistribution:
-        """P(names | fixed), or P(names) where ``fixed`` has probability zero."""
-        joint = self.joint.marginal((*names, *fixed))
-        return joint.condition(fixed).marginal(names) if joint.prob(fixed) > 0 else joint.marginal(names)
 
     def generate(
         self,

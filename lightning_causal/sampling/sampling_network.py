@@ -116,9 +116,7 @@ class SamplingNetwork:
         if self.plan.arbitrary:
             matched = {v: value for v, value in fixed.items() if self.observed.has(v)}
             base = self.observed.distribution((*self.plan.arbitrary, *matched), cards)
-            if matched and base.prob(matched) > 0:  # P(w | x), as sample() draws them
-                base = base.condition(matched)
-            base = base.marginal(self.plan.arbitrary)
+            base = base.conditional(self.plan.arbitrary, matched)  # P(w | x), as sample() draws them
         else:
             base = DiscreteDistribution((), np.array(1.0))
         for v in network.inputs:
