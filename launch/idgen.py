@@ -120,6 +120,8 @@ class StageData(L.LightningDataModule):
 def _fingerprint(model: IDGEN) -> str:
     keys = ("graph", "variables", "treatment", "outcome", "condition", "network", "seed", "generated_size")
     settings = {k: model.hparams.get(k) for k in keys}
+    if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
+        settings["generation_guidance"] = model.hparams["generation_guidance"]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -218,8 +220,11 @@ def generate_dataset(
     assert dataset.network is not None
     if read_manifest(folder) is not None:
         return read_shards(folder)
+    guidance = model.hparams.get("generation_guidance")
     generators: dict[str, ConditionalGenerator] = {
-        f.name: FactorGenerator(model.factor_network(f.dataset), f.name, steps=model.hparams["sample_steps"])
+        f.name: FactorGenerator(
+            model.factor_network(f.dataset), f.name, steps=model.hparams["sample_steps"], guidance=guidance
+        )
         for f in model.plan.factors
         if f.dataset in model.factor_networks
     }
@@ -564,6 +569,8 @@ class DiffusionKind(TensorKind):
         run_dir: the run folder (resumable); default: a temporary folder removed afterwards.
         lr: the learning rate (AdamW).
         progress: show progress bars.
+        generation_guidance: the guidance weight of image factors drawing generated datasets
+            (see :class:`~lightning_causal.models.IDGEN`; default: ``network.image.guidance``).
         trainer_kwargs: more Trainer arguments (e.g. ``accelerator="gpu"``).
     """
 
@@ -578,6 +585,7 @@ class DiffusionKind(TensorKind):
         run_dir: str | Path | None = None,
         lr: float = 1e-3,
         progress: bool = True,
+        generation_guidance: float | None = None,
         **trainer_kwargs: Any,
     ) -> None:
         super().__init__({}, "cpu")
@@ -588,6 +596,7 @@ class DiffusionKind(TensorKind):
         self.run_dir = run_dir
         self.lr = lr
         self.progress = progress
+        self.generation_guidance = generation_guidance
         self.trainer_kwargs = trainer_kwargs
 
     def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
@@ -627,6 +636,7 @@ class DiffusionKind(TensorKind):
             optimizer=partial(AdamW, lr=self.lr),
             seed=int(seed),
             generated_size=generated_size,
+            generation_guidance=self.generation_guidance,
         )
         factory = stage_trainer_factory(self.max_steps, progress=self.progress, **self.trainer_kwargs)
         with quiet(), tempfile.TemporaryDirectory(prefix="idgen-") as scratch:

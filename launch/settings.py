@@ -49,6 +49,11 @@ _RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.init_args.sample_steps", lambda v: _is_int(v) and v >= 1, "a number of DDIM steps >= 1, or null"),
     ("model.init_args.seed", _is_int, "an integer"),
     ("model.init_args.generated_size", lambda v: _is_int(v) and v >= 1, "a number of rows >= 1, or null"),
+    (
+        "model.init_args.generation_guidance",
+        lambda v: _is_number(v) and v >= 0,
+        "a guidance weight >= 0 (0: none), or null for network.image.guidance",
+    ),
 ]
 
 

@@ -154,6 +154,10 @@ CASES = [
         ["not identifiable", "hedge"],
     ),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.generated_size=0"], ["generated_size", "0"]),
+    (
+        ["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.generation_guidance=-1"],
+        ["generation_guidance", "-1", ">= 0"],
+    ),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--trainer.default_root_dir={nan}"], ["nan.csv", "file"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--ckpt_path={idgen}"], ["run folder", "--ckpt_path"]),
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, *DDP_CPU], ["2 processes", "srun", "trainer.devices=1", LATE]),

@@ -8,12 +8,14 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import torch
 
 from lightning_causal.datamodules.napkin_digits import NapkinDigitsDataModule
 from lightning_causal.datamodules.shards import read_shards
 from lightning_causal.images import write_png
-from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
+from lightning_causal.errors import ConfigError, QueryError
+from lightning_causal.launch.idgen import fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.models import IDGEN
 from lightning_causal.variables.spec import variables_to_dict
 from tests.checks import run_cli
@@ -105,6 +107,54 @@ def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_inte
     assert (tmp_path / "y.Y.png").is_file()
     bad = run_cli("sample", "--ckpt", str(tmp_path / "run"), "--do", f"X={png}", "--guidance", "-1", "--out", "z.csv")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--guidance is -1" in bad.stderr
+
+
+def _tiny_napkin(dm: NapkinDigitsDataModule, guidance: float, generation_guidance: float | None) -> IDGEN:
+    return IDGEN(
+        dm.graph,
+        variables=variables_to_dict(dm.variables),
+        treatment="X",
+        outcome="Y",
+        network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
+        generated_size=24,
+        seed=0,
+        generation_guidance=generation_guidance,
+    )
+
+
+def test_generation_guidance_weights_the_image_factors_that_draw_generated_datasets(tmp_path: Path) -> None:
+    dm = NapkinDigitsDataModule(size=8, n_train=64, n_val=16, batch_size=32, seed=0)
+    factory = stage_trainer_factory(3, progress=False, accelerator="cpu", ema=None)
+    model = fit_idgen(_tiny_napkin(dm, 0.0, None), dm, tmp_path / "run", factory, batch_size=32, progress=False)
+    (dataset,) = [d for d in model.plan.datasets if d.source is not None]
+
+    def generated(folder: str, network_guidance: float, generation_guidance: float | None) -> dict[str, torch.Tensor]:
+        same = IDGEN.load_from_checkpoint(  # the trained run, with other guidance settings
+            tmp_path / "run" / "idgen.ckpt",
+            network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": network_guidance}},
+            generation_guidance=generation_guidance,
+        )
+        return generate_dataset(same, dataset, dm.train_tensors, tmp_path / folder, 24, 24, torch.device("cpu"), False)
+
+    plain = generated("plain", 0.0, None)
+    first = read_shards(tmp_path / "run" / "data" / dataset.name)
+    assert torch.equal(plain["Y"], first["Y"][: len(plain["Y"])])  # the run's own dataset, drawn unguided
+    guided = generated("guided", 0.0, 3.0)
+    assert not torch.equal(plain["Y"], guided["Y"])  # the drawn images follow the weight
+    assert torch.equal(plain["W2"], guided["W2"])  # carried columns do not
+    assert torch.equal(generated("default", 3.0, None)["Y"], guided["Y"])  # unset: network.image.guidance
+    assert torch.equal(generated("off", 3.0, 0.0)["Y"], plain["Y"])  # 0 turns it off under a guided default
+
+
+def test_generation_guidance_is_checked_and_a_run_folder_of_another_weight_is_refused(tmp_path: Path) -> None:
+    dm = NapkinDigitsDataModule(size=8, n_train=64, n_val=16, batch_size=32, seed=0)
+    for bad in (-1.0, float("nan"), float("inf"), True, "1"):
+        with pytest.raises(QueryError, match="generation_guidance"):
+            _tiny_napkin(dm, 0.0, bad)  # type: ignore[arg-type]
+    factory = stage_trainer_factory(2, progress=False, accelerator="cpu", ema=None)
+    fit_idgen(_tiny_napkin(dm, 0.0, 1.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
+    with pytest.raises(ConfigError, match="holds a run of other settings"):
+        fit_idgen(_tiny_napkin(dm, 0.0, 2.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
 
 
 def test_a_dcm_with_an_image_node_trains_samples_and_writes_image_files_from_the_shell(tmp_path: Path) -> None:

@@ -84,6 +84,11 @@ class IDGEN(CausalModule):
             generated datasets and the rows kept for resampling.
         sample_steps: DDIM steps for sampling (default: all T).
         generated_size: rows of every generated dataset (default: as many as the training rows).
+        generation_guidance: the classifier-free guidance weight of image factors when they draw the
+            generated datasets of later stages (default: ``network.image.guidance``, which is also
+            the default of queries). Guidance makes generated rows follow their inputs more closely
+            at the cost of diversity: it helps where an image is nearly a function of its inputs
+            (a digit copied from its parent), and distorts a distribution that should stay spread.
 
     Raises:
         NotIdentifiableError: when the query is not identifiable (nothing is built).
@@ -102,6 +107,7 @@ class IDGEN(CausalModule):
         seed: int = 0,
         sample_steps: int | None = None,
         generated_size: int | None = None,
+        generation_guidance: float | None = None,
     ) -> None:
         super().__init__(optimizer, scheduler, seed)
         causal_graph, declared = resolve_graph_spec(graph)
@@ -112,6 +118,14 @@ class IDGEN(CausalModule):
         ):
             raise QueryError(
                 f"generated_size is {generated_size!r}; give a whole number of rows >= 1 (or leave it out)"
+            )
+        if generation_guidance is not None and (
+            isinstance(generation_guidance, bool)
+            or not isinstance(generation_guidance, int | float)
+            or not 0 <= generation_guidance < float("inf")
+        ):
+            raise QueryError(
+                f"generation_guidance is {generation_guidance!r}; give a weight >= 0 (0: no guidance), or leave it out"
             )
         self.plan: SamplingPlan = compile_plan(causal_graph, _names(treatment), _names(outcome), _names(condition))
         self.save_hyperparameters(
@@ -126,6 +140,7 @@ class IDGEN(CausalModule):
                 "seed": seed,
                 "sample_steps": sample_steps,
                 "generated_size": generated_size,
+                "generation_guidance": None if generation_guidance is None else float(generation_guidance),
             }
         )
         self.variables: dict[str, VariableSpec] = specs
