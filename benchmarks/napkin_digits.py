@@ -1,6 +1,6 @@
 """Napkin colored digits: ID-GEN's P(Y | do(X)) on images against exact truth, next to two baselines.
 
-    python benchmarks/napkin_digits.py --config configs/idgen/napkin_digits_cpu.yaml \\
+    python benchmarks/napkin_digits.py --config configs/idgen/napkin_digits_cpu.yaml --guidance 1 0 \\
         --out benchmarks/results/napkin_digits_cpu.json --grid docs/images/napkin_digits_cpu.png
     python benchmarks/napkin_digits.py --config configs/idgen/napkin_digits_gpu.yaml \\
         --out benchmarks/results/napkin_digits_gpu.json --grid docs/images/napkin_digits_gpu.png
@@ -23,6 +23,11 @@ W2, latent colour W1 <-> Y and thickness W1 <-> X):
   TVD between its attribute distribution and the exact one (per attribute, and their mean, as
   ID-GEN's paper reports), and FID and KID against the exact samples on the attribute network's
   penultimate features. The exact samples' own TVD is the floor (classifier error + sampling).
+
+``--guidance 0 1 3`` samples every answer at each classifier-free guidance weight and scores each
+(default: the config's ``network.image.guidance``); ``--seed`` sets the training seed of all three
+answers (model initialisation, noise, timesteps; the data and their order stay fixed), so that runs
+with several seeds measure the spread between trainings.
 
 ``--grid`` writes a PNG: for each intervention, the x image and Y samples of ID-GEN, then of the
 conditional model.
@@ -75,9 +80,9 @@ def _accelerator(config: dict[str, Any]) -> str:
     return "cpu"
 
 
-def _fit_idgen_cli(config_path: str, run_dir: Path, steps: int | None) -> float:
+def _fit_idgen_cli(config_path: str, run_dir: Path, steps: int | None, seed: int) -> float:
     command = [sys.executable, "-m", "lightning_causal.launch.cli", "fit", "--config", config_path]
-    command += ["--trainer.default_root_dir", str(run_dir)]
+    command += ["--trainer.default_root_dir", str(run_dir), "--seed_everything", str(seed)]
     if steps is not None:
         command += ["--trainer.max_steps", str(steps)]
     start = time.perf_counter()
@@ -85,22 +90,18 @@ def _fit_idgen_cli(config_path: str, run_dir: Path, steps: int | None) -> float:
     return time.perf_counter() - start
 
 
-def _model_args(config: dict[str, Any]) -> dict[str, Any]:
+def _model_args(config: dict[str, Any], seed: int) -> dict[str, Any]:
     init = config["model"]["init_args"]
     lr = init["optimizer"]["init_args"]["lr"]
-    return {
-        "network": init.get("network"),
-        "optimizer": partial(AdamW, lr=lr),
-        "seed": config.get("seed_everything", 0),
-    }
+    return {"network": init.get("network"), "optimizer": partial(AdamW, lr=lr), "seed": seed}
 
 
 def _train_conditional(
-    dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: str
+    dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: str, seed: int
 ) -> IDGEN:
     naive = CausalGraph(directed=[("X", "Y")])
     variables = variables_to_dict({v: dm.variables[v] for v in ("X", "Y")})
-    model = IDGEN(naive, variables=variables, treatment="X", outcome="Y", **_model_args(config))
+    model = IDGEN(naive, variables=variables, treatment="X", outcome="Y", **_model_args(config, seed))
     factory = stage_trainer_factory(steps, progress=True, accelerator=accel, ema=_ema(config))
     return fit_idgen(model, {v: dm.train_tensors[v] for v in ("X", "Y")}, folder, factory, batch_size=dm.batch_size)
 
@@ -125,9 +126,11 @@ def _ema(config: dict[str, Any]) -> float | None:
     return None
 
 
-def _train_dcm(dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: Path) -> DCM:
+def _train_dcm(
+    dm: NapkinDigitsDataModule, config: dict[str, Any], steps: int, accel: str, folder: Path, seed: int
+) -> DCM:
     blind = CausalGraph(directed=dm.graph.directed, nodes=dm.graph.nodes)
-    model = DCM(blind, variables_to_dict(dm.variables), **_model_args(config))
+    model = DCM(blind, variables_to_dict(dm.variables), **_model_args(config, seed))
     callbacks: list[Any] = [EMA(decay=d)] if (d := _ema(config)) is not None else []
     import lightning as L
 
@@ -165,7 +168,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=1000, help="images of Y per answer and intervention")
     parser.add_argument("--classifier-steps", type=int, default=1500)
     parser.add_argument(
-        "--guidance", type=float, default=None, help="classifier-free guidance weight (default: config)"
+        "--guidance",
+        type=float,
+        nargs="+",
+        default=None,
+        help="classifier-free guidance weights to sample every answer with, each scored (default: the config's)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="training seed of all three answers (default: the config's seed_everything); the data stay fixed",
     )
     parser.add_argument(
         "--run-dir",
@@ -178,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
 
     config = _config(args.config)
     steps = args.steps or int(config["trainer"]["max_steps"])
+    seed = args.seed if args.seed is not None else int(config.get("seed_everything", 0))
+    weights = args.guidance or [float(config["model"]["init_args"]["network"]["image"].get("guidance", 0.0))]
     accel = _accelerator(config)
     device = torch.device("cuda" if accel == "gpu" else "cpu")
     dm = _data(config)
@@ -185,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "config": args.config,
         "steps_per_stage": steps,
+        "seed": seed,
+        "guidance": weights,
         "rows": len(dm.train_tensors["Y"]),
         "size": scm.size,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {platform.python_version()}",
@@ -197,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # 1. ID-GEN, end to end from the config (a finished run in --run-dir is reused, with its time)
         results["idgen_seconds"] = _trained(
-            root / "idgen", "idgen.ckpt", lambda: _fit_idgen_cli(args.config, root / "idgen", args.steps)
+            root / "idgen", "idgen.ckpt", lambda: _fit_idgen_cli(args.config, root / "idgen", args.steps, seed)
         )
         idgen = IDGEN.load(root / "idgen" / "idgen.ckpt").to(device)
         budget = steps * idgen.stage_count
@@ -205,11 +222,13 @@ def main(argv: list[str] | None = None) -> int:
         # 2. the baselines, same data, network and total steps
         folder = root / "conditional"
         results["conditional_seconds"] = _trained(
-            folder, "idgen.ckpt", lambda: _train_conditional(dm, config, budget, accel, str(folder))
+            folder, "idgen.ckpt", lambda: _train_conditional(dm, config, budget, accel, str(folder), seed)
         )
         conditional = IDGEN.load(folder / "idgen.ckpt").to(device)
         folder = root / "dcm"
-        results["dcm_seconds"] = _trained(folder, "dcm.ckpt", lambda: _train_dcm(dm, config, budget, accel, folder))
+        results["dcm_seconds"] = _trained(
+            folder, "dcm.ckpt", lambda: _train_dcm(dm, config, budget, accel, folder, seed)
+        )
         dcm = DCM.load_from_checkpoint(folder / "dcm.ckpt", map_location="cpu").to(device)
 
         # 3. the attribute network, on the model's own renderings of Y
@@ -228,49 +247,66 @@ def main(argv: list[str] | None = None) -> int:
         results["classifier_accuracy"] = accuracy
         results["classifier_seconds"] = time.perf_counter() - start
 
-        # 4. samples under the two interventions, scored against exact truth
+        # 4. samples under the two interventions, scored against exact truth, at each guidance weight
         generator = torch.Generator().manual_seed(1234)
-        rows: dict[str, list[dict[str, Any]]] = {"exact": [], "idgen": [], "conditional": [], "dcm": []}
+        rows: dict[str, dict[str, list[dict[str, Any]]]] = {
+            _key(g): {"exact": [], "idgen": [], "conditional": [], "dcm": []} for g in weights
+        }
         grid_rows = []
         for k, x_attrs in enumerate(INTERVENTIONS):
             x = scm.render_x(x_attrs["digit"], x_attrs["colour"], x_attrs["thickness"], 1, generator)
             exact = scm.interventional(args.samples, **x_attrs, generator=generator)["Y"]
             reference = scm.interventional(args.samples, **x_attrs, generator=generator)["Y"]
             truth = scm.true_attributes(x_attrs["digit"], x_attrs["thickness"])
-            answers: dict[str, torch.Tensor] = {"exact": exact}
-            timings: dict[str, float] = {}
-            for name, model in (("idgen", idgen), ("conditional", conditional), ("dcm", dcm)):
-                start = time.perf_counter()
-                out = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=args.guidance)
-                timings[name] = time.perf_counter() - start
-                answers[name] = out["Y"]
-            for name, images in answers.items():
-                score: dict[str, Any] = {"tvd": attribute_tvd(net, images.to(device), truth)}
-                score.update(fid_kid(net, reference.to(device), images.to(device), seed=k))
-                if name in timings:
-                    score["images_per_second"] = args.samples / timings[name]
-                rows[name].append(score)
-            grid_rows.append((x, answers["idgen"][:8], answers["conditional"][:8]))
+            for guidance in weights:
+                answers: dict[str, torch.Tensor] = {"exact": exact}
+                timings: dict[str, float] = {}
+                for name, model in (("idgen", idgen), ("conditional", conditional), ("dcm", dcm)):
+                    start = time.perf_counter()
+                    out = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=guidance)
+                    timings[name] = time.perf_counter() - start
+                    answers[name] = out["Y"]
+                for name, images in answers.items():
+                    score: dict[str, Any] = {"tvd": attribute_tvd(net, images.to(device), truth)}
+                    score.update(fid_kid(net, reference.to(device), images.to(device), seed=k))
+                    if name in timings:
+                        score["images_per_second"] = args.samples / timings[name]
+                    rows[_key(guidance)][name].append(score)
+                if guidance == weights[0]:
+                    grid_rows.append((x, answers["idgen"][:8], answers["conditional"][:8]))
         results["scores"] = rows
         results.update(_peak_memory_mb())
 
-    summary = {}
-    for name, scores in rows.items():
-        summary[name] = {
-            "tvd_mean": sum(s["tvd"]["mean"] for s in scores) / len(scores),
-            **{f"tvd_{a}": sum(s["tvd"][a] for s in scores) / len(scores) for a in ATTRIBUTES},
-            "fid": [s["fid"] for s in scores],
-            "kid": [s["kid"] for s in scores],
-        }
-    results["summary"] = summary
-    print(json.dumps({"summary": summary, "classifier_accuracy": results["classifier_accuracy"]}, indent=2))
+    results["summary"] = {key: _summary(by_answer) for key, by_answer in rows.items()}
+    print(json.dumps({"summary": results["summary"], "classifier_accuracy": results["classifier_accuracy"]}, indent=2))
     print(f"ID-GEN end to end: {results['idgen_seconds'] / 60:.1f} min")
+    for key, summary in results["summary"].items():
+        means = ", ".join(f"{name} {s['tvd_mean']:.3f}" for name, s in summary.items())
+        print(f"{key}: TVD mean {means}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     if args.grid:
         _write_grid(args.grid, grid_rows)
     return 0
+
+
+def _key(guidance: float) -> str:
+    """The results' key of a guidance weight: ``"guidance=1.0"``."""
+    return f"guidance={float(guidance)}"
+
+
+def _summary(by_answer: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Per answer: TVD (mean and per attribute) averaged over the interventions, FID and KID per intervention."""
+    summary = {}
+    for name, scores in by_answer.items():
+        summary[name] = {
+            "tvd_mean": sum(s["tvd"]["mean"] for s in scores) / len(scores),
+            **{f"tvd_{a}": sum(s["tvd"][a] for s in scores) / len(scores) for a in ATTRIBUTES},
+            "fid": [s["fid"] for s in scores],
+            "kid": [s["kid"] for s in scores],
+        }
+    return summary
 
 
 def _write_grid(path: str, grid_rows: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> None:
