@@ -46,6 +46,7 @@ class CausalCLI(LightningCLI):
         """Check the training settings before the data, the model or the Trainer is built."""
         config = self.config[self.subcommand] if self.subcommand else self.config
         check_settings(config)
+        _seed_the_model(config)
         ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
         model = config.get("model") if hasattr(config, "get") else None
         if str(getattr(model, "class_path", "") or "").endswith(".IDGEN") and self.subcommand == "fit":
@@ -202,6 +203,22 @@ def check_idgen_run(config: Any, ckpt_path: Any) -> None:
     root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
     if root and Path(root).exists() and not Path(root).is_dir():
         raise ConfigError(f"trainer.default_root_dir {str(root)!r} is a file; give the run folder (a folder)")
+
+
+def _seed_the_model(config: Any) -> None:
+    """The model's own ``seed`` follows ``seed_everything`` where the config leaves it at its default 0.
+
+    The models seed their initial weights, training noise and generated datasets from their own
+    ``seed`` (not from the global RNG), so without this ``seed_everything: 1`` would train the
+    same run as ``seed_everything: 0``. A ``model.init_args.seed`` other than 0 is kept.
+    """
+    seed = config.get("seed_everything") if hasattr(config, "get") else None
+    model = config.get("model") if hasattr(config, "get") else None
+    init = getattr(model, "init_args", None)
+    if isinstance(seed, bool) or not isinstance(seed, int) or init is None or not hasattr(init, "get"):
+        return
+    if init.get("seed", None) == 0:
+        init["seed"] = seed
 
 
 def checkpoint_note(trainer: L.Trainer) -> str:

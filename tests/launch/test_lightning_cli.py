@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from lightning_causal.graph.io import load_graph, load_graph_spec
 from lightning_causal.graph.named import NAMED_GRAPHS
@@ -49,3 +51,35 @@ def test_training_configs_instantiate(path: Path, monkeypatch: pytest.MonkeyPatc
     assert cli.model.graph == cli.datamodule.graph
     assert cli.model.variables.keys() == cli.datamodule.variables.keys()
     assert cli.trainer.max_steps > 0
+
+
+def _cli(path: Path, tmp_path: Path, *extra: str) -> Any:
+    from lightning_causal.launch.lightning_cli import CausalCLI
+
+    return CausalCLI(
+        model_class=__import__("lightning").LightningModule,
+        datamodule_class=__import__("lightning").LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        args=["--config", str(path), "--trainer.default_root_dir", str(tmp_path), *extra],
+        run=False,
+        seed_everything_default=0,
+    )
+
+
+def _same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    return all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+
+
+@pytest.mark.parametrize("config", ["dcm/tabular.yaml", "idgen/tabular.yaml"])
+def test_seed_everything_seeds_the_model_unless_the_model_has_its_own_seed(
+    config: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(ROOT)
+    path = CONFIGS / config
+    default, other = _cli(path, tmp_path).model, _cli(path, tmp_path, "--seed_everything", "3").model
+    assert default.hparams["seed"] == 0 and other.hparams["seed"] == 3
+    assert not _same_weights(default, other)  # other initial weights
+    assert _same_weights(default, _cli(path, tmp_path).model)  # the same seed: the same weights
+    own = _cli(path, tmp_path, "--seed_everything", "3", "--model.init_args.seed", "7").model
+    assert own.hparams["seed"] == 7  # a model seed given in the config is kept
