@@ -79,7 +79,8 @@ class LatentSCMDataModule(TensorDataModule):
                 raise DataError(f"LatentSCMDataModule: {arg} must be an int >= {least}, got {value!r}")
         if isinstance(seed, bool) or not isinstance(seed, int):
             raise DataError(f"LatentSCMDataModule: seed must be an int, got {seed!r}")
-        self.save_hyperparameters()
+        # not sent to the logger, where their "seed" would clash with the model's (the CLI's config.yaml keeps them)
+        self.save_hyperparameters(logger=False)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed

@@ -94,7 +94,8 @@ class NapkinDigitsDataModule(TensorDataModule):
             raise DataError(
                 f"NapkinDigitsDataModule: strokes must be 'sklearn' or a MNIST folder, got {type(strokes).__name__}"
             )
-        self.save_hyperparameters()
+        # not sent to the logger, where their "seed" would clash with the model's (the CLI's config.yaml keeps them)
+        self.save_hyperparameters(logger=False)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed

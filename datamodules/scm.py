@@ -79,7 +79,8 @@ class SCMDataModule(TensorDataModule):
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise DataError(f"SCMDataModule: {arg} must be an int >= {least}, got {value!r}")
-        self.save_hyperparameters()
+        # not sent to the logger, where their "seed" would clash with the model's (the CLI's config.yaml keeps them)
+        self.save_hyperparameters(logger=False)
         self.batch_size = batch_size
         self.num_workers = num_workers
         self.seed = seed

@@ -46,3 +46,28 @@ def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shel
     query = ("--do", "X=0.8", "--given", "Z=1", "--n", "40")
     run_cli("sample", "--ckpt", str(run / "idgen.ckpt"), *query, "--out", str(same))
     assert pd.read_csv(same).equals(frame)  # the default seed makes samples reproducible
+
+
+def test_seed_everything_seeds_the_model_and_a_data_seed_of_its_own_trains_with_a_logger(tmp_path: Path) -> None:
+    import torch
+
+    run = tmp_path / "run"
+    fit = run_cli(
+        "fit",
+        "--config",
+        str(ROOT / "configs/idgen/tabular.yaml"),
+        "--data.data",
+        str(ROOT / "configs/tabular/confounded.csv"),
+        "--data.graph",
+        str(ROOT / "configs/tabular/confounded.yaml"),
+        "--data.init_args.seed=5",
+        "--seed_everything=3",
+        "--trainer.max_steps=4",
+        "--trainer.val_check_interval=2",
+        f"--trainer.default_root_dir={run}",
+        cwd=tmp_path,
+    )
+    assert fit.returncode == 0, fit.stderr[-3000:]  # the model's seed 3 and the data's 5 do not clash in the logger
+    ckpt = torch.load(run / "idgen.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["hyper_parameters"]["seed"] == 3
+    assert list(run.rglob("hparams.yaml"))  # the default logger ran
