@@ -4,8 +4,8 @@
     python benchmarks/napkin_digits_seeds.py results/seed0.json results/seed1.json results/seed2.json
 
 Prints, per guidance weight scored in every file, a Markdown table: for each answer its TVD (mean
-over the two interventions; then over the seeds, with the standard deviation between seeds and
-the worst seed) per attribute, and the mean TVD of every seed. The files must come from the same
+over the two interventions; then over the seeds, ± the standard deviation between seeds) overall
+and per attribute, the mean TVD of every seed, and the worst seed's. The files must come from the same
 config and data; their seeds must differ.
 """
 
@@ -50,7 +50,7 @@ def _load(paths: list[str]) -> list[dict[str, Any]]:
 def _cell(values: list[float]) -> str:
     if len(values) == 1:
         return f"{values[0]:.3f}"
-    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f} (worst {max(values):.3f})"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
 def table(runs: list[dict[str, Any]]) -> str:
@@ -60,13 +60,14 @@ def table(runs: list[dict[str, Any]]) -> str:
     out = []
     for key in keys:
         out.append(f"{key}, seeds {', '.join(map(str, seeds))}:\n")
-        out.append("| answer | TVD mean | digit | colour | thickness | TVD mean per seed |")
-        out.append("|---|---|---|---|---|---|")
+        out.append("| answer | TVD mean | digit | colour | thickness | TVD mean per seed | worst seed |")
+        out.append("|---|---|---|---|---|---|---|")
         for name in ANSWERS:
             rows = [r["summary"][key][name] for r in runs]
             cells = [_cell([row[c] for row in rows]) for c in COLUMNS]
             per_seed = " / ".join(f"{row['tvd_mean']:.3f}" for row in rows)
-            out.append(f"| {LABELS[name]} | {' | '.join(cells)} | {per_seed} |")
+            worst = max(row["tvd_mean"] for row in rows)
+            out.append(f"| {LABELS[name]} | {' | '.join(cells)} | {per_seed} | {worst:.3f} |")
         out.append("")
     return "\n".join(out)
 
