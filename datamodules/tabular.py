@@ -397,8 +397,8 @@ class TabularDataModule(TensorDataModule):
         max_categories: int = 20,
     ) -> None:
         super().__init__()
-        # graph and variables are stored resolved by the model; logging them here too would clash with its hparams
-        # not sent to the logger, where their "seed" would clash with the model's (the CLI's config.yaml keeps them)
+        # graph and variables are stored resolved by the model; the rest is kept from the logger, where the
+        # "seed" would clash with the model's (the CLI's config.yaml records them)
         self.save_hyperparameters(ignore=["graph", "variables"], logger=False)
         if not 0.0 <= val_fraction < 1.0:
             raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
