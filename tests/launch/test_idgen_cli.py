@@ -5,22 +5,26 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+import torch
 
 from tests.checks import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
+TABLE_FIT = (  # ID-GEN's tabular config on the confounded table: P(Y | do(X), Z)
+    "fit",
+    "--config",
+    str(ROOT / "configs/idgen/tabular.yaml"),
+    "--data.data",
+    str(ROOT / "configs/tabular/confounded.csv"),
+    "--data.graph",
+    str(ROOT / "configs/tabular/confounded.yaml"),
+)
 
 
 def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shell(tmp_path: Path) -> None:
     run = tmp_path / "run"
     fit = [
-        "fit",
-        "--config",
-        str(ROOT / "configs/idgen/tabular.yaml"),
-        "--data.data",
-        str(ROOT / "configs/tabular/confounded.csv"),
-        "--data.graph",
-        str(ROOT / "configs/tabular/confounded.yaml"),
+        *TABLE_FIT,
         "--trainer.max_steps=12",
         "--trainer.val_check_interval=6",
         f"--trainer.default_root_dir={run}",
@@ -49,17 +53,9 @@ def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shel
 
 
 def test_seed_everything_seeds_the_model_and_a_data_seed_of_its_own_trains_with_a_logger(tmp_path: Path) -> None:
-    import torch
-
     run = tmp_path / "run"
     fit = run_cli(
-        "fit",
-        "--config",
-        str(ROOT / "configs/idgen/tabular.yaml"),
-        "--data.data",
-        str(ROOT / "configs/tabular/confounded.csv"),
-        "--data.graph",
-        str(ROOT / "configs/tabular/confounded.yaml"),
+        *TABLE_FIT,
         "--data.init_args.seed=5",
         "--seed_everything=3",
         "--trainer.max_steps=4",

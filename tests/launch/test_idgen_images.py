@@ -35,6 +35,25 @@ TINY_IMAGE = {
 }
 
 
+def _tiny_napkin(
+    dm: NapkinDigitsDataModule,
+    guidance: float = 0.0,
+    generation_guidance: float | None = None,
+    generated_size: int = 24,
+) -> IDGEN:
+    """ID-GEN of the napkin digits' P(Y | do(X)) with tiny networks."""
+    return IDGEN(
+        dm.graph,
+        variables=variables_to_dict(dm.variables),
+        treatment="X",
+        outcome="Y",
+        network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
+        generated_size=generated_size,
+        seed=0,
+        generation_guidance=generation_guidance,
+    )
+
+
 def test_a_table_with_an_image_column_and_a_latent_confounder_trains_and_samples_from_one_config(
     tmp_path: Path,
 ) -> None:
@@ -73,15 +92,7 @@ def test_a_table_with_an_image_column_and_a_latent_confounder_trains_and_samples
 
 def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_intervention(tmp_path: Path) -> None:
     dm = NapkinDigitsDataModule(size=8, n_train=96, n_val=16, batch_size=32, seed=0)
-    model = IDGEN(
-        dm.graph,
-        variables=variables_to_dict(dm.variables),
-        treatment="X",
-        outcome="Y",
-        network={"hidden": 16, "image": TINY_IMAGE},
-        generated_size=40,
-        seed=0,
-    )
+    model = _tiny_napkin(dm, generated_size=40)
     factory = stage_trainer_factory(3, progress=False, accelerator="cpu", ema=None)
     fit_idgen(model, dm, tmp_path / "run", factory, batch_size=32, shard_rows=16, progress=False)
     generated = read_shards(tmp_path / "run" / "data" / "D1")
@@ -107,19 +118,6 @@ def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_inte
     assert (tmp_path / "y.Y.png").is_file()
     bad = run_cli("sample", "--ckpt", str(tmp_path / "run"), "--do", f"X={png}", "--guidance", "-1", "--out", "z.csv")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--guidance is -1" in bad.stderr
-
-
-def _tiny_napkin(dm: NapkinDigitsDataModule, guidance: float, generation_guidance: float | None) -> IDGEN:
-    return IDGEN(
-        dm.graph,
-        variables=variables_to_dict(dm.variables),
-        treatment="X",
-        outcome="Y",
-        network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
-        generated_size=24,
-        seed=0,
-        generation_guidance=generation_guidance,
-    )
 
 
 def test_generation_guidance_weights_the_image_factors_that_draw_generated_datasets(tmp_path: Path) -> None:
