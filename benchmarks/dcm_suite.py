@@ -42,8 +42,9 @@ from harness import quiet_trainer
 
 from lightning_causal.callbacks import EMA
 from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.metrics import counterfactual_mse, interventional_mmd, observational_mmd
-from lightning_causal.models import DCM, AdamW, DCMNetworkConfig, WarmupCosine
+from lightning_causal.models import DCM, AdamW, WarmupCosine
 from lightning_causal.scm import intervened_nodes, intervention_values
 
 warnings.filterwarnings("ignore")
@@ -60,7 +61,7 @@ def train_dcm(data: SCMDataModule, args: argparse.Namespace, seed: int) -> DCM:
     model = DCM(
         data.graph,
         data.variables,
-        DCMNetworkConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning),
+        MechanismConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning),
         optimizer=partial(AdamW, lr=args.lr),
         scheduler=partial(WarmupCosine, warmup_steps=100),
         seed=seed,

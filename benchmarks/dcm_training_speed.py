@@ -35,7 +35,8 @@ from harness import quiet_trainer
 from lightning_causal import CausalGraph
 from lightning_causal.datamodules.scm import SCMDataModule
 from lightning_causal.datamodules.tensor_dataset import tensor_loader
-from lightning_causal.models import DCM, DCMNetworkConfig
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM
 
 warnings.filterwarnings("ignore")
 logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
@@ -51,7 +52,7 @@ def _val_losses(model: DCM, val: dict[str, torch.Tensor], draws: int = 20) -> di
     model.eval()
     out = {}
     with torch.no_grad():
-        for v in model.network.modelled:
+        for v in model.node_mechanisms.trained:
             gen = model.node_generator(v)
             parents = {p: val[p] for p in gen.inputs}
             losses = [gen.loss(val[v], parents, torch.Generator().manual_seed(k)).item() for k in range(draws)]
@@ -66,7 +67,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     data = SCMDataModule("ladder", "NL", n_train=5000, n_val=2000, n_test=0, seed=0, layout="scalar")
     graph, variables = data.graph, data.variables
     modelled = [v for v in graph.nodes if graph.parents(v)]
-    config = DCMNetworkConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning)
+    config = MechanismConfig(hidden=args.hidden, depth=args.depth, conditioning=args.conditioning)
     results: dict[str, Any] = {"nodes": len(graph.nodes), "modelled": len(modelled), "steps_per_node": args.steps}
 
     # sequential: one model per node, one fit after another

@@ -47,8 +47,9 @@ from lightning_causal.callbacks import EMA
 from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
 from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
 from lightning_causal.launch.quiet import quiet
+from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.metrics.mmd import mmd
-from lightning_causal.models import DCM, IDGEN, AdamW, DCMNetworkConfig
+from lightning_causal.models import DCM, IDGEN, AdamW
 from lightning_causal.scm.latent import LATENT_SCMS
 from lightning_causal.variables.spec import variables_to_dict
 
@@ -77,7 +78,7 @@ def _idgen(
         treatment=treatment,
         outcome=dm.scm.outcome,
         condition=condition,
-        network=_network(hidden),
+        mechanisms=_network(hidden),
         optimizer=partial(AdamW, lr=1e-3),
         seed=seed,
     )
@@ -101,7 +102,7 @@ def _train_dcm(dm: LatentSCMDataModule, steps: int, hidden: int, seed: int) -> D
 
     blind = CausalGraph(directed=dm.graph.directed, nodes=dm.graph.nodes)
     torch.manual_seed(seed)
-    model = DCM(blind, dm.variables, DCMNetworkConfig(hidden=hidden), optimizer=partial(AdamW, lr=1e-3), seed=seed)
+    model = DCM(blind, dm.variables, MechanismConfig(hidden=hidden), optimizer=partial(AdamW, lr=1e-3), seed=seed)
     quiet_trainer(steps, [EMA(decay=0.999)]).fit(model, dm)
     return model
 

@@ -93,7 +93,7 @@ def _fit_idgen_cli(config_path: str, run_dir: Path, steps: int | None, seed: int
 def _model_args(config: dict[str, Any], seed: int) -> dict[str, Any]:
     init = config["model"]["init_args"]
     lr = init["optimizer"]["init_args"]["lr"]
-    return {"network": init.get("network"), "optimizer": partial(AdamW, lr=lr), "seed": seed}
+    return {"mechanisms": init.get("mechanisms"), "optimizer": partial(AdamW, lr=lr), "seed": seed}
 
 
 def _train_conditional(
@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     config = _config(args.config)
     steps = args.steps or int(config["trainer"]["max_steps"])
     seed = args.seed if args.seed is not None else int(config.get("seed_everything", 0))
-    weights = args.guidance or [float(config["model"]["init_args"]["network"]["image"].get("guidance", 0.0))]
+    weights = args.guidance or [float(config["model"]["init_args"]["mechanisms"]["image"].get("guidance", 0.0))]
     accel = _accelerator(config)
     device = torch.device("cuda" if accel == "gpu" else "cpu")
     dm = _data(config)

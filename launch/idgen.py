@@ -68,8 +68,8 @@ from lightning_causal.errors import ConfigError, DataError, QueryError, listing
 from lightning_causal.files import atomic_write
 from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.launch.quiet import quiet
-from lightning_causal.models.dcm.network import DCMNetworkConfig
-from lightning_causal.models.idgen import IDGEN, FactorGenerator, TensorKind
+from lightning_causal.mechanisms import MechanismConfig, MechanismGenerator
+from lightning_causal.models.idgen import IDGEN, TensorKind
 from lightning_causal.plan.parts import Dataset
 from lightning_causal.plan.sampling_plan import SamplingPlan
 from lightning_causal.sampling.data import PlanData, TensorData
@@ -118,8 +118,9 @@ class StageData(L.LightningDataModule):
 
 # ---------------------------------------------------------------------------- the run folder
 def _fingerprint(model: IDGEN) -> str:
-    keys = ("graph", "variables", "treatment", "outcome", "condition", "network", "seed", "generated_size")
+    keys = ("graph", "variables", "treatment", "outcome", "condition", "seed", "generated_size")
     settings = {k: model.hparams.get(k) for k in keys}
+    settings["network"] = model.hparams.get("mechanisms")  # the key's name before 0.2: run folders keep their prints
     if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
         settings["generation_guidance"] = model.hparams["generation_guidance"]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -222,11 +223,11 @@ def generate_dataset(
         return read_shards(folder)
     guidance = model.hparams.get("generation_guidance")
     generators: dict[str, ConditionalGenerator] = {
-        f.name: FactorGenerator(
-            model.factor_network(f.dataset), f.name, steps=model.hparams["sample_steps"], guidance=guidance
+        f.name: MechanismGenerator(
+            model.dataset_mechanisms(f.dataset), f.name, steps=model.hparams["sample_steps"], guidance=guidance
         )
         for f in model.plan.factors
-        if f.dataset in model.factor_networks
+        if f.dataset in model.factor_mechanisms
     }
     columns = dataset.columns
     variables = {v: model.variables[v] for v in columns}
@@ -365,7 +366,7 @@ def fit_idgen(
         for name in names:
             model.keep_rows(name, tensors[name], seed)
         stage_root = run.stage_dir(stage)
-        if not any(model.factor_network(n).trained for n in names):
+        if not any(model.dataset_mechanisms(n).trained for n in names):
             # only resampled marginals: nothing to optimise, the kept rows are the whole stage
             final = stage_root / "final.ckpt"
             write_checkpoint(model, final)
@@ -381,18 +382,18 @@ def fit_idgen(
             stage_data = StageData({n: tensors[n] for n in names}, batch_size, seed + stage)
         last = stage_root / "checkpoints" / "last.ckpt"
         if progress:
-            trained = ", ".join(str(model.plan.factor(f)) for n in names for f in model.factor_network(n).factors)
+            trained = ", ".join(str(model.plan.factor(f)) for n in names for f in model.dataset_mechanisms(n).factors)
             print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
         # the other stages are frozen, but an EMA callback rewrites every weight (a*d + a*(1-d) rounds):
         # their exact values are put back after the run
         frozen = {
-            n: {k: v.detach().clone() for k, v in model.factor_network(n).state_dict().items()}
-            for n in model.factor_networks
+            n: {k: v.detach().clone() for k, v in model.dataset_mechanisms(n).state_dict().items()}
+            for n in model.factor_mechanisms
             if n not in names
         }
         stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
         for n, weights in frozen.items():
-            model.factor_network(n).load_state_dict(weights)
+            model.dataset_mechanisms(n).load_state_dict(weights)
         device = stage_trainer.strategy.root_device
         final = stage_root / "final.ckpt"
         _save_weights(stage_trainer, final)
@@ -562,7 +563,7 @@ class DiffusionKind(TensorKind):
     Args:
         max_steps: optimizer steps per stage.
         batch_size: rows per batch.
-        network: the architecture of the factor networks (:class:`DCMNetworkConfig` or its fields).
+        mechanisms: the architecture of the factors' mechanisms (:class:`MechanismConfig` or its fields).
         variables: declared types (e.g. ``{"M": {"type": "categorical", "classes": 4}}``); others
             are inferred: float columns continuous, integer columns categorical (binary for 0/1).
             Data given as a data module (with ``train_tensors``) bring their own ``variables``.
@@ -570,7 +571,7 @@ class DiffusionKind(TensorKind):
         lr: the learning rate (AdamW).
         progress: show progress bars.
         generation_guidance: the guidance weight of image factors drawing generated datasets
-            (see :class:`~lightning_causal.models.IDGEN`; default: ``network.image.guidance``).
+            (see :class:`~lightning_causal.models.IDGEN`; default: ``mechanisms.image.guidance``).
         trainer_kwargs: more Trainer arguments (e.g. ``accelerator="gpu"``).
     """
 
@@ -580,7 +581,7 @@ class DiffusionKind(TensorKind):
         self,
         max_steps: int = 2000,
         batch_size: int = 256,
-        network: DCMNetworkConfig | Mapping[str, Any] | None = None,
+        mechanisms: MechanismConfig | Mapping[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
         run_dir: str | Path | None = None,
         lr: float = 1e-3,
@@ -591,7 +592,7 @@ class DiffusionKind(TensorKind):
         super().__init__({}, "cpu")
         self.max_steps = max_steps
         self.batch_size = batch_size
-        self.network = network
+        self.mechanisms = mechanisms
         self.declared = dict(variables or {})
         self.run_dir = run_dir
         self.lr = lr
@@ -625,14 +626,14 @@ class DiffusionKind(TensorKind):
 
         observed = self.observe(data, plan_columns(plan), cardinalities)
         assert isinstance(observed, TensorData)
-        network = dict(self.network) if isinstance(self.network, Mapping) else self.network
+        mechanisms = dict(self.mechanisms) if isinstance(self.mechanisms, Mapping) else self.mechanisms
         model = IDGEN(
             plan.graph,
             variables={v: s for v, s in self.variables.items()},  # type: ignore[misc]
             treatment=plan.treatment,
             outcome=plan.outcome,
             condition=plan.condition,
-            network=network,
+            mechanisms=mechanisms,
             optimizer=partial(AdamW, lr=self.lr),
             seed=int(seed),
             generated_size=generated_size,
@@ -643,4 +644,4 @@ class DiffusionKind(TensorKind):
             folder = self.run_dir if self.run_dir is not None else scratch
             fit_idgen(model, observed.columns, folder, factory, self.batch_size, progress=self.progress)
         model.eval()
-        return model.network()
+        return model.sampling_network()

@@ -52,7 +52,7 @@ def run_idgen_demo(args: argparse.Namespace) -> dict[str, Any]:
     print(f"Training ID-GEN for {scm.query} on the front-door SCM: X -> M -> Y, a latent U causes X and Y")
     for equation in scm.equations.values():
         print(f"    {equation}")
-    model = IDGEN(data.graph, variables_to_dict(data.variables), "X", "Y", network={"hidden": 64}, seed=args.seed)
+    model = IDGEN(data.graph, variables_to_dict(data.variables), "X", "Y", mechanisms={"hidden": 64}, seed=args.seed)
     print(model.plan.estimand_text)
     start = time.perf_counter()
     with quiet():

@@ -27,7 +27,7 @@ from typing import Any
 
 import torch
 
-from lightning_causal.errors import LightningCausalError, QueryError
+from lightning_causal.errors import QueryError
 from lightning_causal.files import check_output_path
 from lightning_causal.values import check_assignment, check_count
 from lightning_causal.variables.spec import VariableSpec
@@ -42,31 +42,10 @@ __all__ = [
 
 
 def load_model(path: Path) -> Any:
-    """A trained model from a checkpoint written by ``fit`` (EMA weights when EMA was used).
+    """A trained model from a checkpoint written by ``fit`` (EMA weights when EMA was used), of its family's class."""
+    from lightning_causal.models.families import load_model as load
 
-    A DCM checkpoint gives a :class:`DCM`; an ID-GEN run's ``idgen.ckpt`` (or its run folder) an
-    :class:`IDGEN`.
-    """
-    from lightning_causal.models import DCM, IDGEN
-
-    if path.is_dir() and (path / "idgen.ckpt").is_file():
-        path = path / "idgen.ckpt"  # an ID-GEN run folder
-    if path.is_dir():
-        raise QueryError(f"checkpoint {str(path)!r} is a folder; pass the .ckpt file a fit run wrote in it")
-    if not path.is_file():
-        raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
-        family = state.get("hyper_parameters", {}).get("family") if isinstance(state, dict) else None
-        return (IDGEN if family == "idgen" else DCM).load_from_checkpoint(path, map_location="cpu")
-    except LightningCausalError:
-        raise
-    except Exception as err:  # torch's unpickler and Lightning raise many types for a file that is no checkpoint
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise QueryError(
-            f"checkpoint {str(path)!r} cannot be loaded as a model checkpoint ({type(err).__name__}: {first[:200]}); "
-            "pass a .ckpt that lightning-causal fit wrote"
-        ) from None
+    return load(path)
 
 
 def _image(spec: VariableSpec, text: str, flag: str) -> torch.Tensor:
@@ -184,7 +163,7 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "--guidance",
         type=float,
         default=None,
-        help="classifier-free guidance weight of image variables (default: the model's network.image.guidance; "
+        help="classifier-free guidance weight of image variables (default: the model's mechanisms.image.guidance; "
         "0 samples the learned conditionals themselves)",
     )
     p.set_defaults(handler=run_sample)

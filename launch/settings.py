@@ -52,7 +52,7 @@ _RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     (
         "model.init_args.generation_guidance",
         lambda v: _is_number(v) and v >= 0,
-        "a guidance weight >= 0 (0: none), or null for network.image.guidance",
+        "a guidance weight >= 0 (0: none), or null for mechanisms.image.guidance",
     ),
 ]
 

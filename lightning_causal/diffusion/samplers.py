@@ -32,11 +32,24 @@ import torch
 from torch import Tensor
 
 from lightning_causal.diffusion.schedules import NoiseSchedule
+from lightning_causal.errors import QueryError
 
-__all__ = ["Clip", "EpsFn", "ddim_decode", "ddim_encode", "ddim_sample", "ddpm_sample", "step_indices"]
+__all__ = [
+    "SAMPLERS",
+    "Clip",
+    "EpsFn",
+    "ddim_decode",
+    "ddim_encode",
+    "ddim_sample",
+    "ddpm_sample",
+    "denoise",
+    "step_indices",
+]
 
 EpsFn = Callable[[Tensor, Tensor], Tensor]
 Clip = tuple[Tensor, Tensor]
+SAMPLERS = ("ddim", "ddpm")
+"""The samplers :func:`denoise` dispatches to."""
 
 
 def _clipped(x: Tensor, eps: Tensor, abar: Tensor, clip: Clip | None) -> tuple[Tensor, Tensor]:
@@ -121,6 +134,29 @@ def ddim_sample(
         if eta > 0 and prev >= 0:
             x = x + sigma * torch.randn(x.shape, generator=rng, device=x.device, dtype=x.dtype)
     return x
+
+
+def denoise(
+    eps_fn: EpsFn,
+    schedule: NoiseSchedule,
+    x_t: Tensor,
+    sampler: str = "ddim",
+    steps: int | None = None,
+    eta: float = 0.0,
+    rng: torch.Generator | None = None,
+    clip: Clip | None = None,
+) -> Tensor:
+    """From noise ``x_t`` (x_T) to data with the chosen sampler: the one dispatch every diffusion mechanism uses.
+
+    ``"ddim"`` (:func:`ddim_sample`: ``steps`` of them, stochastic with ``eta`` > 0) or ``"ddpm"``
+    (:func:`ddpm_sample`: all T steps, ``steps`` and ``eta`` do not apply). Decoding an abducted latent
+    is ``denoise(..., sampler="ddim", eta=0.0)``.
+    """
+    if sampler == "ddim":
+        return ddim_sample(eps_fn, schedule, x_t, steps=steps, eta=eta, rng=rng, clip=clip)
+    if sampler == "ddpm":
+        return ddpm_sample(eps_fn, schedule, x_t, rng=rng, clip=clip)
+    raise QueryError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
 
 
 def ddim_decode(

@@ -6,7 +6,7 @@
 
 The protocol and the tables are torch-free; the Gumbel functions load on first use, so plan
 compilation and exact fitting never import torch. The DCM's per-node view is
-:class:`lightning_causal.models.dcm.NodeGenerator`.
+:class:`lightning_causal.mechanisms.MechanismGenerator`.
 """
 
 from __future__ import annotations

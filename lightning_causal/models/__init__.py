@@ -12,8 +12,8 @@ A new family (Diff-SCM, DIME, IWDD) gets its own package here, subclasses
 """
 
 from lightning_causal.models.base import CausalModule
-from lightning_causal.models.dcm import DCM, DCMNetwork, DCMNetworkConfig, NodeGenerator
+from lightning_causal.models.dcm import DCM
 from lightning_causal.models.idgen import IDGEN
 from lightning_causal.models.optim import AdamW, WarmupCosine
 
-__all__ = ["DCM", "IDGEN", "AdamW", "CausalModule", "DCMNetwork", "DCMNetworkConfig", "NodeGenerator", "WarmupCosine"]
+__all__ = ["DCM", "IDGEN", "AdamW", "CausalModule", "WarmupCosine"]

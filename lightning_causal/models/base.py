@@ -16,7 +16,13 @@ otherwise copy:
   (one check per step), and non-finite weights stop it before a checkpoint of them is written and
   at the end of training, with a :class:`~lightning_causal.errors.TrainingError` that names the
   step, the parts of the loss and the parameters that went non-finite; the last checkpoint written
-  before stays as it was. A model with non-finite weights refuses queries.
+  before stays as it was. A model with non-finite weights refuses queries;
+* what a family tells the commands, so that they never test which family they have: its registry
+  name (``family``; defining the class registers it, :mod:`~lightning_causal.models.families`), how
+  it trains (:meth:`CausalModule.fit_in`, :meth:`CausalModule.check_fit`,
+  :meth:`CausalModule.check_command`, :meth:`CausalModule.fit_summary`), how it loads
+  (:meth:`CausalModule.load`), and which queries it answers (:meth:`CausalModule.check_query`,
+  :meth:`CausalModule.sample`, :meth:`CausalModule.counterfactual`, :meth:`CausalModule.query_text`).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
 
 import lightning as L
 import torch
@@ -32,16 +39,23 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from lightning_causal.errors import QueryError, TrainingError, listing
+from lightning_causal.models.checkpoints import FAMILY_KEY, migrate_checkpoint
+from lightning_causal.models.families import load_model, register_family
+from lightning_causal.models.interface import FitContext, QueryLabels
 from lightning_causal.models.optim import AdamW
 from lightning_causal.randomness import torch_rng
 
 __all__ = ["CausalModule"]
 
 NOISE_STATE_KEY = "noise_rng_state"
+ModuleT = TypeVar("ModuleT", bound="CausalModule")
 
 
 class CausalModule(L.LightningModule):
     """A LightningModule with injected optimisation, a checkpointed noise RNG and one ``model_step``.
+
+    A subclass that sets the class attribute ``family`` (e.g. ``"dcm"``) is a model family: defining
+    it registers it, and checkpoints it writes name it.
 
     Args:
         optimizer: builds the optimizer from the parameters (default: fused AdamW, lr 1e-3).
@@ -49,6 +63,14 @@ class CausalModule(L.LightningModule):
             (default: none).
         seed: seeds the training noise (rank r uses seed + 1_000_003 r).
     """
+
+    family: ClassVar[str] = ""
+    """The family's registry name (set by each family's class)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("family"):
+            register_family(cls.family, cls)
 
     def __init__(
         self,
@@ -202,7 +224,69 @@ class CausalModule(L.LightningModule):
             self._check_weights("when the checkpoint of this step was about to be saved")
         if self._noise is not None:
             checkpoint[NOISE_STATE_KEY] = self._noise.get_state()
+        if self.family:
+            checkpoint[FAMILY_KEY] = self.family
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        migrate_checkpoint(checkpoint)  # before Lightning loads the state dict: release-0.1 names
         self._noise = None
         self._noise_state = checkpoint.get(NOISE_STATE_KEY)
+
+    @classmethod
+    def load(cls: type[ModuleT], path: str | Path, map_location: Any = "cpu") -> ModuleT:
+        """A trained model from a checkpoint (or a run folder holding one), of the family that wrote it.
+
+        Called on a family (``DCM.load(path)``), the checkpoint must be of that family.
+        """
+        model = load_model(path, map_location)
+        if not isinstance(model, cls):
+            raise QueryError(
+                f"checkpoint {str(path)!r} holds a {type(model).__name__} model, not a {cls.__name__}; "
+                f"load it with {type(model).__name__}.load or lightning_causal.models.load_model"
+            )
+        return model
+
+    # ------------------------------------------------------------------ what commands ask of a family
+    def fit_in(self, context: FitContext) -> None:
+        """Train from a command: one Lightning run with the command's Trainer (families with stages override)."""
+        context.trainer.fit(self, datamodule=context.datamodule, ckpt_path=context.ckpt_path)
+
+    @classmethod
+    def check_fit(cls, ckpt_path: str | None, root: str | None) -> None:
+        """Refuse, before anything is built, fit settings this family cannot train with (default: none)."""
+
+    def check_command(self, command: str) -> None:
+        """Refuse a command (``validate``, ``test``) this family does not run as one Lightning run (default: none)."""
+
+    def fit_summary(self, context: FitContext) -> str | None:
+        """The line a command prints when training ended (None: the command's own, naming the checkpoints)."""
+        return None
+
+    def check_query(
+        self,
+        interventions: Mapping[str, Any],
+        given: Mapping[str, Any],
+        labels: QueryLabels = QueryLabels(),  # noqa: B008 - a frozen record
+    ) -> None:
+        """Refuse a query this model does not answer, naming the arguments by ``labels`` (default: any
+        hard or shift intervention, no condition)."""
+        if given:
+            raise QueryError(
+                f"{labels.given}: a {type(self).__name__} answers interventional queries; a conditional query "
+                "P(y | do(x), z) needs an ID-GEN model (model: lightning_causal.models.IDGEN with condition: [...])"
+            )
+
+    def query_text(self, interventions: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+        """The query in words, for a command's report (``do(x1)``, ``observational``)."""
+        return ", ".join(f"do({k})" for k in interventions) or "observational"
+
+    def sample(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        """``n`` samples under ``interventions`` (each family documents its options)."""
+        raise QueryError(f"a {type(self).__name__} model does not sample")
+
+    def counterfactual(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        """Counterfactuals of factual rows (each family that answers them documents its options)."""
+        raise QueryError(
+            f"a {type(self).__name__} model answers interventional queries (lightning-causal sample); "
+            "counterfactuals need a model that abducts its noise, e.g. a DCM"
+        )

@@ -21,9 +21,10 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["CONDITIONING", "BatchedLinear", "BatchedMLP"]
+__all__ = ["CONDITIONING", "BatchedLinear", "BatchedMLP", "SeparateMLPs"]
 
 CONDITIONING = ("film", "concat")
 
@@ -122,3 +123,35 @@ class BatchedMLP(nn.Module):
             if k < len(self.hidden):
                 h = self.hidden[k](h, index)
         return self.output(h, index)
+
+
+class SeparateMLPs(nn.Module):
+    """The reference layout of :class:`BatchedMLP`: one single-network ``BatchedMLP`` per network at its own
+    (unpadded) widths, run one after another; outputs are padded to ``out_dim``.
+
+    Args:
+        true_in, true_cond, true_out: the real input, conditioning and output widths of every network.
+        out_dim: the padded output width.
+        kwargs: the :class:`BatchedMLP` settings (``hidden``, ``depth``, ``conditioning``).
+    """
+
+    def __init__(
+        self, true_in: Sequence[int], true_cond: Sequence[int], true_out: Sequence[int], out_dim: int, **kwargs: object
+    ) -> None:
+        super().__init__()
+        self.widths = list(zip(true_in, true_cond, true_out, strict=True))
+        self.out_dim = out_dim
+        self.nets = nn.ModuleList(
+            BatchedMLP(1, i, c, o, **kwargs)  # type: ignore[arg-type]
+            for i, c, o in self.widths
+        )
+
+    def forward(self, x: Tensor, c: Tensor, index: Tensor | None = None) -> Tensor:
+        """``x``: (k, B, in_dim), ``c``: (k, B, cond_dim) padded; k = N, or the networks in ``index``."""
+        rows = range(len(self.nets)) if index is None else index.tolist()
+        outs = []
+        for k, node in enumerate(rows):
+            i, cw, o = self.widths[node]
+            y = self.nets[node](x[k : k + 1, :, :i], c[k : k + 1, :, :cw])
+            outs.append(F.pad(y, (0, self.out_dim - o)))
+        return torch.cat(outs, dim=0)

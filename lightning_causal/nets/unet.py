@@ -27,7 +27,7 @@ from lightning_causal.nets.embeddings import sinusoidal_embedding
 
 __all__ = ["AttentionBlock", "ConditionEncoder", "ResidualBlock", "UNet"]
 
-_KEY = "network.image"
+_KEY = "mechanisms.image"
 
 
 def _zero(module: nn.Module) -> nn.Module:

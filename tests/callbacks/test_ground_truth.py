@@ -9,10 +9,11 @@ import torch
 def test_ground_truth_metrics_are_logged_during_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from lightning_causal.callbacks import GroundTruthMetrics
     from lightning_causal.datamodules.scm import SCMDataModule
-    from lightning_causal.models import DCM, DCMNetworkConfig
+    from lightning_causal.mechanisms import MechanismConfig
+    from lightning_causal.models import DCM
 
     data = SCMDataModule("chain", "NL", n_train=500, n_val=100, n_test=10, batch_size=100)
-    model = DCM(data.graph, data.variables, DCMNetworkConfig(hidden=16, timesteps=20))
+    model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=20))
     trainer = L.Trainer(
         max_steps=10,
         val_check_interval=5,

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from lightning_causal.datamodules.scm import SCMDataModule
-from lightning_causal.models import DCM, DCMNetworkConfig
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM
 
 
 class _Checksum(L.Callback):
@@ -26,7 +27,7 @@ class _Checksum(L.Callback):
 
 def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path) -> None:
     data = SCMDataModule("diamond", "NL", n_train=512, n_val=64, n_test=0, batch_size=64)
-    model = DCM(data.graph, data.variables, DCMNetworkConfig(hidden=16, timesteps=20))
+    model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=20))
     trainer = L.Trainer(
         accelerator="cpu",
         devices=2,

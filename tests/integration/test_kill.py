@@ -32,7 +32,7 @@ trainer:
 model:
   class_path: lightning_causal.models.DCM
   init_args:
-    network: {hidden: 256}  # a larger checkpoint: writes take a while, so kills land inside them
+    mechanisms: {hidden: 256}  # a larger checkpoint: writes take a while, so kills land inside them
 data:
   class_path: lightning_causal.datamodules.scm.SCMDataModule
   init_args: {scm: triangle, variant: NA, n_train: 2000, n_val: 0, n_test: 0}

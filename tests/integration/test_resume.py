@@ -18,7 +18,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning_causal.callbacks import EMA
 from lightning_causal.datamodules.scm import SCMDataModule
 from lightning_causal.datamodules.tensor_dataset import tensor_loader
-from lightning_causal.models import DCM, DCMNetworkConfig, WarmupCosine
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM, WarmupCosine
 
 STEPS = 30  # 600 rows in batches of 64: 10 batches an epoch, the last one short
 
@@ -29,7 +30,7 @@ def _fit(root: Path, ckpt_path: Path | None = None, every: int | None = None) ->
     model = DCM(
         data.graph,
         data.variables,
-        DCMNetworkConfig(hidden=16),
+        MechanismConfig(hidden=16),
         seed=5,
         scheduler=partial(WarmupCosine, warmup_steps=4),
     )

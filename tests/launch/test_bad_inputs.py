@@ -17,7 +17,8 @@ import torch
 from lightning_causal import CausalGraph, ConfigError, QueryError, compile_plan
 from lightning_causal.datamodules.tensor_dataset import tensor_loader
 from lightning_causal.files import atomic_write
-from lightning_causal.models import DCM, DCMNetworkConfig
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM
 from lightning_causal.scm import DiscreteSCM
 from lightning_causal.variables import VariableSpec
 from tests.checks import run_cli
@@ -40,7 +41,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """A tiny trained checkpoint and the bad files the table refers to."""
     root = tmp_path_factory.mktemp("bad")
     specs = {v: VariableSpec(v, mean=(0.0,), std=(1.0,)) for v in GRAPH.nodes}
-    model = DCM(GRAPH, specs, DCMNetworkConfig(hidden=8, timesteps=10))
+    model = DCM(GRAPH, specs, MechanismConfig(hidden=8, timesteps=10))
     g = torch.Generator().manual_seed(0)
     data = {v: torch.randn(64, 1, generator=g) for v in GRAPH.nodes}
     trainer = L.Trainer(
@@ -93,7 +94,7 @@ def _tiny_idgen(folder: Path) -> None:
     from lightning_causal.variables.spec import variables_to_dict
 
     dm = LatentSCMDataModule("conditional", n_train=64, n_val=0, batch_size=16)
-    model = IDGEN(dm.graph, variables_to_dict(dm.variables), "X", "Y", "Z", network={"hidden": 8, "timesteps": 10})
+    model = IDGEN(dm.graph, variables_to_dict(dm.variables), "X", "Y", "Z", mechanisms={"hidden": 8, "timesteps": 10})
     fit_idgen(model, dm, folder, stage_trainer_factory(2, progress=False, accelerator="cpu"), progress=False)
 
 
@@ -132,7 +133,7 @@ CASES = [
     (["fit", "--config", CONFIG, "--trainer.max_steps=many"], ["max_steps"]),
     (["fit", "--config", CONFIG, "--data.batch_size=0"], ["batch_size", "0"]),
     (["fit", "--config", CONFIG, "--model.optimizer.init_args.lr=-1"], ["lr", "-1"]),
-    (["fit", "--config", CONFIG, "--model.network.hidden=0"], ["network.hidden", "0"]),
+    (["fit", "--config", CONFIG, "--model.mechanisms.hidden=0"], ["mechanisms.hidden", "0"]),
     (["fit", "--config", CONFIG, "--data.scm=pentagon", "--data.n_train=200", *SHORT], ["pentagon"]),
     (["fit", "--config", CONFIG, "--seed_everything=abc"], ["seed_everything"]),
     (["fit", "--config", CONFIG, "--trainer.devices=0", *SHORT, "--data.n_train=100"], ["devices"]),
@@ -208,7 +209,7 @@ def test_python_api_refuses_bad_values_with_the_project_errors(files: dict[str, 
     factual["x2"][1] = float("inf")
     with pytest.raises(QueryError, match="factual 'x2' holds NaN or infinite"):
         model.counterfactual(factual, {"x1": 1.0})
-    untrained = DCM(GRAPH, {v: VariableSpec(v) for v in GRAPH.nodes}, DCMNetworkConfig(hidden=4))
+    untrained = DCM(GRAPH, {v: VariableSpec(v) for v in GRAPH.nodes}, MechanismConfig(hidden=4))
     with pytest.raises(QueryError, match="root 'x1' has no training rows"):
         untrained.sample(3)
     scm = DiscreteSCM.random(CausalGraph(directed=[("X", "Y")], bidirected=[("Z", "Y")]), seed=0)
@@ -217,8 +218,8 @@ def test_python_api_refuses_bad_values_with_the_project_errors(files: dict[str, 
         network.sample(-2, {"X": 0})
     with pytest.raises(QueryError, match="1,000,000"):
         compile_plan(scm.graph, "X", "Y").fit({"X": [0, 1000000], "Y": [0, 1], "Z": [0, 0]})
-    with pytest.raises(ConfigError, match=r"network\.depth is 0"):
-        DCMNetworkConfig(depth=0)
+    with pytest.raises(ConfigError, match=r"mechanisms\.depth is 0"):
+        MechanismConfig(depth=0)
 
 
 def test_exact_tables_refuse_absurd_sizes_before_allocating() -> None:

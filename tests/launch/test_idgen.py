@@ -30,7 +30,7 @@ def _model(dm: LatentSCMDataModule, **kwargs: Any) -> IDGEN:
         treatment=scm.treatment,
         outcome=scm.outcome,
         condition=scm.condition,
-        network=kwargs.pop("network", TINY),
+        mechanisms=kwargs.pop("mechanisms", TINY),
         **kwargs,
     )
 
@@ -124,7 +124,7 @@ def _mean_error(samples: torch.Tensor, truth: torch.Tensor) -> float:
 
 def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("frontdoor", n_train=4000, n_val=200, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(1200), progress=False)
+    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(1200), progress=False)
     x_all, y_all = dm.train_tensors["X"][:, 0], dm.train_tensors["Y"][:, 0]
     for values in dm.scm.treatment_values()[::2]:  # the 20% and 80% quantiles, where confounding biases
         x = values["X"]
@@ -136,7 +136,7 @@ def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp
 
 def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("conditional", n_train=3000, n_val=0, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
+    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
     assert model.stage_count == 3 and model.plan.condition == ("Z",)
     x = dm.scm.treatment_values()[2]
     means = {}
@@ -151,7 +151,7 @@ def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_pat
 
 def test_mixed_napkin_answers_do_not_depend_on_the_free_input(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("napkin_mixed", n_train=3000, n_val=0, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, network={"hidden": 64}), dm, tmp_path / "run", _factory(1000), progress=False)
+    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(1000), progress=False)
     assert model.plan.arbitrary == ("W2",)
     x_all, y_all = dm.train_tensors["X"], dm.train_tensors["Y"]
     for x in (0, 1):
@@ -167,14 +167,14 @@ def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_pat
     dm = LatentSCMDataModule("backdoor", n_train=800, n_val=0, batch_size=128, seed=0)
     plan = compile_plan(dm.graph, "X", "Y")
     data = {k: v.numpy() for k, v in dm.train_tensors.items()}  # numpy arrays work too
-    kind = DiffusionKind(max_steps=20, network=TINY, progress=False, accelerator="cpu")
+    kind = DiffusionKind(max_steps=20, mechanisms=TINY, progress=False, accelerator="cpu")
     network = plan.fit(data, generator=kind)
     assert isinstance(network, SamplingNetwork)
     a = network.sample(100, {"X": 0.3}, seed=5)["Y"]
     b = network.sample(100, {"X": 0.3}, seed=5)["Y"]
     assert a.shape == (100, 1) and torch.equal(a, b)
     assert not torch.equal(a, network.sample(100, {"X": 0.3}, seed=6)["Y"])
-    kept = DiffusionKind(max_steps=5, network=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
+    kept = DiffusionKind(max_steps=5, mechanisms=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
     plan.fit(dm, generator=kept)  # a data module brings its rows and its variable types
     assert (tmp_path / "kept" / "idgen.ckpt").is_file() and (tmp_path / "kept" / "plan.json").is_file()
     assert IDGEN.load(tmp_path / "kept" / "idgen.ckpt").variables["X"].mean == dm.variables["X"].mean
@@ -183,7 +183,7 @@ def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_pat
 def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(tmp_path: Path) -> None:
     # P(Y | do(W1)) on the napkin (ID-GEN's Figure 3): two c-factors run their own line-7 updates
     dm = LatentSCMDataModule("napkin", n_train=600, n_val=0, batch_size=64, seed=0)
-    model = IDGEN(dm.graph, variables_to_dict(dm.variables), treatment="W1", outcome="Y", network=TINY)
+    model = IDGEN(dm.graph, variables_to_dict(dm.variables), treatment="W1", outcome="Y", mechanisms=TINY)
     assert model.stage_datasets(1) == ["D1", "D2"]
     model.train_stage(1)
     assert len(model.loss_names) == 2
@@ -209,7 +209,7 @@ def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last
             if v in pair:
                 value = value + 0.7 * z
         data[v] = value
-    model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "network": TINY}
+    model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "mechanisms": TINY}
     root = tmp_path / "run"
     with pytest.raises(RuntimeError, match="killed"):
         fit_idgen(IDGEN(**model_args), data, root, _factory(30, kill=(2, 25)), batch_size=64, progress=False)

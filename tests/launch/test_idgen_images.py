@@ -47,7 +47,7 @@ def _tiny_napkin(
         variables=variables_to_dict(dm.variables),
         treatment="X",
         outcome="Y",
-        network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
+        mechanisms={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
         generated_size=generated_size,
         seed=0,
         generation_guidance=generation_guidance,
@@ -68,9 +68,9 @@ def test_a_table_with_an_image_column_and_a_latent_confounder_trains_and_samples
         str(ROOT / "configs/tabular/spots.yaml"),
         "--trainer.max_steps=6",
         "--trainer.val_check_interval=3",
-        "--model.network.image.base=8",
-        "--model.network.image.groups=4",
-        "--model.network.image.sample_steps=4",
+        "--model.mechanisms.image.base=8",
+        "--model.mechanisms.image.groups=4",
+        "--model.mechanisms.image.sample_steps=4",
         f"--trainer.default_root_dir={run}",
     ]
     first = run_cli(*fit, cwd=tmp_path)
@@ -81,7 +81,7 @@ def test_a_table_with_an_image_column_and_a_latent_confounder_trains_and_samples
     ckpt = torch.load(run / "idgen.ckpt", map_location="cpu", weights_only=False)
     variables = ckpt["hyper_parameters"]["variables"]
     assert variables["M"]["type"] == "image" and variables["T"]["type"] == "categorical"
-    assert any(".images.denoisers." in key for key in ckpt["state_dict"])  # the image factor has a UNet
+    assert any(".banks.image.denoisers." in key for key in ckpt["state_dict"])  # the image factor has a UNet
 
     out = tmp_path / "y.csv"
     sample = run_cli("sample", "--ckpt", str(run), "--do", "T=2", "--n", "30", "--out", str(out))
@@ -129,7 +129,7 @@ def test_generation_guidance_weights_the_image_factors_that_draw_generated_datas
     def generated(folder: str, network_guidance: float, generation_guidance: float | None) -> dict[str, torch.Tensor]:
         same = IDGEN.load_from_checkpoint(  # the trained run, with other guidance settings
             tmp_path / "run" / "idgen.ckpt",
-            network={"hidden": 16, "image": {**TINY_IMAGE, "guidance": network_guidance}},
+            mechanisms={"hidden": 16, "image": {**TINY_IMAGE, "guidance": network_guidance}},
             generation_guidance=generation_guidance,
         )
         return generate_dataset(same, dataset, dm.train_tensors, tmp_path / folder, 24, 24, torch.device("cpu"), False)
@@ -175,9 +175,9 @@ def test_a_dcm_with_an_image_node_trains_samples_and_writes_image_files_from_the
         "--data.batch_size=32",
         "--trainer.max_steps=4",
         "--trainer.val_check_interval=2",
-        "--model.network.image.base=8",
-        "--model.network.image.groups=4",
-        "--model.network.image.sample_steps=3",
+        "--model.mechanisms.image.base=8",
+        "--model.mechanisms.image.groups=4",
+        "--model.mechanisms.image.sample_steps=3",
         f"--trainer.default_root_dir={run}",
         cwd=tmp_path,
     )

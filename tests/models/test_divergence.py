@@ -13,7 +13,8 @@ from torch.optim.lr_scheduler import LambdaLR
 
 from lightning_causal import CausalGraph, QueryError, TrainingError
 from lightning_causal.datamodules.tensor_dataset import tensor_loader
-from lightning_causal.models import DCM, DCMNetworkConfig
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM
 from lightning_causal.variables import VariableSpec
 from tests.checks import run_cli
 
@@ -42,7 +43,7 @@ def _trainer(root: Path, steps: int) -> L.Trainer:
 
 
 def test_a_nan_loss_at_the_first_step_names_the_step_and_the_node(tmp_path: Path) -> None:
-    model = DCM(GRAPH, SPECS, DCMNetworkConfig(hidden=8, timesteps=10))
+    model = DCM(GRAPH, SPECS, MechanismConfig(hidden=8, timesteps=10))
     with pytest.raises(
         TrainingError, match="diverged at step 1: the training loss is nan; non-finite losses of y"
     ) as err:
@@ -55,7 +56,7 @@ def test_weights_going_non_finite_mid_run_stop_training_and_keep_the_last_good_c
     model = DCM(
         GRAPH,
         SPECS,
-        DCMNetworkConfig(hidden=8, timesteps=10),
+        MechanismConfig(hidden=8, timesteps=10),
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(LambdaLR, lr_lambda=lambda step: 1.0 if step < 5 else float("inf")),
     )
@@ -100,7 +101,7 @@ def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_check
     model = DCM(
         GRAPH,
         SPECS,
-        DCMNetworkConfig(hidden=8, timesteps=10),
+        MechanismConfig(hidden=8, timesteps=10),
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(LambdaLR, lr_lambda=lambda step: 1.0 if step < 2 else float("inf")),
     )

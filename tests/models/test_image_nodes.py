@@ -12,8 +12,8 @@ import torch
 from lightning_causal.datamodules.tensor_dataset import TensorDataModule, with_statistics
 from lightning_causal.errors import ConfigError
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.models import DCM, AdamW, DCMNetworkConfig
-from lightning_causal.models.dcm.image_bank import ImageNetworkConfig
+from lightning_causal.mechanisms import ImageMechanismConfig, MechanismConfig
+from lightning_causal.models import DCM, AdamW
 from lightning_causal.variables.spec import VariableSpec
 
 TINY = {
@@ -88,7 +88,7 @@ def _train() -> tuple[DCM, _Data]:
     data = _chain()
     graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
     torch.manual_seed(0)
-    network = DCMNetworkConfig(hidden=32, image=ImageNetworkConfig(**TINY))  # type: ignore[arg-type]
+    network = MechanismConfig(hidden=32, image=ImageMechanismConfig(**TINY))  # type: ignore[arg-type]
     model = DCM(graph, data.variables, network, optimizer=partial(AdamW, lr=3e-3), seed=0)
     _trainer(1500).fit(model, data)
     return model, data
@@ -96,7 +96,7 @@ def _train() -> tuple[DCM, _Data]:
 
 def test_dcm_with_an_image_node_samples_images_that_follow_their_parent(trained: tuple[DCM, _Data]) -> None:
     model, _ = trained
-    assert model.network.image_nodes == ["X"]
+    assert model.node_mechanisms.banks["image"].entries == ("X",)
     for z in range(3):
         out = model.sample(64, {"Z": z}, seed=1)
         assert out["X"].shape == (64, 3, 4, 4) and out["X"].dtype == torch.uint8
@@ -149,14 +149,14 @@ def test_image_checkpoint_round_trip(trained: tuple[DCM, _Data], tmp_path) -> No
 
 
 def test_image_config_errors_are_one_line() -> None:
-    with pytest.raises(ConfigError, match=r"network\.image\.mults"):
-        ImageNetworkConfig(mults=())
-    with pytest.raises(ConfigError, match=r"network\.image\.cond_dropout"):
-        ImageNetworkConfig(cond_dropout=1.0)
-    with pytest.raises(ConfigError, match=r"network\.image\.sample_steps"):
-        ImageNetworkConfig(timesteps=10, beta_end=0.9, sample_steps=20)
-    with pytest.raises(ConfigError, match=r"network\.image"):
-        DCMNetworkConfig(image={"bogus": 1})  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"mechanisms\.image\.mults"):
+        ImageMechanismConfig(mults=())
+    with pytest.raises(ConfigError, match=r"mechanisms\.image\.cond_dropout"):
+        ImageMechanismConfig(cond_dropout=1.0)
+    with pytest.raises(ConfigError, match=r"mechanisms\.image\.sample_steps"):
+        ImageMechanismConfig(timesteps=10, beta_end=0.9, sample_steps=20)
+    with pytest.raises(ConfigError, match=r"mechanisms\.image"):
+        MechanismConfig(image={"bogus": 1})  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"keeps 36% of the image"):
-        ImageNetworkConfig(timesteps=100, beta_end=0.02)
-    assert DCMNetworkConfig(image={"base": 8}).image.base == 8  # type: ignore[arg-type]
+        ImageMechanismConfig(timesteps=100, beta_end=0.02)
+    assert MechanismConfig(image={"base": 8}).image.base == 8  # type: ignore[arg-type]

@@ -11,7 +11,8 @@ import torch
 
 from lightning_causal import CausalGraph
 from lightning_causal.datamodules.tensor_dataset import tensor_loader
-from lightning_causal.models import DCM, AdamW, DCMNetworkConfig, WarmupCosine
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM, AdamW, WarmupCosine
 from lightning_causal.variables import VariableSpec
 
 
@@ -46,7 +47,7 @@ SPECS = {"x": VariableSpec("x"), "y": VariableSpec("y")}
 
 
 def test_default_is_fused_adamw_at_1e_3_without_schedule() -> None:
-    trainer = _fit(DCM(GRAPH, SPECS, DCMNetworkConfig(hidden=8)), 2)
+    trainer = _fit(DCM(GRAPH, SPECS, MechanismConfig(hidden=8)), 2)
     (opt,) = trainer.optimizers
     assert isinstance(opt, AdamW) and opt.param_groups[0]["lr"] == 1e-3 and not trainer.lr_scheduler_configs
 
@@ -55,7 +56,7 @@ def test_injected_optimizer_and_schedule_get_the_run_length() -> None:
     model = DCM(
         GRAPH,
         SPECS,
-        DCMNetworkConfig(hidden=8),
+        MechanismConfig(hidden=8),
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(WarmupCosine, warmup_steps=2),
     )

@@ -198,7 +198,7 @@ def test_condition_encoder_errors() -> None:
     for parts in ([(3, 8)], [0], [(3, 0, 8)], ["x"]):
         with pytest.raises(ConfigError, match="condition input 0"):
             ConditionEncoder(parts)  # type: ignore[arg-type]
-    with pytest.raises(ConfigError, match=r"network\.image\.condition_dim"):
+    with pytest.raises(ConfigError, match=r"mechanisms\.image\.condition_dim"):
         ConditionEncoder([3], dim=0)
     with pytest.raises(ValueError, match="expects 2 inputs"):
         ConditionEncoder([3, 4])([torch.zeros(1, 3)])

@@ -12,11 +12,12 @@ Example::
     import lightning as L
 
     from lightning_causal.datamodules.scm import SCMDataModule
-    from lightning_causal.models import DCM, DCMNetworkConfig
+    from lightning_causal.mechanisms import MechanismConfig
+    from lightning_causal.models import DCM
     from lightning_causal.models.optim import AdamW
 
     data = SCMDataModule("triangle", "NA")
-    model = DCM(data.graph, data.variables, DCMNetworkConfig(hidden=64), optimizer=partial(AdamW, lr=1e-3))
+    model = DCM(data.graph, data.variables, MechanismConfig(hidden=64), optimizer=partial(AdamW, lr=1e-3))
     L.Trainer(max_epochs=50).fit(model, data)
     samples = model.sample(1000, interventions={"x1": 0.5}, seed=0)
     counterfactual = model.counterfactual(factual, interventions={"x2": lambda v: v + 1}, seed=0)
@@ -32,12 +33,13 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
+from lightning_causal.errors import QueryError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import resolve_graph_spec
+from lightning_causal.mechanisms import MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.dcm import queries as dcm_queries
-from lightning_causal.models.dcm.network import DCMNetwork, DCMNetworkConfig
-from lightning_causal.models.dcm.node_generator import NodeGenerator
+from lightning_causal.models.dcm.mechanisms import DCMMechanisms
 from lightning_causal.variables.spec import VariableSpec, parse_variables, variables_to_dict
 
 __all__ = ["DCM"]
@@ -51,8 +53,8 @@ class DCM(CausalModule):
         variables: the type of each node (``"continuous"``, ``"binary"``, ``{"type": "categorical",
             "classes": k}``, ``{"type": "continuous", "dim": d}``), with the codec statistics the
             data modules compute; nodes left out are 1-d continuous with mean 0 and std 1.
-        network: the architecture (:class:`DCMNetworkConfig`: widths, conditioning, diffusion
-            schedule, roots, backend), or its fields as a dict.
+        mechanisms: the architecture of the node mechanisms (:class:`~lightning_causal.mechanisms.MechanismConfig`:
+            widths, conditioning, diffusion schedule, roots, backend, images), or its fields as a dict.
         optimizer: builds the optimizer (default: fused AdamW, lr 1e-3); see
             :mod:`lightning_causal.models.optim`.
         scheduler: builds the learning-rate schedule (default: none), e.g.
@@ -62,11 +64,13 @@ class DCM(CausalModule):
         sample_steps: DDIM steps for sampling and abduction (default: all T).
     """
 
+    family = "dcm"
+
     def __init__(
         self,
         graph: CausalGraph | str | dict[str, Any],
         variables: dict[str, Any] | None = None,
-        network: DCMNetworkConfig | dict[str, Any] | None = None,
+        mechanisms: MechanismConfig | dict[str, Any] | None = None,
         optimizer: OptimizerCallable | None = None,
         scheduler: LRSchedulerCallable | None = None,
         seed: int = 0,
@@ -75,52 +79,54 @@ class DCM(CausalModule):
         super().__init__(optimizer, scheduler, seed)
         causal_graph, declared = resolve_graph_spec(graph)
         specs = parse_variables({**declared, **(variables or {})}, causal_graph.nodes)
-        config = DCMNetworkConfig(**network) if isinstance(network, Mapping) else (network or DCMNetworkConfig())
+        config = MechanismConfig.of(mechanisms)
         self.save_hyperparameters(
             {
                 "graph": causal_graph.to_dict(),
                 "variables": variables_to_dict(specs),
-                "network": asdict(config),
+                "mechanisms": asdict(config),
                 "seed": seed,
                 "sample_steps": sample_steps,
             }
         )
-        self.network = DCMNetwork(causal_graph, specs, config)
+        self.node_mechanisms = DCMMechanisms(causal_graph, specs, config)
 
     @property
     def graph(self) -> CausalGraph:
-        return self.network.graph
+        return self.node_mechanisms.graph
 
     @property
     def variables(self) -> dict[str, VariableSpec]:
-        return self.network.variables
+        return self.node_mechanisms.variables
 
-    def node_generator(self, name: str) -> NodeGenerator:
+    def node_generator(self, name: str) -> MechanismGenerator:
         """The conditional generator of one node, as a :class:`~lightning_causal.generators.ConditionalGenerator`
-        (it shares the network's weights)."""
-        return NodeGenerator(self.network, name)
+        (it shares the mechanisms' weights)."""
+        if name not in self.node_mechanisms.trained:
+            raise QueryError(f"node {name!r} has no trained generator (roots take the empirical distribution)")
+        return MechanismGenerator(self.node_mechanisms, name)
 
     # ------------------------------------------------------------------ training
     @property
     def loss_names(self) -> list[str]:
-        return self.network.modelled
+        return self.node_mechanisms.trained
 
     def model_step(self, batch: Mapping[str, Tensor], rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
-        """The summed loss of every node on ``batch``, and the per-node vector (order: ``network.modelled``)."""
-        per_node = self.network.loss_vector(batch, rng)
+        """The summed loss of every node on ``batch``, and the per-node vector (order: ``mechanisms.trained``)."""
+        per_node = self.node_mechanisms.loss_vector(batch, rng)
         return per_node.sum(), per_node
 
     def on_train_batch_start(self, batch: Mapping[str, Tensor], batch_idx: int) -> None:
         if self.current_epoch == 0:  # the empirical roots keep rows of the first epoch
-            self.network.roots.observe(batch)
+            self.node_mechanisms.observe(batch)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        checkpoint["dcm_root_store"] = self.network.roots.state_dict()
+        checkpoint["dcm_root_store"] = self.node_mechanisms.rows.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
-        self.network.roots.load_state_dict(checkpoint.get("dcm_root_store", {}))
+        self.node_mechanisms.rows.load_state_dict(checkpoint.get("dcm_root_store", {}))
 
     # ------------------------------------------------------------------ queries
     def sample(
@@ -137,11 +143,11 @@ class DCM(CausalModule):
 
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
         (``steps`` and ``eta`` apply) or ``"ddpm"``; ``guidance`` weights classifier-free guidance
-        of image nodes (default: ``network.image.guidance``).
+        of image nodes (default: ``mechanisms.image.guidance``).
         """
         with self.querying():
             return dcm_queries.sample(
-                self.network,
+                self.node_mechanisms,
                 n,
                 interventions,
                 self.query_rng(seed),
@@ -165,7 +171,7 @@ class DCM(CausalModule):
         """
         with self.querying():
             return dcm_queries.counterfactual(
-                self.network,
+                self.node_mechanisms,
                 factual,
                 interventions,
                 self.query_rng(seed),

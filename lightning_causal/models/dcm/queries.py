@@ -1,4 +1,4 @@
-"""Interventional and counterfactual queries on a :class:`DCMNetwork` (Chao et al. 2023, Sec. 3).
+"""Interventional and counterfactual queries on a DCM's mechanisms (Chao et al. 2023, Sec. 3).
 
 * Observational / interventional sampling (their Algorithm 1): nodes are generated in topological
   order, level by level (all nodes of a level at once); an intervened node takes its value instead.
@@ -22,7 +22,7 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
-from lightning_causal.models.dcm.network import DCMNetwork
+from lightning_causal.models.dcm.mechanisms import DCMMechanisms
 from lightning_causal.values import check_count
 from lightning_causal.variables.interventions import apply_shift, hard_value
 
@@ -32,26 +32,26 @@ Interventions = Mapping[str, Any]
 
 
 def parse_interventions(
-    network: DCMNetwork, interventions: Interventions | None, n: int
+    mechanisms: DCMMechanisms, interventions: Interventions | None, n: int
 ) -> tuple[dict[str, Tensor], dict[str, Callable[[Tensor], Tensor]]]:
-    """Split into hard values (tensors with ``n`` rows, on the network's device) and shift functions."""
+    """Split into hard values (tensors with ``n`` rows, on the mechanisms' device) and shift functions."""
     hard: dict[str, Tensor] = {}
     shift: dict[str, Callable[[Tensor], Tensor]] = {}
     for name, value in (interventions or {}).items():
-        spec = network.variables.get(name)
+        spec = mechanisms.variables.get(name)
         if spec is None:
-            known = ", ".join(network.order[:12])
+            known = ", ".join(mechanisms.order[:12])
             raise QueryError(f"unknown variable {name!r} in interventions; the graph has {known}")
         if callable(value):
             shift[name] = value
         else:
-            hard[name] = hard_value(spec, value, n, network.device)
+            hard[name] = hard_value(spec, value, n, mechanisms.device)
     return hard, shift
 
 
 @torch.no_grad()
 def sample(
-    network: DCMNetwork,
+    mechanisms: DCMMechanisms,
     n: int,
     interventions: Interventions | None = None,
     rng: torch.Generator | None = None,
@@ -62,34 +62,30 @@ def sample(
 ) -> dict[str, Tensor]:
     """``n`` samples of every node under the interventions (observational when there are none).
 
-    ``guidance`` is the classifier-free guidance weight of image nodes (default: the network's).
+    ``guidance`` is the classifier-free guidance weight of image nodes (default: the config's).
     """
     n = check_count(n)
     if steps is not None:
         check_count(steps, "the number of DDIM steps")
-    hard, shift = parse_interventions(network, interventions, n)
-    device = network.device
+    hard, shift = parse_interventions(mechanisms, interventions, n)
     values: dict[str, Tensor] = {}
-    encoded = torch.zeros(n, network.layout.width + 1, device=device)
-    for level in network.levels:
+    encoded = mechanisms.blank(n)
+    roots = {m: f"root {m!r}" for m in mechanisms.resampled}
+    for level in mechanisms.levels:
         todo = [m for m in level if m not in hard]
-        for m in todo:
-            if m in network.empirical:
-                values[m] = network.roots.draw(m, n, rng).to(device)
-        modelled = [m for m in todo if m not in network.empirical]
-        values.update(network.generate(modelled, encoded, rng, sampler, steps, eta, guidance=guidance))
+        values.update(mechanisms.generate(todo, encoded, rng, sampler, steps, eta, guidance, describe=roots))
         for m in level:
             if m in hard:
                 values[m] = hard[m]
             if m in shift:
                 values[m] = apply_shift(m, shift[m], values[m])
-        encoded = network.encode(values, level, encoded)
-    return {m: values[m].cpu() for m in network.graph.nodes}
+        encoded = mechanisms.encode(values, level, encoded)
+    return {m: values[m].cpu() for m in mechanisms.graph.nodes}
 
 
 @torch.no_grad()
 def counterfactual(
-    network: DCMNetwork,
+    mechanisms: DCMMechanisms,
     factual: Mapping[str, Tensor],
     interventions: Interventions,
     rng: torch.Generator | None = None,
@@ -97,19 +93,19 @@ def counterfactual(
     refine: int = 2,
 ) -> dict[str, Tensor]:
     """The counterfactual of each factual row under ``interventions``."""
-    missing = [m for m in network.graph.nodes if m not in factual]
+    missing = [m for m in mechanisms.graph.nodes if m not in factual]
     if missing:
         raise QueryError(f"the factual values lack variable {missing[0]!r}; give every node")
-    n = len(factual[network.order[0]])
-    for m in network.graph.nodes:
+    n = len(factual[mechanisms.order[0]])
+    for m in mechanisms.graph.nodes:
         if len(factual[m]) != n:
-            raise QueryError(f"factual {m!r} has {len(factual[m])} rows, but {network.order[0]!r} has {n}")
+            raise QueryError(f"factual {m!r} has {len(factual[m])} rows, but {mechanisms.order[0]!r} has {n}")
     if not interventions:
         raise QueryError("a counterfactual needs at least one intervention")
-    hard, shift = parse_interventions(network, interventions, n)
-    device = network.device
-    values = {m: torch.as_tensor(factual[m]).to(device) for m in network.graph.nodes}
-    for m, spec in network.variables.items():
+    hard, shift = parse_interventions(mechanisms, interventions, n)
+    device = mechanisms.device
+    values = {m: torch.as_tensor(factual[m]).to(device) for m in mechanisms.graph.nodes}
+    for m, spec in mechanisms.variables.items():
         if values[m].is_floating_point() and not torch.isfinite(values[m]).all():
             raise QueryError(f"factual {m!r} holds NaN or infinite values; give finite rows")
         if spec.kind == "continuous":
@@ -118,16 +114,16 @@ def counterfactual(
             values[m] = values[m].long()
         else:
             values[m] = hard_value(spec, values[m], n, device)  # images: checked and in the spec's dtype
-    affected = set(network.graph.descendants(list(interventions))) - set(hard)
-    modelled = [m for m in network.order if m in affected and m not in network.empirical]
+    affected = set(mechanisms.graph.descendants(list(interventions))) - set(hard)
+    modelled = [m for m in mechanisms.order if m in affected and m not in mechanisms.resampled]
     # 1. abduction
-    latents = network.abduct(values, modelled, rng, steps=steps, refine=refine)
-    encoded = network.encode(values)
+    encoded = mechanisms.encode(values)
+    latents = mechanisms.abduct(values, modelled, rng, steps=steps, refine=refine, encoded=encoded)
     changed: set[str] = set()
-    for level in network.levels:
+    for level in mechanisms.levels:
         # 2. action and 3. prediction, level by level
-        redo = [m for m in level if m not in hard and any(p in changed for p in network.parents[m])]
-        new = network.generate(redo, encoded, rng, "ddim", steps, 0.0, latents=latents)
+        redo = [m for m in level if m not in hard and any(p in changed for p in mechanisms.parents[m])]
+        new = mechanisms.generate(redo, encoded, rng, "ddim", steps, 0.0, latents=latents)
         for m in level:
             if m in hard:
                 values[m] = hard[m]
@@ -138,5 +134,5 @@ def counterfactual(
             if m in shift:
                 values[m] = apply_shift(m, shift[m], values[m])
                 changed.add(m)
-        encoded = network.encode(values, level, encoded)
-    return {m: values[m].cpu() for m in network.graph.nodes}
+        encoded = mechanisms.encode(values, level, encoded)
+    return {m: values[m].cpu() for m in mechanisms.graph.nodes}

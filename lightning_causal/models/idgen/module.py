@@ -7,15 +7,16 @@ outcome given the conditions: IDC-GEN), and merges the trained models into one s
 The plan of what to train on which dataset is compiled symbolically first
 (:func:`~lightning_causal.compile_plan`); this module holds the trained part:
 
-* one :class:`~lightning_causal.models.idgen.FactorNetwork` per dataset of the plan (diffusion for
-  continuous variables, Gumbel-max classifiers for discrete ones, resampled rows for marginals);
+* one :class:`~lightning_causal.models.idgen.FactorMechanisms` per dataset of the plan (diffusion for
+  continuous variables, a UNet for images, Gumbel-max classifiers for discrete ones, resampled rows
+  for marginals);
 * training by stages: stage k trains the factors of the datasets generated from stage k - 1's
   models. :meth:`IDGEN.train_stage` selects a stage; one Lightning run trains it, the losses of
   all its factors summed on every step (a batch of a stage with several datasets maps each
   dataset's name to its batch). The orchestration of the stages (generating the datasets as
   shards, one Lightning run per stage, resuming) is :mod:`lightning_causal.launch.idgen`;
 * queries: :meth:`IDGEN.sample` draws the outcome under ``do(treatment)``, given the conditions of a
-  conditional query, through the plan's merged network (:meth:`IDGEN.network`).
+  conditional query, through the plan's merged sampling network (:meth:`IDGEN.sampling_network`).
 
 A checkpoint of the last stage holds every stage's weights: it is the trained plan, and
 ``IDGEN.load_from_checkpoint`` gives it back (``lightning-causal sample`` reads it).
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -42,10 +42,10 @@ from lightning_causal.errors import NotTrainedError, QueryError
 from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import resolve_graph_spec
+from lightning_causal.mechanisms import EmpiricalRows, MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
-from lightning_causal.models.dcm.network import DCMNetworkConfig
-from lightning_causal.models.idgen.factors import FactorNetwork
-from lightning_causal.models.idgen.generators import FactorGenerator, TensorKind
+from lightning_causal.models.idgen.factors import FactorMechanisms
+from lightning_causal.models.idgen.generators import TensorKind
 from lightning_causal.plan.compile import compile_plan
 from lightning_causal.plan.sampling_plan import SamplingPlan
 from lightning_causal.sampling.data import TensorData
@@ -76,8 +76,8 @@ class IDGEN(CausalModule):
         treatment: the intervened variables X of P(y | do(x), z).
         outcome: the outcome variables Y.
         condition: the conditioning variables Z of a conditional query (default: none).
-        network: the architecture of every factor network (:class:`DCMNetworkConfig`: widths,
-            conditioning, diffusion schedule, ``roots`` for factors without inputs), or its fields.
+        mechanisms: the architecture of every factor's mechanism (:class:`~lightning_causal.mechanisms.MechanismConfig`:
+            widths, conditioning, diffusion schedule, ``roots`` for factors without inputs, images), or its fields.
         optimizer: builds the optimizer (default: fused AdamW, lr 1e-3).
         scheduler: builds the learning-rate schedule of every stage (default: none).
         seed: seeds the initial weights, the training noise (rank r uses seed + 1_000_003 r), the
@@ -85,7 +85,7 @@ class IDGEN(CausalModule):
         sample_steps: DDIM steps for sampling (default: all T).
         generated_size: rows of every generated dataset (default: as many as the training rows).
         generation_guidance: the classifier-free guidance weight of image factors when they draw the
-            generated datasets of later stages (default: ``network.image.guidance``, which is also
+            generated datasets of later stages (default: ``mechanisms.image.guidance``, which is also
             the default of queries). Guidance makes generated rows follow their inputs more closely
             at the cost of diversity: it helps where an image is nearly a function of its inputs
             (a digit copied from its parent), and distorts a distribution that should stay spread.
@@ -94,6 +94,8 @@ class IDGEN(CausalModule):
         NotIdentifiableError: when the query is not identifiable (nothing is built).
     """
 
+    family = "idgen"
+
     def __init__(
         self,
         graph: CausalGraph | str | dict[str, Any],
@@ -101,7 +103,7 @@ class IDGEN(CausalModule):
         treatment: Query = None,
         outcome: Query = "Y",
         condition: Query = None,
-        network: DCMNetworkConfig | dict[str, Any] | None = None,
+        mechanisms: MechanismConfig | dict[str, Any] | None = None,
         optimizer: OptimizerCallable | None = None,
         scheduler: LRSchedulerCallable | None = None,
         seed: int = 0,
@@ -112,7 +114,7 @@ class IDGEN(CausalModule):
         super().__init__(optimizer, scheduler, seed)
         causal_graph, declared = resolve_graph_spec(graph)
         specs = parse_variables({**declared, **(variables or {})}, causal_graph.nodes)
-        config = DCMNetworkConfig(**network) if isinstance(network, Mapping) else (network or DCMNetworkConfig())
+        config = MechanismConfig.of(mechanisms)
         if generated_size is not None and (
             isinstance(generated_size, bool) or not isinstance(generated_size, int) or generated_size < 1
         ):
@@ -136,7 +138,7 @@ class IDGEN(CausalModule):
                 "treatment": list(self.plan.treatment),
                 "outcome": list(self.plan.outcome),
                 "condition": list(self.plan.condition),
-                "network": asdict(config),
+                "mechanisms": asdict(config),
                 "seed": seed,
                 "sample_steps": sample_steps,
                 "generated_size": generated_size,
@@ -146,15 +148,16 @@ class IDGEN(CausalModule):
         self.variables: dict[str, VariableSpec] = specs
         self.columns = tuple(plan_columns(self.plan))
         order = causal_graph.topological_order()
-        self.factor_networks = nn.ModuleDict()
+        self.factor_mechanisms = nn.ModuleDict()
         with torch.random.fork_rng(devices=[]):  # the initial weights follow the seed, not the global RNG
             torch.manual_seed(seed)
             for ds in self.plan.datasets:
                 factors = [f for f in self.plan.factors if f.dataset == ds.name]
                 if factors:
-                    self.factor_networks[ds.name] = FactorNetwork(factors, specs, order, config)
+                    self.factor_mechanisms[ds.name] = FactorMechanisms(factors, specs, order, config)
         self.stage: int | None = None
-        self.observed_rows: dict[str, Tensor] = {}
+        # rows of the observed data the network's free inputs (ID's line 3) are drawn from
+        self.observed = EmpiricalRows(config.max_root_samples)
 
     # ------------------------------------------------------------------ the plan's structure
     @property
@@ -165,11 +168,11 @@ class IDGEN(CausalModule):
     def stage_count(self) -> int:
         return len(self.plan.stages)
 
-    def factor_network(self, dataset: str) -> FactorNetwork:
-        """The factor network of ``dataset``."""
-        net = self.factor_networks[dataset]
-        assert isinstance(net, FactorNetwork)
-        return net
+    def dataset_mechanisms(self, dataset: str) -> FactorMechanisms:
+        """The mechanisms of the factors trained on ``dataset``."""
+        mechanisms = self.factor_mechanisms[dataset]
+        assert isinstance(mechanisms, FactorMechanisms)
+        return mechanisms
 
     def stage_datasets(self, stage: int) -> list[str]:
         """The datasets whose factors stage ``stage`` trains, in plan order."""
@@ -182,8 +185,8 @@ class IDGEN(CausalModule):
             raise QueryError(f"stage {stage} does not exist; the plan has stages 0..{self.stage_count - 1}")
         self.stage = stage
         active = set(self.stage_datasets(stage))
-        for name, net in self.factor_networks.items():
-            net.requires_grad_(name in active)
+        for name, mechanisms in self.factor_mechanisms.items():
+            mechanisms.requires_grad_(name in active)
 
     def _active(self) -> list[str]:
         if self.stage is None:
@@ -195,8 +198,8 @@ class IDGEN(CausalModule):
     def loss_names(self) -> list[str]:
         names = []
         for ds in self._active():
-            net = self.factor_network(ds)
-            names += [f"{n}_{net.factors[n].variable}" for n in net.trained]
+            mechanisms = self.dataset_mechanisms(ds)
+            names += [f"{n}_{mechanisms.targets[n]}" for n in mechanisms.trained]
         return names
 
     def model_step(self, batch: Mapping[str, Any], rng: torch.Generator | None) -> tuple[Tensor, Tensor]:
@@ -206,7 +209,7 @@ class IDGEN(CausalModule):
         """
         datasets = self._active()
         nested = all(isinstance(v, Mapping) for v in batch.values())
-        parts = [self.factor_network(ds).loss_vector(batch[ds] if nested else batch, rng) for ds in datasets]
+        parts = [self.dataset_mechanisms(ds).loss_vector(batch[ds] if nested else batch, rng) for ds in datasets]
         vector = torch.cat(parts)
         return vector.sum(), vector
 
@@ -222,52 +225,50 @@ class IDGEN(CausalModule):
         drawn from the rows whose fixed values are nearest to the query's (see ``PlanData.matched_rows``).
         """
         rng = torch.Generator().manual_seed(self.noise_seed if seed is None else seed)
-        if dataset in self.factor_networks:
-            self.factor_network(dataset).keep_rows(values, rng)
+        if dataset in self.factor_mechanisms:
+            self.dataset_mechanisms(dataset).keep(values, rng)
         if dataset == "D0" and self.plan.arbitrary:
-            n = len(values[self.plan.arbitrary[0]])
-            limit = self.hparams["network"]["max_root_samples"]
-            pick = torch.randperm(n, generator=rng)[:limit]
-            kept = [v for v in self.plan.network.inputs if v in values]
-            self.observed_rows = {v: values[v][pick].detach().cpu().clone() for v in kept}
+            self.observed.keep(values, [v for v in self.plan.network.inputs if v in values], rng)
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
-        checkpoint["idgen_rows"] = {name: self.factor_network(name).extra_state() for name in self.factor_networks}
-        checkpoint["idgen_observed"] = dict(self.observed_rows)
+        checkpoint["idgen_rows"] = {
+            name: self.dataset_mechanisms(name).rows.state_dict() for name in self.factor_mechanisms
+        }
+        checkpoint["idgen_observed"] = self.observed.state_dict()
         checkpoint["idgen_stage"] = self.stage
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
         for name, rows in checkpoint.get("idgen_rows", {}).items():
-            if name in self.factor_networks:
-                self.factor_network(name).load_extra_state(rows)
-        self.observed_rows = dict(checkpoint.get("idgen_observed", {}))
+            if name in self.factor_mechanisms:
+                self.dataset_mechanisms(name).rows.load_state_dict(rows)
+        self.observed.load_state_dict(checkpoint.get("idgen_observed", {}))
         stage = checkpoint.get("idgen_stage")
         if stage is not None:
             self.train_stage(stage)
 
     # ------------------------------------------------------------------ queries
-    def network(
+    def sampling_network(
         self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None
     ) -> SamplingNetwork:
         """The merged sampling network over the trained factors (it shares this module's weights).
 
-        ``guidance`` is the classifier-free guidance weight of image factors (default: ``network.image.guidance``).
+        ``guidance`` is the classifier-free guidance weight of image factors (default: ``mechanisms.image.guidance``).
         """
         steps = steps or self.hparams["sample_steps"]
         generators: dict[str, ConditionalGenerator] = {
-            f.name: FactorGenerator(self.factor_network(f.dataset), f.name, sampler, steps, eta, guidance)
+            f.name: MechanismGenerator(self.dataset_mechanisms(f.dataset), f.name, sampler, steps, eta, guidance)
             for f in self.plan.factors
         }
-        if self.plan.arbitrary and not self.observed_rows:
+        if self.plan.arbitrary and not self.observed.store:
             raise NotTrainedError(
                 f"the network draws {', '.join(self.plan.arbitrary)} from data rows, and none are kept: "
                 "train the model first or load a trained checkpoint"
             )
         cards = {v: s.classes for v, s in self.variables.items() if s.is_discrete}
-        observed = TensorData({v: t.to(self.device) for v, t in self.observed_rows.items()}, cards)
+        observed = TensorData({v: t.to(self.device) for v, t in self.observed.store.items()}, cards)
         return SamplingNetwork(self.plan, generators, observed, TensorKind(self.variables, self.device))
 
     def sample(
@@ -288,18 +289,13 @@ class IDGEN(CausalModule):
         or one value per row), ``given`` every condition variable. ``seed`` (or a
         ``torch.Generator``) makes the result reproducible; ``inputs`` fixes free network inputs
         (see :meth:`SamplingNetwork.sample`); ``guidance`` weights classifier-free guidance of image
-        factors (default: ``network.image.guidance``, 0: the plain conditional models). Returns
+        factors (default: ``mechanisms.image.guidance``, 0: the plain conditional models). Returns
         ``{outcome: tensor}`` on the CPU (images as ``(n, C, H, W)``).
         """
         with self.querying():
-            network = self.network(sampler, steps, eta, guidance)
+            network = self.sampling_network(sampler, steps, eta, guidance)
             out = network.sample(n, interventions, given, seed=self.query_rng(seed), inputs=inputs)
         return {k: v.cpu() for k, v in out.items()}
-
-    @classmethod
-    def load(cls, path: str | Path, map_location: Any = "cpu") -> IDGEN:
-        """A trained model from a checkpoint (the last stage's, or the run's ``idgen.ckpt``)."""
-        return cls.load_from_checkpoint(path, map_location=map_location)
 
     def __repr__(self) -> str:
         return f"IDGEN({self.plan.query}: {len(self.plan.factors)} factors in {self.stage_count} stages)"

@@ -13,7 +13,8 @@ from torch.utils.data import DataLoader
 
 from lightning_causal import CausalGraph, GraphError, QueryError
 from lightning_causal.datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
-from lightning_causal.models import DCM, AdamW, DCMNetworkConfig
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models import DCM, AdamW
 from lightning_causal.variables import VariableSpec
 from tests.models.dcm.common import MIXED, MIXED_VARS, mixed_batch
 
@@ -48,7 +49,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DCM, Path]:
     L.seed_everything(0, verbose=False)
     values, _ = linear_gaussian(4000, seed=0)
     model = DCM(
-        CHAIN, _specs(values), DCMNetworkConfig(hidden=64, conditioning="concat"), optimizer=partial(AdamW, lr=3e-3)
+        CHAIN, _specs(values), MechanismConfig(hidden=64, conditioning="concat"), optimizer=partial(AdamW, lr=3e-3)
     )
     loader = DataLoader(
         TensorDictDataset(values),
@@ -112,7 +113,7 @@ def test_sampling_is_reproducible(trained: tuple[DCM, Path]) -> None:
 def test_checkpoint_round_trip_gives_the_same_answers(trained: tuple[DCM, Path]) -> None:
     model, ckpt = trained
     loaded = DCM.load_from_checkpoint(ckpt)
-    assert loaded.graph == model.graph and loaded.network.roots.store.keys() == {"x1"}
+    assert loaded.graph == model.graph and loaded.node_mechanisms.rows.store.keys() == {"x1"}
     a = model.sample(200, seed=1)
     b = loaded.sample(200, seed=1)
     for k in a:
@@ -131,7 +132,7 @@ def test_mixed_types_train_and_answer_queries() -> None:
     values = {"a": a, "b": b, "c": c, "d": d, "e": e}
     specs = dict(MIXED_VARS)
     specs["a"] = VariableSpec("a", "continuous", dim=2, mean=(0.0, 0.0), std=(1.0, 1.0))
-    model = DCM(MIXED, specs, DCMNetworkConfig(hidden=32, timesteps=30), optimizer=partial(AdamW, lr=3e-3))
+    model = DCM(MIXED, specs, MechanismConfig(hidden=32, timesteps=30), optimizer=partial(AdamW, lr=3e-3))
     loader = DataLoader(TensorDictDataset(values), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict)
     L.Trainer(
         max_epochs=15, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False
@@ -150,10 +151,10 @@ def test_mixed_types_train_and_answer_queries() -> None:
 def test_errors() -> None:
     with pytest.raises(GraphError, match="use ID-GEN"):
         DCM(CausalGraph(directed=[("x", "y")], bidirected=[("x", "y")]))
-    model = DCM(MIXED, MIXED_VARS, DCMNetworkConfig(hidden=8))
+    model = DCM(MIXED, MIXED_VARS, MechanismConfig(hidden=8))
     with pytest.raises(RuntimeError, match="root 'a' has no training rows"):
         model.sample(5)
-    model.network.roots.observe(mixed_batch())
+    model.node_mechanisms.observe(mixed_batch())
     with pytest.raises(QueryError, match="unknown variable 'zz'"):
         model.sample(5, {"zz": 1.0})
     with pytest.raises(QueryError, match="shape"):
@@ -195,7 +196,7 @@ def test_node_generators_expose_the_conditional_generator_interface(trained: tup
     # the view's loss is the bank's loss for that node
     g = torch.Generator().manual_seed(3)
     assert gen.loss(values["x2"], parents, g).item() > 0
-    with pytest.raises(QueryError, match="needs its parent 'x1'"):
+    with pytest.raises(QueryError, match="needs its input 'x1'"):
         gen.sample({})
     with pytest.raises(QueryError, match="no trained generator"):
         model.node_generator("x1")

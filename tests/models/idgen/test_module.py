@@ -8,9 +8,9 @@ import torch
 from lightning_causal import CausalGraph, NotIdentifiableError
 from lightning_causal.errors import NotTrainedError, QueryError
 from lightning_causal.graph.named import NAMED_GRAPHS
+from lightning_causal.mechanisms import MechanismConfig, MechanismGenerator
 from lightning_causal.models import IDGEN
-from lightning_causal.models.dcm.network import DCMNetworkConfig
-from lightning_causal.models.idgen import FactorGenerator, FactorNetwork
+from lightning_causal.models.idgen import FactorMechanisms
 from lightning_causal.plan.parts import Factor
 from lightning_causal.variables.spec import VariableSpec
 
@@ -19,7 +19,7 @@ TINY = {"hidden": 16, "timesteps": 10}
 
 def _napkin(**kwargs: object) -> IDGEN:
     variables = {"W2": {"type": "categorical", "classes": 3}, "X": "binary"}
-    return IDGEN(NAMED_GRAPHS["napkin"].graph, variables, "X", "Y", network=TINY, **kwargs)  # type: ignore[arg-type]
+    return IDGEN(NAMED_GRAPHS["napkin"].graph, variables, "X", "Y", mechanisms=TINY, **kwargs)  # type: ignore[arg-type]
 
 
 def _batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -41,10 +41,10 @@ def test_stages_follow_the_plan_and_only_the_trained_stage_learns() -> None:
     model = _napkin()
     assert model.stage_count == 2 and model.stage_datasets(0) == ["D0"] and model.stage_datasets(1) == ["D1"]
     model.train_stage(1)
-    assert all(not p.requires_grad for p in model.factor_network("D0").parameters())
-    assert all(p.requires_grad for p in model.factor_network("D1").parameters())
+    assert all(not p.requires_grad for p in model.dataset_mechanisms("D0").parameters())
+    assert all(p.requires_grad for p in model.dataset_mechanisms("D1").parameters())
     names = [n for n, p in model.named_parameters() if p.requires_grad]
-    assert names and all(n.startswith("factor_networks.D1.") for n in names)
+    assert names and all(n.startswith("factor_mechanisms.D1.") for n in names)
     with pytest.raises(QueryError, match="stage 2 does not exist"):
         model.train_stage(2)
 
@@ -80,8 +80,8 @@ def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals() -> None:
     batch = _batch(200)
     model.keep_rows("D0", batch, seed=0)
     # the treatment is kept with the free input: W2 is drawn from the rows whose X matches
-    assert set(model.observed_rows) == {"W2", "X"} and len(model.observed_rows["W2"]) == 200
-    w1 = FactorGenerator(model.factor_network("D0"), "f0").sample({}, torch.Generator().manual_seed(0), n=50)
+    assert set(model.observed.store) == {"W2", "X"} and len(model.observed.store["W2"]) == 200
+    w1 = MechanismGenerator(model.dataset_mechanisms("D0"), "f0").sample({}, torch.Generator().manual_seed(0), n=50)
     assert w1.shape == (50, 1) and set(w1[:, 0].tolist()) <= set(batch["W1"][:, 0].tolist())
     out = model.sample(7, {"X": 1}, seed=0)
     assert out["Y"].shape == (7, 1)
@@ -94,17 +94,17 @@ def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals() -> None:
 def test_two_factors_of_one_variable_on_one_dataset_are_separate_models() -> None:
     specs = {v: VariableSpec(v, mean=(0.0,), std=(1.0,)) for v in ("A", "B", "Y")}
     factors = [Factor("f0", "Y", ("A",), "D0", 0, "test"), Factor("f1", "Y", ("A", "B"), "D0", 0, "test")]
-    net = FactorNetwork(factors, specs, ("A", "B", "Y"), DCMNetworkConfig(hidden=8, timesteps=10))
+    net = FactorMechanisms(factors, specs, ("A", "B", "Y"), MechanismConfig(hidden=8, timesteps=10))
     assert net.trained == ["f0", "f1"]
     values = {v: torch.randn(16, 1) for v in specs}
     assert net.loss_vector(values, torch.Generator().manual_seed(0)).shape == (2,)
-    g0, g1 = FactorGenerator(net, "f0"), FactorGenerator(net, "f1")
+    g0, g1 = MechanismGenerator(net, "f0"), MechanismGenerator(net, "f1")
     assert g0.inputs == ("A",) and g1.inputs == ("A", "B")
     assert g0.loss(values["Y"], values).shape == () and g1.sample(values, torch.Generator()).shape == (16, 1)
 
 
 def test_a_conditional_query_keeps_its_condition() -> None:
     graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
-    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", network=TINY)
+    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", mechanisms=TINY)
     assert model.plan.condition == ("Z",) and model.stage_count == 3
     assert model.hparams["condition"] == ["Z"] and model.hparams["family"] == "idgen"

@@ -1,0 +1,77 @@
+"""What a model checkpoint holds beyond Lightning's own keys, and how checkpoints of older releases are read.
+
+Every :class:`~lightning_causal.models.CausalModule` writes its family's name under
+:data:`FAMILY_KEY` (``lightning-causal sample`` and :func:`~lightning_causal.models.load_model` pick
+the class by it) and its training-noise RNG. Checkpoints written before the mechanisms had a
+package of their own (release 0.1) name things differently; :func:`migrate_checkpoint` renames them
+in place, so such a checkpoint still loads, resumes and samples:
+
+* the hyperparameter ``network`` (the architecture) is ``mechanisms``;
+* the DCM's module ``network`` is ``node_mechanisms``, ID-GEN's ``factor_networks`` are
+  ``factor_mechanisms``, and inside both the banks ``diffusion``, ``classifiers`` and ``images`` are
+  ``banks.diffusion``, ``banks.classifier`` and ``banks.image``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import MutableMapping
+from typing import Any
+
+__all__ = ["FAMILY_KEY", "checkpoint_family", "migrate_checkpoint"]
+
+FAMILY_KEY = "lightning_causal_family"
+"""The checkpoint key that names the model family (``"dcm"``, ``"idgen"``, ...)."""
+
+_BANKS = {
+    "diffusion": "banks.diffusion",
+    "classifiers": "banks.classifier",
+    "images": "banks.image",
+    "layout": "layout",
+}
+_PARTS = "|".join(_BANKS)
+_OLD_KEYS = (
+    (re.compile(rf"^network\.({_PARTS})\."), "node_mechanisms."),
+    (re.compile(rf"^factor_networks\.([^.]+)\.({_PARTS})\."), "factor_mechanisms."),
+)
+
+
+def _renamed(key: str) -> str:
+    for pattern, prefix in _OLD_KEYS:
+        match = pattern.match(key)
+        if match:
+            *dataset, part = match.groups()
+            head = f"{prefix}{dataset[0]}." if dataset else prefix
+            return f"{head}{_BANKS[part]}.{key[match.end() :]}"
+    return key
+
+
+def migrate_checkpoint(checkpoint: MutableMapping[str, Any]) -> bool:
+    """Rename the keys of a release-0.1 checkpoint in place (see the module docstring); whether any changed."""
+    changed = False
+    hparams = checkpoint.get("hyper_parameters")
+    if isinstance(hparams, MutableMapping) and "network" in hparams and "mechanisms" not in hparams:
+        hparams["mechanisms"] = hparams.pop("network")
+        changed = True
+    state = checkpoint.get("state_dict")
+    if isinstance(state, MutableMapping):
+        renamed = {key: _renamed(key) for key in state}
+        if any(old != new for old, new in renamed.items()):
+            for old, new in renamed.items():
+                state[new] = state.pop(old)
+            changed = True
+    return changed
+
+
+def checkpoint_family(checkpoint: MutableMapping[str, Any]) -> str | None:
+    """The family a checkpoint was written by (release-0.1 checkpoints: read off their keys), or None."""
+    family = checkpoint.get(FAMILY_KEY)
+    if isinstance(family, str):
+        return family
+    hparams = checkpoint.get("hyper_parameters")
+    if isinstance(hparams, MutableMapping) and isinstance(hparams.get("family"), str):
+        return str(hparams["family"])  # ID-GEN named itself here in release 0.1
+    state = checkpoint.get("state_dict")
+    if isinstance(state, MutableMapping) and any(str(k).startswith(("network.", "node_mechanisms.")) for k in state):
+        return "dcm"
+    return None

@@ -1,0 +1,98 @@
+"""Checkpoints name their family, and release-0.1 checkpoints (other key names) still load and sample the same."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from lightning_causal import CausalGraph
+from lightning_causal.errors import QueryError
+from lightning_causal.models import DCM, IDGEN
+from lightning_causal.models.checkpoints import FAMILY_KEY, checkpoint_family, migrate_checkpoint
+from lightning_causal.models.families import load_model
+from lightning_causal.variables import VariableSpec
+
+GRAPH = CausalGraph(directed=[("a", "b"), ("b", "c")])
+SPECS = {"a": VariableSpec("a"), "b": VariableSpec("b", "binary"), "c": VariableSpec("c", dim=2)}
+
+
+def _as_release_01(checkpoint: dict) -> dict:
+    """The checkpoint as release 0.1 wrote it: the old module and hyperparameter names, no family key."""
+    old = {"banks.diffusion": "diffusion", "banks.classifier": "classifiers", "banks.image": "images"}
+
+    def rename(key: str) -> str:
+        key = re.sub(r"^node_mechanisms\.", "network.", key)
+        key = re.sub(r"^factor_mechanisms\.", "factor_networks.", key)
+        for new, before in old.items():
+            key = key.replace(f".{new}.", f".{before}.")
+        return key
+
+    checkpoint["state_dict"] = {rename(k): v for k, v in checkpoint["state_dict"].items()}
+    checkpoint["hyper_parameters"]["network"] = checkpoint["hyper_parameters"].pop("mechanisms")
+    checkpoint.pop(FAMILY_KEY)
+    return checkpoint
+
+
+def _trained_dcm(tmp_path: Path) -> Path:
+    model = DCM(GRAPH, SPECS, {"hidden": 8, "timesteps": 10}, seed=1)
+    batch = {"a": torch.randn(64, 1), "b": torch.randint(0, 2, (64,)), "c": torch.randn(64, 2)}
+    model.node_mechanisms.observe(batch)
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "dcm.ckpt"
+    trainer.save_checkpoint(path)
+    return path
+
+
+def test_a_checkpoint_names_its_family_and_loads_as_its_class(tmp_path: Path) -> None:
+    path = _trained_dcm(tmp_path)
+    checkpoint = torch.load(path, weights_only=False)
+    assert checkpoint[FAMILY_KEY] == "dcm" and checkpoint_family(checkpoint) == "dcm"
+    assert isinstance(load_model(path), DCM) and isinstance(DCM.load(path), DCM)
+    with pytest.raises(QueryError, match="holds a DCM model, not a IDGEN"):
+        IDGEN.load(path)
+
+
+def test_a_release_01_dcm_checkpoint_loads_with_the_same_weights_and_samples(tmp_path: Path) -> None:
+    path = _trained_dcm(tmp_path)
+    new = load_model(path)
+    old_path = tmp_path / "old.ckpt"
+    torch.save(_as_release_01(torch.load(path, weights_only=False)), old_path)
+    assert any(k.startswith("network.diffusion.") for k in torch.load(old_path, weights_only=False)["state_dict"])
+    old = load_model(old_path)
+    assert isinstance(old, DCM)
+    for (name, a), (_, b) in zip(new.state_dict().items(), old.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    torch.testing.assert_close(old.sample(50, {"a": 0.5}, seed=3), new.sample(50, {"a": 0.5}, seed=3), rtol=0, atol=0)
+
+
+def test_migration_renames_idgen_factor_banks_and_leaves_new_checkpoints_alone() -> None:
+    old = {
+        "hyper_parameters": {"network": {"hidden": 8}, "family": "idgen"},
+        "state_dict": {
+            "factor_networks.D1.classifiers.valid": 1,
+            "factor_networks.D0.layout.shift": 2,
+            "factor_networks.D0.images.denoisers.0.w": 3,
+        },
+    }
+    assert migrate_checkpoint(old) and checkpoint_family(old) == "idgen"
+    assert old["hyper_parameters"] == {"mechanisms": {"hidden": 8}, "family": "idgen"}
+    assert set(old["state_dict"]) == {
+        "factor_mechanisms.D1.banks.classifier.valid",
+        "factor_mechanisms.D0.layout.shift",
+        "factor_mechanisms.D0.banks.image.denoisers.0.w",
+    }
+    assert not migrate_checkpoint(old)  # already new
+
+
+def test_a_file_that_is_no_model_checkpoint_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "x.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, path)
+    with pytest.raises(QueryError, match="not written by a lightning-causal model"):
+        load_model(path)
+    with pytest.raises(QueryError, match="does not exist"):
+        load_model(tmp_path / "none.ckpt")
