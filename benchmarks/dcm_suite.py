@@ -41,7 +41,7 @@ import torch
 from harness import quiet_trainer
 
 from lightning_causal.callbacks import EMA
-from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.metrics import counterfactual_mse, interventional_mmd, observational_mmd
 from lightning_causal.models import DCM, AdamW, WarmupCosine

@@ -33,8 +33,8 @@ import torch
 from harness import quiet_trainer
 
 from lightning_causal import CausalGraph
-from lightning_causal.datamodules.scm import SCMDataModule
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.data.loaders import tensor_loader
+from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM
 

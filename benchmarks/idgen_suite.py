@@ -44,12 +44,12 @@ import torch
 
 from lightning_causal import CausalGraph
 from lightning_causal.callbacks import EMA
-from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
-from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
-from lightning_causal.launch.quiet import quiet
+from lightning_causal.datamodules import LatentSCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.metrics.mmd import mmd
 from lightning_causal.models import DCM, IDGEN, AdamW
+from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+from lightning_causal.quiet import quiet
 from lightning_causal.scm.latent import LATENT_SCMS
 from lightning_causal.variables.spec import variables_to_dict
 

@@ -52,12 +52,12 @@ import yaml
 
 from lightning_causal import CausalGraph
 from lightning_causal.callbacks import EMA
-from lightning_causal.datamodules.napkin_digits import NapkinDigitsDataModule
-from lightning_causal.images import image_grid, write_png
-from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
-from lightning_causal.launch.quiet import quiet
-from lightning_causal.metrics.images import attribute_tvd, fid_kid, train_attribute_net
+from lightning_causal.datamodules import NapkinDigitsDataModule
+from lightning_causal.image_files import image_grid, write_png
+from lightning_causal.metrics.image_quality import attribute_tvd, fid_kid, train_attribute_net
 from lightning_causal.models import DCM, IDGEN, AdamW
+from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+from lightning_causal.quiet import quiet
 from lightning_causal.scm.napkin_digits import ATTRIBUTES
 from lightning_causal.variables.spec import variables_to_dict
 
@@ -248,15 +248,15 @@ def main(argv: list[str] | None = None) -> int:
         results["classifier_seconds"] = time.perf_counter() - start
 
         # 4. samples under the two interventions, scored against exact truth, at each guidance weight
-        generator = torch.Generator().manual_seed(1234)
+        rng = torch.Generator().manual_seed(1234)
         rows: dict[str, dict[str, list[dict[str, Any]]]] = {
             _key(g): {"exact": [], "idgen": [], "conditional": [], "dcm": []} for g in weights
         }
         grid_rows = []
         for k, x_attrs in enumerate(INTERVENTIONS):
-            x = scm.render_x(x_attrs["digit"], x_attrs["colour"], x_attrs["thickness"], 1, generator)
-            exact = scm.interventional(args.samples, **x_attrs, generator=generator)["Y"]
-            reference = scm.interventional(args.samples, **x_attrs, generator=generator)["Y"]
+            x = scm.render_x(x_attrs["digit"], x_attrs["colour"], x_attrs["thickness"], 1, rng)
+            exact = scm.interventional(args.samples, **x_attrs, rng=rng)["Y"]
+            reference = scm.interventional(args.samples, **x_attrs, rng=rng)["Y"]
             truth = scm.true_attributes(x_attrs["digit"], x_attrs["thickness"])
             scored = partial(_score, net, reference.to(device), truth, seed=k)
             floor = scored(exact.to(device))  # the exact samples do not depend on the guidance weight: scored once

@@ -1,7 +1,7 @@
 """Evaluation against exact ground truth during training.
 
 When the data module knows its structural causal model (``datamodule.scm``, as
-:class:`~lightning_causal.datamodules.scm.SCMDataModule` does), this callback runs the project's
+:class:`~lightning_causal.datamodules.SCMDataModule` does), this callback runs the project's
 evaluation protocol (:mod:`lightning_causal.metrics.evaluation`, the DCM benchmark's metrics, Chao
 et al. 2023) after each validation and logs the results with the other metrics (CSV, W&B, ...):
 

@@ -1,15 +1,25 @@
-"""LightningDataModules (installed as ``lightning_causal.datamodules``).
+"""LightningDataModules (installed as ``lightning_causal.datamodules``); each satisfies the data contract.
 
-* ``scm.py``: :class:`SCMDataModule`, samples of a DCM-suite SCM that knows its exact answers;
-* ``latent_scm.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
+Every module here gives rows ``{variable: tensor}`` with their specs and statistics
+(:class:`~lightning_causal.data.RowSource`: ``variables`` and ``rows(split)``), sets ``graph`` for the
+model, and serves shuffled, resumable training batches:
+
+* ``tensor_data.py``: :class:`TensorDataModule`, the base of the modules whose splits are in memory;
+* ``scm_data.py``: :class:`SCMDataModule`, samples of a DCM-suite SCM that knows its exact answers;
+* ``latent_scm_data.py``: :class:`LatentSCMDataModule`, samples of an SCM with latent confounders
   (continuous and mixed) that knows its exact interventional and conditional interventional answers;
-* ``napkin_digits.py``: :class:`NapkinDigitsDataModule`, the napkin with coloured handwritten-digit
+* ``napkin_digits_data.py``: :class:`NapkinDigitsDataModule`, the napkin with coloured handwritten-digit
   images (W1, X, Y) whose exact interventional answers are known;
-* ``tabular.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
-* ``shards.py``: datasets as webdataset shards with a manifest (ID-GEN's generated datasets);
-* ``tensor_dataset.py``: the batch-fetching dict-of-tensors dataset, its resumable loader, and
-  :class:`TensorDataModule`, the base of the data modules whose splits are in memory.
+* ``tabular_data.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML.
 
-A new data source (webdataset shards, CelebA, MIMIC-CXR) is a new module here that yields dicts
-``{variable: tensor}`` and sets ``graph`` and ``variables`` for the model.
+A new data source (webdataset streams, CelebA, MIMIC-CXR) is a new ``<source>_data.py`` here that
+satisfies the same contract; the formats and loaders it reads with live in :mod:`lightning_causal.data`.
 """
+
+from lightning_causal.datamodules.latent_scm_data import LatentSCMDataModule
+from lightning_causal.datamodules.napkin_digits_data import NapkinDigitsDataModule
+from lightning_causal.datamodules.scm_data import SCMDataModule
+from lightning_causal.datamodules.tabular_data import TabularDataModule
+from lightning_causal.datamodules.tensor_data import TensorDataModule
+
+__all__ = ["LatentSCMDataModule", "NapkinDigitsDataModule", "SCMDataModule", "TabularDataModule", "TensorDataModule"]

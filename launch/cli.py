@@ -8,7 +8,7 @@ Sub-commands:
 * ``demo``: the main job on built-in data (see :mod:`lightning_causal.launch.demo`).
 
 User errors print one line (``error: ...``) and exit with status 2, never a traceback (``--debug``
-shows it); see :mod:`lightning_causal.launch.errors`.
+shows it); see :mod:`lightning_causal.launch.error_policy`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from lightning_causal import __version__
-from lightning_causal.launch.errors import DEBUG_ENV, CommandParser, debug_requested, user_error
+from lightning_causal.launch.error_policy import DEBUG_ENV, CommandParser, debug_requested, user_error
 
 __all__ = ["build_parser", "main"]
 

@@ -39,7 +39,7 @@ def add_dcm_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_dcm_demo(args: argparse.Namespace) -> dict[str, Any]:
     """Train, query and score the DCM of the demo; returns the metrics it writes to ``metrics.json``."""
-    from lightning_causal.launch.quiet import quiet
+    from lightning_causal.quiet import quiet
 
     with quiet():
         return _run(args)
@@ -51,7 +51,7 @@ def _run(args: argparse.Namespace) -> dict[str, Any]:
     from lightning.pytorch.loggers import CSVLogger
 
     from lightning_causal.callbacks import EMA, StepProgressBar
-    from lightning_causal.datamodules.scm import SCMDataModule
+    from lightning_causal.datamodules import SCMDataModule
     from lightning_causal.files import atomic_write
     from lightning_causal.metrics.evaluation import (
         counterfactual_mse,

@@ -34,13 +34,13 @@ def add_idgen_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_idgen_demo(args: argparse.Namespace) -> dict[str, Any]:
     """Train, query and score the ID-GEN model of the demo; returns the metrics it writes to ``metrics.json``."""
-    from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
+    from lightning_causal.datamodules import LatentSCMDataModule
     from lightning_causal.figures import pyplot, save_figure
     from lightning_causal.files import atomic_write
-    from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
-    from lightning_causal.launch.quiet import quiet
     from lightning_causal.metrics.mmd import mmd
     from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.quiet import quiet
     from lightning_causal.variables.spec import variables_to_dict
 
     out = Path(args.out) / "idgen"

@@ -12,6 +12,7 @@ a config never repeats them::
 from __future__ import annotations
 
 import copy
+import importlib
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,13 +27,16 @@ from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.errors import ConfigError, TrainingError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.launch.settings import check_settings
+from lightning_causal.models.base import CausalModule
+from lightning_causal.models.interface import FitContext
 from lightning_causal.variables.spec import variables_to_dict
 
 __all__ = ["CausalCLI", "run_lightning"]
 
 
 class CausalCLI(LightningCLI):
-    """LightningCLI that links ``data.graph`` and ``data.variables`` into the model."""
+    """LightningCLI that links ``data.graph`` and ``data.variables`` into the model and lets the model's
+    family say how it trains (:meth:`~lightning_causal.models.CausalModule.fit_in`)."""
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.link_arguments(
@@ -48,9 +52,11 @@ class CausalCLI(LightningCLI):
         check_settings(config)
         _seed_the_model(config)
         ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
-        model = config.get("model") if hasattr(config, "get") else None
-        if str(getattr(model, "class_path", "") or "").endswith(".IDGEN") and self.subcommand == "fit":
-            check_idgen_run(config, ckpt_path)
+        family = _family_class(config)
+        if family is not None and self.subcommand == "fit":
+            trainer: Any = config.get("trainer") if hasattr(config, "get") else None
+            root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
+            family.check_fit(ckpt_path, root)
         if ckpt_path not in (None, "last", "best", "hpc", "registry"):
             check_checkpoint(Path(ckpt_path))
 
@@ -63,77 +69,53 @@ class CausalCLI(LightningCLI):
         optimizer, the loops, the data loader's place and the callbacks' states.
         """
 
+    _context: FitContext | None = None
+    _callback_templates: list[Any] | None = None
+
     def _run_subcommand(self, subcommand: str) -> None:
         """Run the subcommand; a diverged run's error also says which checkpoint (and step) is kept."""
         try:
             super()._run_subcommand(subcommand)  # type: ignore[misc]
         except TrainingError as err:
-            trainer = self._stage_trainers[-1] if self._stage_trainers else self.trainer
+            trainer = self._context.last_trainer if self._context is not None else self.trainer
             raise TrainingError(f"{err}. {checkpoint_note(trainer)}", err.step) from err
 
-    _stage_trainers: tuple[L.Trainer, ...] = ()
-    _callback_templates: list[Any] | None = None
-
     def fit(self, model: L.LightningModule, **kwargs: Any) -> None:
-        """``trainer.fit``; an ID-GEN model trains its plan stage by stage in the run folder instead.
-
-        The run folder is ``trainer.default_root_dir``; every stage gets a Trainer of the config's
-        settings (``max_steps`` per stage) and fresh copies of its callbacks.
-        """
-        from lightning_causal.launch.idgen import fit_idgen
-
-        if not _is_idgen(model):
+        """Train as the model's family says (one Lightning run, or ID-GEN's stages in its run folder)."""
+        self._context = FitContext(
+            trainer=self.trainer,
+            datamodule=kwargs.get("datamodule"),
+            ckpt_path=kwargs.get("ckpt_path"),
+            make_trainer=self._fresh_trainer,
+        )
+        if isinstance(model, CausalModule):
+            model.fit_in(self._context)
+        else:
             self.trainer.fit(model, **kwargs)
-            return
-        if kwargs.get("ckpt_path"):
-            raise ConfigError(
-                "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
-                "run the same command again without it"
-            )
-        environment = getattr(self.trainer.strategy, "cluster_environment", None)
-        if self.trainer.world_size > 1 and not getattr(environment, "creates_processes_externally", False):
-            raise ConfigError(
-                f"an ID-GEN run on {self.trainer.world_size} processes needs them started outside Lightning "
-                "(srun, e.g. sbatch slurm/train.sbatch, or torchrun): each stage is its own Lightning run, and "
-                "Lightning would start new processes for every stage; or train on one device (trainer.devices=1)"
-            )
-        self._stage_trainers = ()
 
-        def stage_trainer(stage: int, root: Path) -> L.Trainer:
-            callbacks = copy.deepcopy(self._callback_templates or [])
-            trainer = self.instantiate_trainer(default_root_dir=str(root), callbacks=callbacks)
-            self._stage_trainers = (*self._stage_trainers, trainer)
-            return trainer
-
-        datamodule = kwargs.get("datamodule")
-        batch_size = int(getattr(datamodule, "batch_size", 256) or 256)
-        root = Path(self.trainer.default_root_dir)
-        fit_idgen(model, datamodule, root, stage_trainer, batch_size=batch_size, progress=self.trainer.is_global_zero)
+    def _fresh_trainer(self, root: Path) -> L.Trainer:
+        """A Trainer of the config's settings with fresh copies of its callbacks, writing to ``root``."""
+        return self.instantiate_trainer(default_root_dir=str(root), callbacks=copy.deepcopy(self._callback_templates))
 
     def validate(self, model: L.LightningModule, **kwargs: Any) -> None:
-        """``trainer.validate``; an ID-GEN model validates each stage while ``fit`` trains it."""
-        _refuse_idgen(model, "validate")
+        """``trainer.validate``, where the model's family runs it as one Lightning run."""
+        if isinstance(model, CausalModule):
+            model.check_command("validate")
         self.trainer.validate(model, **kwargs)
 
     def test(self, model: L.LightningModule, **kwargs: Any) -> None:
-        """``trainer.test``; an ID-GEN model is scored by sampling its answer (see benchmarks/idgen_suite.py)."""
-        _refuse_idgen(model, "test")
+        """``trainer.test``, where the model's family runs it as one Lightning run."""
+        if isinstance(model, CausalModule):
+            model.check_command("test")
         self.trainer.test(model, **kwargs)
 
     def after_fit(self) -> None:
-        """Say at which step training ended and which step the saved checkpoints hold."""
+        """Say at which step training ended and which step the saved checkpoints hold (or the family's line)."""
         if not self.trainer.is_global_zero:
             return
-        if _is_idgen(self.model):
-            root = Path(self.trainer.default_root_dir)
-            stages = self.model.stage_count  # type: ignore[attr-defined]
-            print(
-                f"Trained the ID-GEN plan of {self.model.plan.query} in {stages} stage{'s' * (stages != 1)} "  # type: ignore[attr-defined]
-                f"(run folder {root}). The trained plan is {root / 'idgen.ckpt'}: "
-                f"lightning-causal sample --ckpt {root / 'idgen.ckpt'} --do ... --n ... --out samples.csv"
-            )
-            return
-        print(f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
+        model = self.model
+        summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
+        print(summary or f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
@@ -142,7 +124,7 @@ class CausalCLI(LightningCLI):
         """
         # read before the Trainer exists: it appends its default callbacks to this very list
         chosen = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
-        if self._callback_templates is None:  # fresh copies for the Trainers of ID-GEN's stages
+        if self._callback_templates is None:  # fresh copies for the Trainers a family makes (ID-GEN's stages)
             self._callback_templates = copy.deepcopy(list(chosen))
         chosen = kwargs.get("callbacks", chosen)
         named = any(isinstance(c, ProgressBar) for c in chosen)
@@ -178,31 +160,16 @@ def check_checkpoint(path: Path) -> None:
         )
 
 
-def _is_idgen(model: object) -> bool:
-    from lightning_causal.models.idgen import IDGEN
-
-    return isinstance(model, IDGEN)
-
-
-def _refuse_idgen(model: L.LightningModule, command: str) -> None:
-    if _is_idgen(model):
-        raise ConfigError(
-            f"lightning-causal {command} runs one Lightning run; an ID-GEN model has one per stage, each validated "
-            "while fit trains it (val/loss in the stage's logs): sample its answer with lightning-causal sample"
-        )
-
-
-def check_idgen_run(config: Any, ckpt_path: Any) -> None:
-    """An ID-GEN fit resumes from its run folder: no ``--ckpt_path``, and the folder must not be a file."""
-    if ckpt_path:
-        raise ConfigError(
-            "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
-            "run the same command again without it"
-        )
-    trainer: Any = config.get("trainer") if hasattr(config, "get") else None
-    root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
-    if root and Path(root).exists() and not Path(root).is_dir():
-        raise ConfigError(f"trainer.default_root_dir {str(root)!r} is a file; give the run folder (a folder)")
+def _family_class(config: Any) -> type[CausalModule] | None:
+    """The model class a parsed config names, when it is a family's (None for anything else or a bad path)."""
+    model = config.get("model") if hasattr(config, "get") else None
+    class_path = str(getattr(model, "class_path", "") or "")
+    module, _, name = class_path.rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        return None  # the parser reports it
+    return cls if isinstance(cls, type) and issubclass(cls, CausalModule) else None
 
 
 def _seed_the_model(config: Any) -> None:

@@ -29,16 +29,22 @@ import torch
 
 from lightning_causal.errors import QueryError
 from lightning_causal.files import check_output_path
-from lightning_causal.values import check_assignment, check_count
+from lightning_causal.models.interface import QueryLabels
+from lightning_causal.values import check_count
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
+    "FLAGS",
     "add_query_parsers",
     "load_model",
     "parse_assignments",
     "run_counterfactual",
     "run_sample",
 ]
+
+
+FLAGS = QueryLabels(interventions="--do", shift="--shift", given="--given")
+"""How a refused query names its arguments: by the command line's flags."""
 
 
 def load_model(path: Path) -> Any:
@@ -50,7 +56,7 @@ def load_model(path: Path) -> Any:
 
 def _image(spec: VariableSpec, text: str, flag: str) -> torch.Tensor:
     """The image in file ``text`` for ``flag NAME=PATH``, in the variable's dtype."""
-    from lightning_causal.images import load_image_value
+    from lightning_causal.image_files import load_image_value
 
     path = Path(text).expanduser()
     c, h, w = spec.image_shape
@@ -108,8 +114,6 @@ def parse_assignments(items: list[str] | None, variables: dict[str, VariableSpec
 
 def _interventions(args: argparse.Namespace, variables: dict[str, VariableSpec]) -> dict[str, Any]:
     hard = parse_assignments(args.do, variables, "--do")
-    if args.shift and getattr(args, "idgen", False):
-        raise QueryError("--shift: an ID-GEN model answers hard interventions (--do) on its treatment")
     for item in args.shift or []:
         name = item.partition("=")[0].strip()
         if name in variables and variables[name].kind != "continuous":  # before an image's DELTA is read as a file
@@ -182,45 +186,31 @@ def _check_counts(args: argparse.Namespace) -> None:
     guidance = getattr(args, "guidance", None)
     if guidance is not None and not (guidance >= 0 and guidance < float("inf")):
         raise QueryError(f"--guidance is {guidance}; give a weight >= 0 (0: no guidance)")
-    from lightning_causal.datamodules.tabular import OUTPUT_SUFFIXES
+    from lightning_causal.data.table_files import OUTPUT_SUFFIXES
 
     check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
 
 
 def run_sample(args: argparse.Namespace) -> int:
     """``lightning-causal sample``: samples of a trained model written as CSV or Parquet."""
-    from lightning_causal.datamodules.tabular import write_values
+    from lightning_causal.data.table_files import write_values
 
     _check_counts(args)
     model = load_model(args.ckpt)
-    args.idgen = hasattr(model, "plan")
     interventions = _interventions(args, model.variables)
     given = parse_assignments(args.given, model.variables, "--given")
-    if args.idgen:
-        check_assignment(interventions, model.plan.treatment, "--do", "treatment")
-        check_assignment(given, model.plan.condition, "--given", "condition")
-        values = model.sample(
-            args.n,
-            interventions,
-            given=given,
-            seed=args.seed,
-            sampler=args.sampler,
-            steps=args.steps,
-            guidance=args.guidance,
-        )
-        what = model.plan.query
-    else:
-        if given:
-            raise QueryError(
-                "--given: a DCM answers interventional queries; a conditional query P(y | do(x), z) "
-                "needs an ID-GEN model (model: lightning_causal.models.IDGEN with condition: [...])"
-            )
-        values = model.sample(
-            args.n, interventions, seed=args.seed, sampler=args.sampler, steps=args.steps, guidance=args.guidance
-        )
-        what = ", ".join([f"do({k})" for k in interventions]) or "observational"
+    model.check_query(interventions, given, FLAGS)
+    values = model.sample(
+        args.n,
+        interventions,
+        given=given,
+        seed=args.seed,
+        sampler=args.sampler,
+        steps=args.steps,
+        guidance=args.guidance,
+    )
     written = write_values(args.out, values, model.variables)
-    print(f"wrote {args.n} samples ({what}) to {_listing(written)}")
+    print(f"wrote {args.n} samples ({model.query_text(interventions, given)}) to {_listing(written)}")
     return 0
 
 
@@ -230,18 +220,14 @@ def _listing(paths: list[Path]) -> str:
 
 def run_counterfactual(args: argparse.Namespace) -> int:
     """``lightning-causal counterfactual``: counterfactuals of factual rows written as CSV or Parquet."""
-    from lightning_causal.datamodules.tabular import read_values, write_values
+    from lightning_causal.data.table_files import read_values, write_values
 
     _check_counts(args)
     model = load_model(args.ckpt)
-    if hasattr(model, "plan"):
-        raise QueryError(
-            f"{args.ckpt} is an ID-GEN model of {model.plan.query}: it samples interventional and conditional "
-            "queries (lightning-causal sample); counterfactuals need a DCM (a DAG without latent confounders)"
-        )
     interventions = _interventions(args, model.variables)
     if not interventions:
         raise QueryError("a counterfactual needs --do or --shift")
+    model.check_query(interventions, {}, FLAGS, counterfactual=True)
     factual = read_values(args.factual, model.variables)
     values = model.counterfactual(factual, interventions, seed=args.seed, steps=args.steps)
     written = write_values(args.out, values, model.variables)

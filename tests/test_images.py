@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 
 from lightning_causal import DataError, QueryError
-from lightning_causal.images import image_grid, load_image_value, read_image, read_images, save_grid, write_png
+from lightning_causal.image_files import image_grid, load_image_value, read_image, read_images, save_grid, write_png
 from lightning_causal.variables import VariableSpec
 
 RGB = VariableSpec("X", "image", channels=3, height=8, width=6)

@@ -1,5 +1,6 @@
-"""The layout holds: no import cycle between project modules, packages installed under the project's
-namespace, every public name documented, nothing pointing outside the repository."""
+"""The layout holds: imports point down the layers and never in a circle (registry strings and lazy
+exports count as imports), packages install under the project's namespace, every public name is
+documented, nothing points outside the repository."""
 
 from __future__ import annotations
 
@@ -42,8 +43,13 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
+# "lightning_causal.models.idgen.learner:DiffusionLearner" (a registry entry), "lightning_causal.models" (a lazy export)
+_IMPORT_STRING = re.compile(r"^lightning_causal(\.\w+)*(:\w+)?$")
+
+
 def _imports(tree: ast.AST) -> Iterator[tuple[str, list[str]]]:
-    """(module, imported names) of every import that runs: module level, in functions, not under TYPE_CHECKING."""
+    """(module, imported names) of every import that runs: module level, in functions, not under TYPE_CHECKING,
+    and every string that names a project module (a registry entry, a lazy export), imported when used."""
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, ast.If) and _is_type_checking(node):
             yield from (item for child in node.orelse for item in _imports(ast.Module(body=[child], type_ignores=[])))
@@ -53,6 +59,9 @@ def _imports(tree: ast.AST) -> Iterator[tuple[str, list[str]]]:
                 yield alias.name, []
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             yield node.module, [alias.name for alias in node.names]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and _IMPORT_STRING.match(node.value):
+            module, _, attribute = node.value.partition(":")
+            yield module, [attribute] if attribute else []
         else:
             yield from _imports(node)
 
@@ -91,6 +100,108 @@ def test_the_scan_sees_function_level_imports_and_skips_type_checking_ones() -> 
         "lightning_causal.sampling",
         "lightning_causal.models.dcm.network",
     ]
+
+
+def test_the_scan_reads_registry_strings_and_lazy_exports_as_imports() -> None:
+    source = (
+        'register_learner("diffusion", "lightning_causal.models.idgen.learner:DiffusionLearner")\n'
+        '_LAZY = {"DCM": "lightning_causal.models"}\n'
+        'print("see lightning_causal.models for more")\n'
+    )
+    seen = list(_imports(ast.parse(source)))
+    assert ("lightning_causal.models.idgen.learner", ["DiffusionLearner"]) in seen
+    assert ("lightning_causal.models", []) in seen
+    assert all(module != "see lightning_causal.models for more" for module, _ in seen)
+
+
+# The layers, top to bottom: a module imports modules of its own layer or below, never above. A module
+# belongs to the layer of its longest listed prefix; the package root is the library's public surface.
+LAYERS: list[tuple[str, tuple[str, ...]]] = [
+    ("commands", ("lightning_causal.launch",)),
+    ("public surface", ("lightning_causal",)),
+    ("model families and their training", ("lightning_causal.models",)),
+    ("Lightning glue", ("lightning_causal.callbacks", "lightning_causal.datamodules")),
+    ("ground truth and scoring", ("lightning_causal.metrics", "lightning_causal.scm", "lightning_causal.plots")),
+    ("mechanisms and the data contract", ("lightning_causal.mechanisms", "lightning_causal.data")),
+    ("ID-GEN plans", ("lightning_causal.plan",)),
+    ("running plans", ("lightning_causal.sampling",)),
+    ("identification and plan parts", ("lightning_causal.identification", "lightning_causal.plan.parts")),
+    (
+        "building blocks",
+        (
+            "lightning_causal.nets",
+            "lightning_causal.diffusion",
+            "lightning_causal.generators",
+            "lightning_causal.variables",
+            "lightning_causal.graph",
+            "lightning_causal.distribution",
+        ),
+    ),
+    (
+        "foundations",
+        (
+            "lightning_causal.errors",
+            "lightning_causal.files",
+            "lightning_causal.figures",
+            "lightning_causal.image_files",
+            "lightning_causal.values",
+            "lightning_causal.randomness",
+            "lightning_causal.quiet",
+        ),
+    ),
+]
+
+
+def layer_of(module: str) -> int:
+    """The index in :data:`LAYERS` of a module's layer (by its longest listed prefix; the root only by name)."""
+    best, length = -1, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            matches = (
+                module == prefix
+                if prefix == "lightning_causal"
+                else module == prefix or module.startswith(prefix + ".")
+            )
+            if matches and len(prefix) > length:
+                best, length = index, len(prefix)
+    return best
+
+
+def test_every_module_has_a_layer() -> None:
+    unplaced = [m for m in project_modules() if layer_of(m) < 0]
+    assert not unplaced, f"modules in no layer of LAYERS: {unplaced}"
+
+
+def test_imports_point_down_the_layers() -> None:
+    graph = import_graph()
+    upward = [
+        f"{a} ({LAYERS[layer_of(a)][0]}) -> {b} ({LAYERS[layer_of(b)][0]})"
+        for a, b in graph.edges
+        if layer_of(b) < layer_of(a)
+    ]
+    assert not upward, f"{len(upward)} imports point up: {upward[:8]}"
+
+
+def test_no_library_module_imports_the_commands() -> None:
+    graph = import_graph()
+    offenders = [
+        (a, b)
+        for a, b in graph.edges
+        if b.startswith("lightning_causal.launch") and not a.startswith("lightning_causal.launch")
+    ]
+    assert not offenders, f"the library imports launch/: {offenders}"
+
+
+def test_no_family_imports_another() -> None:
+    graph = import_graph()
+    family = re.compile(r"^lightning_causal\.models\.([a-z_]+)\.")
+    packages = {p.name for p in (ROOT / "lightning_causal/models").iterdir() if (p / "__init__.py").is_file()}
+    crossing = []
+    for a, b in graph.edges:
+        fa, fb = family.match(a + "."), family.match(b + ".")
+        if fa and fb and fa.group(1) != fb.group(1) and {fa.group(1), fb.group(1)} <= packages:
+            crossing.append((a, b))
+    assert not crossing, f"model families import each other: {crossing}"
 
 
 def test_no_import_cycle_between_project_modules() -> None:

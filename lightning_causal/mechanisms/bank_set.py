@@ -39,7 +39,8 @@ class BankSet(nn.Module):
     Args:
         entries: the entries, in sampling order.
         inputs: the conditioning variables of every entry.
-        variables: the spec of every variable of the layout (codec statistics of the training data).
+        variables: the spec of every variable of the layout (codec statistics of the training data); the
+            set's ``variables`` keep this order.
         order: the layout's variable order (a topological order).
         config: the architecture (:class:`MechanismConfig`).
         targets: the variable each entry models (default: the entry's own name).
@@ -61,7 +62,8 @@ class BankSet(nn.Module):
         self.entries = tuple(entries)
         self.inputs = {e: tuple(inputs[e]) for e in self.entries}
         self.targets = {e: (targets or {}).get(e, e) for e in self.entries}
-        self.variables = {v: variables[v] for v in order}
+        laid_out = set(order)
+        self.variables = {v: spec for v, spec in variables.items() if v in laid_out}  # in the caller's order
         # 1. the encoded layout
         self.layout = EncodedLayout(self.variables, order)
         # 2. the banks, in registration order (parameters are initialised in this order)

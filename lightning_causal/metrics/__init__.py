@@ -16,7 +16,7 @@ from lightning_causal.metrics.evaluation import (
     interventional_mmd,
     observational_mmd,
 )
-from lightning_causal.metrics.images import (
+from lightning_causal.metrics.image_quality import (
     AttributeNet,
     attribute_distribution,
     attribute_tvd,

@@ -267,9 +267,15 @@ class CausalModule(L.LightningModule):
         interventions: Mapping[str, Any],
         given: Mapping[str, Any],
         labels: QueryLabels = QueryLabels(),  # noqa: B008 - a frozen record
+        counterfactual: bool = False,
     ) -> None:
-        """Refuse a query this model does not answer, naming the arguments by ``labels`` (default: any
-        hard or shift intervention, no condition)."""
+        """Refuse a query this model does not answer, naming the arguments by ``labels``.
+
+        By default any hard or shift intervention is answered and no condition; a counterfactual
+        query only by a family that implements :meth:`counterfactual`.
+        """
+        if counterfactual and type(self).counterfactual is CausalModule.counterfactual:
+            self.counterfactual()  # the family's refusal
         if given:
             raise QueryError(
                 f"{labels.given}: a {type(self).__name__} answers interventional queries; a conditional query "

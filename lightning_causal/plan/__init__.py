@@ -7,7 +7,7 @@
 """
 
 from lightning_causal.plan.compile import compile_estimand, compile_plan
-from lightning_causal.plan.parts import INPUT, Dataset, Factor, Network, Node
+from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring
 from lightning_causal.plan.sampling_plan import SamplingPlan
 
-__all__ = ["INPUT", "Dataset", "Factor", "Network", "Node", "SamplingPlan", "compile_estimand", "compile_plan"]
+__all__ = ["INPUT", "Dataset", "Factor", "Node", "SamplingPlan", "Wiring", "compile_estimand", "compile_plan"]

@@ -30,7 +30,7 @@ from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.identification.api import identify
 from lightning_causal.identification.estimand import Estimand
 from lightning_causal.identification.trace import IdStep
-from lightning_causal.plan.parts import INPUT, Dataset, Factor, Network, Node
+from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring
 from lightning_causal.plan.sampling_plan import SamplingPlan
 
 __all__ = ["compile_estimand", "compile_plan"]
@@ -138,7 +138,7 @@ class _Compiler:
                 f"resample S' = {{{', '.join(self.core.names_of(step.s_prime))}}}",
                 source=dataset,
                 copied=self.core.names_of(outside),
-                network=self.finish(net, outside),
+                wiring=self.finish(net, outside),
             )
         return name, outside
 
@@ -159,7 +159,7 @@ class _Compiler:
         out.outputs = {i: producer[i] for i in iter_bits(y)}
         return out
 
-    def finish(self, net: _Net, inputs_allowed: int | None = None) -> Network:
+    def finish(self, net: _Net, inputs_allowed: int | None = None) -> Wiring:
         """Keep the nodes the outputs need, sort them by pi (a topological order) and freeze."""
         by_name = {n[0]: n for n in net.nodes}
         live: set[str] = set()
@@ -182,7 +182,7 @@ class _Compiler:
             nodes.append(Node(name, names[i], factor, tuple((names[u], src) for u, src in sources)))
         if inputs_allowed is not None:
             assert not inputs & ~inputs_allowed, "a generated dataset's network reads a column it does not copy"
-        return Network(
+        return Wiring(
             nodes=tuple(nodes),
             inputs=self.core.names_of(inputs),
             outputs=tuple((names[i], net.outputs[i]) for i in sorted(net.outputs)),
@@ -196,36 +196,36 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
     compiler = _Compiler(core)
     top = compiler.compile(estimand.trace, "D0", 0)
     remaining = tuple(c for c in estimand.condition if c not in estimand.moved)
-    network = compiler.finish(top)
+    wiring = compiler.finish(top)
     treatment_like = set(estimand.treatment) | set(estimand.moved)
     if remaining:
         # IDC-GEN: sample (y, z) from the joint network with its inputs copied from data rows,
         # then train y given z and the intervened inputs on those samples.
         name = f"D{len(compiler.datasets)}"
         by_name = {f.name: f for f in compiler.factors.values()}
-        compiler.stage[name] = 1 + max(by_name[n.factor].stage for n in network.nodes)
+        compiler.stage[name] = 1 + max(by_name[n.factor].stage for n in wiring.nodes)
         compiler.datasets[name] = Dataset(
             name=name,
             origin=f"IDC-GEN: samples of the network for P({', '.join(estimand.outcome + remaining)} | do(...)), "
-            f"inputs {{{', '.join(network.inputs)}}} copied from rows of D0",
+            f"inputs {{{', '.join(wiring.inputs)}}} copied from rows of D0",
             source="D0",
-            copied=network.inputs,
-            network=network,
+            copied=wiring.inputs,
+            wiring=wiring,
         )
         y = core.mask(estimand.outcome)
-        given = core.mask(remaining) | core.mask(v for v in network.inputs if v in treatment_like)
+        given = core.mask(remaining) | core.mask(v for v in wiring.inputs if v in treatment_like)
         final = _Net()
         produced: dict[int, str] = {}
         for i in iter_bits(y):
             inputs = given | (y & ((1 << i) - 1))
             f = compiler.factor(name, i, inputs, "IDC-GEN: outcome given conditions and interventions")
             final.outputs[i] = compiler.node(final, i, f, inputs, produced)
-        network = compiler.finish(final)
+        wiring = compiler.finish(final)
     # Factors and datasets the final network does not need (directly or through a dataset) go.
     by_name = {f.name: f for f in compiler.factors.values()}
     needed_factors: set[str] = set()
     needed_datasets: set[str] = set()
-    stack = [network]
+    stack = [wiring]
     while stack:
         net = stack.pop()
         for node in net.nodes:
@@ -236,8 +236,8 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
             if factor.dataset not in needed_datasets:
                 needed_datasets.add(factor.dataset)
                 ds = compiler.datasets[factor.dataset]
-                if ds.network is not None:
-                    stack.append(ds.network)
+                if ds.wiring is not None:
+                    stack.append(ds.wiring)
     factors = [f for f in compiler.factors.values() if f.name in needed_factors]
     datasets = [d for d in compiler.datasets.values() if d.name in needed_datasets or d.name == "D0"]
     return SamplingPlan(
@@ -248,7 +248,7 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
         moved=estimand.moved,
         factors=factors,
         datasets=datasets,
-        network=network,
+        wiring=wiring,
         estimand_text=str(estimand),
     )
 

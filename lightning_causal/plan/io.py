@@ -1,8 +1,9 @@
-"""Sampling plans as JSON: the ``lightning-causal/sampling-plan/1`` format.
+"""Sampling plans as JSON: the ``lightning-causal/sampling-plan/2`` format.
 
 :func:`plan_to_dict` writes a plan's fields as plain lists and dicts; :func:`plan_fields` reads
-them back into the keyword arguments of :class:`~lightning_causal.plan.SamplingPlan`, and
-:func:`read_plan_file` reads a file, with one-line errors for a missing or malformed file.
+them back into the keyword arguments of :class:`~lightning_causal.plan.SamplingPlan` (also plans of
+format ``/1``, whose wirings are under the key ``network``), and :func:`read_plan_file` reads a file,
+with one-line errors for a missing or malformed file.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_causal.errors import QueryError
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.plan.parts import Dataset, Factor, Network, Node
+from lightning_causal.plan.parts import Dataset, Factor, Node, Wiring
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
 
-__all__ = ["FORMAT", "plan_fields", "plan_to_dict", "read_plan_file"]
+__all__ = ["FORMAT", "FORMATS", "plan_fields", "plan_to_dict", "read_plan_file"]
 
-FORMAT = "lightning-causal/sampling-plan/1"
+FORMAT = "lightning-causal/sampling-plan/2"
+FORMATS = {FORMAT: "wiring", "lightning-causal/sampling-plan/1": "network"}
+"""The formats read, and the key each writes a wiring under."""
 
 
-def _network_to_dict(n: Network) -> dict[str, Any]:
+def _wiring_to_dict(n: Wiring) -> dict[str, Any]:
     return {
         "inputs": list(n.inputs),
         "outputs": [list(o) for o in n.outputs],
@@ -35,8 +38,8 @@ def _network_to_dict(n: Network) -> dict[str, Any]:
     }
 
 
-def _network_from_dict(d: Mapping[str, Any]) -> Network:
-    return Network(
+def _wiring_from_dict(d: Mapping[str, Any]) -> Wiring:
+    return Wiring(
         nodes=tuple(
             Node(k["name"], k["variable"], k["factor"], tuple((a, b) for a, b in k["sources"])) for k in d["nodes"]
         ),
@@ -73,19 +76,20 @@ def plan_to_dict(plan: SamplingPlan) -> dict[str, Any]:
                 "origin": d.origin,
                 "source": d.source,
                 "copied": list(d.copied),
-                "network": _network_to_dict(d.network) if d.network else None,
+                "wiring": _wiring_to_dict(d.wiring) if d.wiring else None,
             }
             for d in plan.datasets
         ],
-        "network": _network_to_dict(plan.network),
+        "wiring": _wiring_to_dict(plan.wiring),
     }
 
 
 def plan_fields(data: Mapping[str, Any]) -> dict[str, Any]:
     """The keyword arguments of ``SamplingPlan(...)`` from a dict written by :func:`plan_to_dict`."""
     fmt = data.get("format")
-    if fmt != FORMAT:
+    if fmt not in FORMATS:
         raise QueryError(f"not a sampling plan (format {fmt!r}); expected {FORMAT}")
+    key = FORMATS[fmt]
     try:
         return {
             "graph": CausalGraph.from_dict(data["graph"]),
@@ -103,11 +107,11 @@ def plan_fields(data: Mapping[str, Any]) -> dict[str, Any]:
                     d["origin"],
                     d["source"],
                     tuple(d["copied"]),
-                    _network_from_dict(d["network"]) if d["network"] else None,
+                    _wiring_from_dict(d[key]) if d[key] else None,
                 )
                 for d in data["datasets"]
             ],
-            "network": _network_from_dict(data["network"]),
+            "wiring": _wiring_from_dict(data[key]),
             "estimand_text": data.get("estimand", ""),
         }
     except KeyError as err:

@@ -1,4 +1,9 @@
-"""The parts of an ID-GEN sampling plan: factors to train, datasets, and sampling networks.
+"""The parts of an ID-GEN sampling plan: factors to train, datasets, and wirings.
+
+A *wiring* is how a sampling network's nodes connect: which factor draws each node, and where each
+of its inputs comes from (from outside the network, or from an earlier node). The plan's merged
+wiring, fitted with a generator per factor, is the :class:`~lightning_causal.SamplingNetwork` users
+sample from; a generated dataset is drawn through a wiring too.
 
 Plain frozen data classes with no imports from the rest of the project; the plan
 (:mod:`lightning_causal.plan.sampling_plan`), its compiler, its text and JSON forms and the sampling
@@ -9,10 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INPUT", "Dataset", "Factor", "Network", "Node"]
+__all__ = ["INPUT", "Dataset", "Factor", "Node", "Wiring"]
 
 INPUT = "input"
-"""The source of a node input that is fed from outside the network."""
+"""The source of a node input that is fed from outside the wiring."""
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ class Factor:
 
 @dataclass(frozen=True)
 class Node:
-    """A node of a sampling network: draw ``variable`` from ``factor`` given its sources.
+    """A node of a wiring: draw ``variable`` from ``factor`` given its sources.
 
     ``sources`` pairs each factor input with ``"input"`` (fed from outside) or the name of the
     node that produces it.
@@ -46,8 +51,8 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Network:
-    """A sampling network: nodes in sampling order, its input variables and its outputs."""
+class Wiring:
+    """How a sampling network is wired: nodes in sampling order, its input variables and its outputs."""
 
     nodes: tuple[Node, ...]
     inputs: tuple[str, ...]
@@ -66,9 +71,9 @@ class Dataset:
     origin: str
     source: str | None = None
     copied: tuple[str, ...] = ()
-    network: Network | None = None
+    wiring: Wiring | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
-        generated = self.network.output_variables if self.network else ()
+        generated = self.wiring.output_variables if self.wiring else ()
         return self.copied + generated

@@ -8,7 +8,7 @@ and IDC-GEN for one query, computed before any data is touched:
   ``Update`` (copy the carried columns from random rows of its source, resample the c-component S'
   with factors trained on the source) or, for conditional queries, by sampling the merged network
   of the joint P(y, z | do(x)) (IDC-GEN);
-* ``network``: the merged sampling network, in sampling order, each node naming its factor and
+* ``wiring``: the merged sampling network's wiring, in sampling order, each node naming its factor and
   where each input comes from (a treatment value, a condition value, an earlier node, or a value
   drawn from the data for the variables ID's line 3 added to the intervention set).
 
@@ -23,18 +23,18 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightning_causal.errors import QueryError
 from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.identification.estimand import format_query
 from lightning_causal.plan.io import plan_fields, plan_to_dict, read_plan_file
-from lightning_causal.plan.parts import Dataset, Factor, Network
+from lightning_causal.plan.parts import Dataset, Factor, Wiring
 from lightning_causal.plan.text import plan_table
 from lightning_causal.sampling.fit import fit_plan
 
 if TYPE_CHECKING:
-    from lightning_causal.distribution import DiscreteDistribution
-    from lightning_causal.sampling.kinds import GeneratorKind
-    from lightning_causal.sampling.runner import SamplingNetwork
+    from lightning_causal.sampling.learners import Learner
+    from lightning_causal.sampling.sampling_network import SamplingNetwork
 
 __all__ = ["SamplingPlan"]
 
@@ -50,7 +50,7 @@ class SamplingPlan:
             network draws them jointly from the rows of the observational data whose treatment and
             condition values are nearest to the query's (P(w | x): the answer is the same for every w
             with P(x | w) > 0, and only such rows guarantee that).
-        factors, datasets, network: see the module docstring.
+        factors, datasets, wiring: see the module docstring.
     """
 
     def __init__(
@@ -62,7 +62,7 @@ class SamplingPlan:
         moved: tuple[str, ...],
         factors: Sequence[Factor],
         datasets: Sequence[Dataset],
-        network: Network,
+        wiring: Wiring,
         estimand_text: str = "",
     ) -> None:
         self.graph = graph
@@ -72,10 +72,10 @@ class SamplingPlan:
         self.moved = tuple(moved)
         self.factors = tuple(factors)
         self.datasets = tuple(datasets)
-        self.network = network
+        self.wiring = wiring
         self.estimand_text = estimand_text
         fixed = set(self.treatment) | set(self.condition)
-        self.arbitrary = tuple(v for v in network.inputs if v not in fixed)
+        self.arbitrary = tuple(v for v in wiring.inputs if v not in fixed)
         self._factor = {f.name: f for f in self.factors}
 
     def factor(self, name: str) -> Factor:
@@ -102,11 +102,12 @@ class SamplingPlan:
     # ------------------------------------------------------------------ execution
     def fit(
         self,
-        data: Mapping[str, Any] | DiscreteDistribution,
-        generator: str | GeneratorKind = "categorical",
+        data: Any,
+        learner: str | Learner = "categorical",
         seed: int = 0,
         generated_size: int | None = None,
         cardinalities: Mapping[str, int] | None = None,
+        **renamed: Any,
     ) -> SamplingNetwork:
         """Train every factor, stage by stage, and return the merged sampling network.
 
@@ -114,20 +115,29 @@ class SamplingPlan:
             data: the observational data. For ``"categorical"``: a dict of integer arrays (one per
                 variable), or an exact :class:`DiscreteDistribution` (then every table and every
                 generated dataset is computed exactly, with no sampling error). For
-                ``"diffusion"``: a dict of arrays or tensors (floats continuous, ``(n, dim)`` for
-                vectors; integer codes discrete) or a data module with ``train_tensors``.
-            generator: the conditional model family: a registered name (``"categorical"``: exact
+                ``"diffusion"``: a data module (:class:`~lightning_causal.data.RowSource`) or a dict of
+                arrays or tensors, typed by :mod:`lightning_causal.variables.inference`'s rule where
+                not declared.
+            learner: how the factors are fitted: a registered name (``"categorical"``: exact
                 conditional probability tables fitted from counts, for discrete variables;
-                ``"diffusion"``: conditional diffusion models and Gumbel-max classifiers trained
-                stage by stage with Lightning, see :class:`lightning_causal.launch.idgen.DiffusionKind`;
-                :func:`lightning_causal.sampling.register_generator` adds more) or a
-                :class:`~lightning_causal.sampling.GeneratorKind`.
+                ``"diffusion"``: conditional diffusion models, UNets and Gumbel-max classifiers trained
+                stage by stage with Lightning, see :class:`lightning_causal.models.idgen.DiffusionLearner`;
+                :func:`lightning_causal.sampling.register_learner` adds more) or a
+                :class:`~lightning_causal.sampling.Learner`.
             seed: seeds the generated datasets (and, for trained models, the weights and the noise).
             generated_size: rows of each generated dataset (default: as many as its source).
             cardinalities: number of values per variable (default: inferred from the data).
         """
+        if renamed:
+            name = next(iter(renamed))
+            if name == "generator":
+                raise QueryError(
+                    "plan.fit(generator=...) is plan.fit(learner=...) since release 0.2, e.g. "
+                    "plan.fit(data, learner='diffusion'); a generator is one conditional model"
+                )
+            raise TypeError(f"SamplingPlan.fit() got an unexpected keyword argument {name!r}")
         return fit_plan(
-            self, data, generator=generator, seed=seed, generated_size=generated_size, cardinalities=cardinalities
+            self, data, learner=learner, seed=seed, generated_size=generated_size, cardinalities=cardinalities
         )
 
     # ------------------------------------------------------------------ text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lightning_causal.plan.parts import INPUT, Network
+from lightning_causal.plan.parts import INPUT, Wiring
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
@@ -12,14 +12,14 @@ if TYPE_CHECKING:
 __all__ = ["plan_table"]
 
 
-def _network_rows(plan: SamplingPlan, network: Network, indent: str, roles: bool) -> list[str]:
+def _wiring_rows(plan: SamplingPlan, wiring: Wiring, indent: str, roles: bool) -> list[str]:
     rows = []
-    if network.inputs:
-        shown = ", ".join(f"{v} ({plan.role(v)})" if roles else v for v in network.inputs)
+    if wiring.inputs:
+        shown = ", ".join(f"{v} ({plan.role(v)})" if roles else v for v in wiring.inputs)
         rows.append(f"{indent}inputs: {shown}")
-    outputs = {node: var for var, node in network.outputs}
-    width = max((len(n.variable) for n in network.nodes), default=1)
-    for node in network.nodes:
+    outputs = {node: var for var, node in wiring.outputs}
+    width = max((len(n.variable) for n in wiring.nodes), default=1)
+    for node in wiring.nodes:
         args = ", ".join(v if src == INPUT else f"{v}@{src}" for v, src in node.sources)
         mark = "  -> output" if node.name in outputs else ""
         rows.append(f"{indent}{node.name:>4}  {node.variable:<{width}} ~ {node.factor}({args}){mark}")
@@ -37,8 +37,8 @@ def plan_table(plan: SamplingPlan) -> str:
     lines.append("Datasets:")
     for ds in plan.datasets:
         lines.append(f"  {ds.name}: {ds.origin}")
-        if ds.network is not None:
-            lines.extend(_network_rows(plan, ds.network, "        ", roles=False))
+        if ds.wiring is not None:
+            lines.extend(_wiring_rows(plan, ds.wiring, "        ", roles=False))
     lines.append("")
     lines.append("Factors to train:")
     header = ("stage", "factor", "model", "data", "step")
@@ -49,7 +49,7 @@ def plan_table(plan: SamplingPlan) -> str:
         lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     lines.append("")
     lines.append("Sampling network (in sampling order; v@n = the value node n drew):")
-    lines.extend(_network_rows(plan, plan.network, "  ", roles=True))
+    lines.extend(_wiring_rows(plan, plan.wiring, "  ", roles=True))
     if plan.arbitrary:
         lines.append(
             f"  ({', '.join(plan.arbitrary)} {'is' if len(plan.arbitrary) == 1 else 'are'} drawn from the data rows "

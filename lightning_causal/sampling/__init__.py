@@ -1,38 +1,64 @@
 """Executing sampling plans: fitting the factors stage by stage and running the merged network.
 
-* ``network.py``: :func:`run_network`, ancestral sampling through any conditional generators;
-* ``kinds.py``: generator kinds and their registry (``plan.fit(data, generator="categorical")``);
-* ``data.py``: the observed and generated datasets of a plan (samples, or an exact distribution);
+* ``ancestral.py``: :func:`run_wiring`, ancestral sampling through any conditional generators;
+* ``learners.py``: learners (how a family of generators fits a plan) and their registry
+  (``plan.fit(data, learner="categorical")``);
+* ``value_space.py``: the values and RNG of a family of generators (NumPy here; torch in
+  ``tensor_space.py``, loaded on first use);
+* ``data.py``: the observed and generated datasets of a plan (samples, or an exact distribution), and
+  :func:`generate_rows`, the one place a plan's datasets are generated;
 * ``fit.py``: :func:`fit_plan`, ID-GEN's training loop;
 * ``sampling_network.py``: :class:`SamplingNetwork`, the fitted network users sample from;
 * ``exact.py``: variable elimination over exact tables.
+
+The package imports no torch.
 """
 
-from lightning_causal.sampling.data import ArrayData, ExactData, PlanData, TensorData
-from lightning_causal.sampling.exact import network_joint
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lightning_causal.sampling.ancestral import run_wiring
+from lightning_causal.sampling.data import ArrayData, ExactData, PlanData, TensorData, generate_rows
+from lightning_causal.sampling.exact import wiring_joint
 from lightning_causal.sampling.fit import fit_plan
-from lightning_causal.sampling.kinds import (
-    CategoricalKind,
-    GeneratorKind,
-    available_generators,
-    generator_kind,
-    register_generator,
+from lightning_causal.sampling.learners import (
+    CategoricalLearner,
+    Learner,
+    available_learners,
+    learner_for,
+    register_learner,
 )
-from lightning_causal.sampling.network import run_network
 from lightning_causal.sampling.sampling_network import SamplingNetwork
+from lightning_causal.sampling.value_space import NumpyValueSpace, ValueSpace
+
+if TYPE_CHECKING:
+    from lightning_causal.sampling.tensor_space import TensorValueSpace
 
 __all__ = [
     "ArrayData",
-    "CategoricalKind",
+    "CategoricalLearner",
     "ExactData",
-    "GeneratorKind",
+    "Learner",
+    "NumpyValueSpace",
     "PlanData",
     "SamplingNetwork",
     "TensorData",
-    "available_generators",
+    "TensorValueSpace",
+    "ValueSpace",
+    "available_learners",
     "fit_plan",
-    "generator_kind",
-    "network_joint",
-    "register_generator",
-    "run_network",
+    "generate_rows",
+    "learner_for",
+    "register_learner",
+    "run_wiring",
+    "wiring_joint",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "TensorValueSpace":  # it needs torch
+        from lightning_causal.sampling.tensor_space import TensorValueSpace
+
+        return TensorValueSpace
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,7 @@
 """Exact evaluation of networks of conditional probability tables (variable elimination).
 
 When a plan is fitted with exact categorical tables, the distribution a network samples from can be
-computed exactly: :func:`network_joint` multiplies each node's table in, in the network's order,
+computed exactly: :func:`wiring_joint` multiplies each node's table in, in the network's order,
 and sums out every node value that no later node reads and that is not an output. This is what
 lets the ID-GEN merge logic be tested against the ID estimand to 1e-9, with no sampling noise.
 """
@@ -15,16 +15,16 @@ import numpy as np
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import QueryError
 from lightning_causal.generators.categorical import CategoricalTable
-from lightning_causal.plan.parts import INPUT, Network
+from lightning_causal.plan.parts import INPUT, Wiring
 
-__all__ = ["MAX_EXACT_ENTRIES", "network_joint"]
+__all__ = ["MAX_EXACT_ENTRIES", "wiring_joint"]
 
 MAX_EXACT_ENTRIES = 20_000_000
 """The largest intermediate table variable elimination builds."""
 
 
-def network_joint(
-    network: Network,
+def wiring_joint(
+    wiring: Wiring,
     tables: Mapping[str, CategoricalTable],
     inputs: DiscreteDistribution,
     keep_inputs: tuple[str, ...] | None = None,
@@ -38,12 +38,12 @@ def network_joint(
     axes: list[str] = [f"in:{v}" for v in inputs.variables]
     table = inputs.probs
     last_use: dict[str, int] = {}
-    for k, node in enumerate(network.nodes):
+    for k, node in enumerate(wiring.nodes):
         for v, src in node.sources:
             last_use[f"in:{v}" if src == INPUT else src] = k
-    outputs = {name for _, name in network.outputs}
+    outputs = {name for _, name in wiring.outputs}
     keep = {f"in:{v}" for v in keep_inputs} | outputs
-    for k, node in enumerate(network.nodes):
+    for k, node in enumerate(wiring.nodes):
         gen = tables[node.factor]
         if not isinstance(gen, CategoricalTable):
             raise QueryError(
@@ -74,7 +74,7 @@ def network_joint(
     if drop:
         table = table.sum(axis=drop)
         axes = [a for a in axes if a in keep]
-    names = {name: var for var, name in network.outputs}
+    names = {name: var for var, name in wiring.outputs}
     variables = [names[a] if a in names else a[3:] for a in axes]
     return DiscreteDistribution(variables, table)
 

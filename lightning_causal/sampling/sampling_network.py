@@ -1,7 +1,7 @@
 """The merged sampling network of a fitted ID-GEN plan.
 
 :class:`SamplingNetwork` samples the query by running the plan's merged network ancestrally
-(:func:`~lightning_causal.sampling.network.run_network`) with the intervened and conditioned inputs
+(:func:`~lightning_causal.sampling.ancestral.run_wiring`) with the intervened and conditioned inputs
 fixed and the line-3 inputs drawn jointly from rows of the observational data whose treatment and
 condition values are nearest to the query's (P(w | x), see :meth:`PlanData.matched_rows`). With exact tables
 fitted on an exact :class:`~lightning_causal.DiscreteDistribution`, :meth:`SamplingNetwork.distribution`
@@ -18,14 +18,14 @@ import numpy as np
 from lightning_causal.distribution import DiscreteDistribution
 from lightning_causal.errors import QueryError
 from lightning_causal.generators.base import ConditionalGenerator
+from lightning_causal.sampling.ancestral import run_wiring
 from lightning_causal.sampling.data import PlanData
-from lightning_causal.sampling.exact import network_joint
-from lightning_causal.sampling.network import run_network
+from lightning_causal.sampling.exact import wiring_joint
 from lightning_causal.values import check_assignment, check_count
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
-    from lightning_causal.sampling.kinds import GeneratorKind
+    from lightning_causal.sampling.value_space import ValueSpace
 
 __all__ = ["SamplingNetwork"]
 
@@ -40,7 +40,7 @@ class SamplingNetwork:
         plan: the plan it executes.
         generators: the fitted generator of every factor, keyed by factor name.
         observed: the observational data (line-3 inputs are drawn from its rows).
-        kind: the generator kind that fitted the factors (its RNG and value types).
+        space: the value space of the generators (their RNG and value types).
     """
 
     def __init__(
@@ -48,12 +48,12 @@ class SamplingNetwork:
         plan: SamplingPlan,
         generators: dict[str, ConditionalGenerator],
         observed: PlanData,
-        kind: GeneratorKind,
+        space: ValueSpace,
     ) -> None:
         self.plan = plan
         self.generators = generators
         self.observed = observed
-        self.kind = kind
+        self.space = space
 
     @property
     def cardinalities(self) -> dict[str, int]:
@@ -66,7 +66,7 @@ class SamplingNetwork:
         given = dict(given or {})
         check_assignment(interventions, plan.treatment, "interventions", "treatment")
         check_assignment(given, plan.condition, "given", "condition")
-        return self.kind.constants({**interventions, **given}, n, self.observed)
+        return self.space.constants({**interventions, **given}, n, self.observed)
 
     def sample(
         self,
@@ -79,15 +79,15 @@ class SamplingNetwork:
         """``n`` samples of the outcome under ``do(interventions)``, given ``given``.
 
         Returns ``{outcome variable: values}`` (int64 arrays for exact tables). ``seed`` is an int
-        or the generator kind's RNG; the same seed gives the same samples. ``inputs`` fixes some
+        or the value space's RNG; the same seed gives the same samples. ``inputs`` fixes some
         of the free inputs (:attr:`SamplingPlan.arbitrary`, ID's line 3) instead of drawing them
         from data rows; the answer does not depend on them, which this lets you check.
         """
         n = check_count(n)
         fixed = self._fixed(interventions, given, n)
-        rng = self.kind.rng(seed)
-        network = self.plan.network
-        values = {v: fixed[v] for v in network.inputs if v in fixed}
+        rng = self.space.rng(seed)
+        wiring = self.plan.wiring
+        values = {v: fixed[v] for v in wiring.inputs if v in fixed}
         chosen = dict(inputs or {})
         for v in chosen:
             if v not in self.plan.arbitrary:
@@ -96,13 +96,13 @@ class SamplingNetwork:
         drawn = tuple(v for v in self.plan.arbitrary if v not in chosen)
         values.update(self.observed.matched_rows(drawn, self._matched(values), n, rng))
         if chosen:
-            values.update(self.kind.constants(chosen, n, self.observed))
-        out = run_network(network, self.generators, values, n, rng)
+            values.update(self.space.constants(chosen, n, self.observed))
+        out = run_wiring(wiring, self.generators, values, n, rng)
         return {v: out[v] for v in self.plan.outcome}
 
     def _matched(self, values: Mapping[str, Any]) -> dict[str, Any]:
         """The fixed network inputs the free inputs are matched on: those the observed data has."""
-        return {v: values[v] for v in self.plan.network.inputs if v in values and self.observed.has(v)}
+        return {v: values[v] for v in self.plan.wiring.inputs if v in values and self.observed.has(v)}
 
     def distribution(
         self,
@@ -111,7 +111,7 @@ class SamplingNetwork:
     ) -> DiscreteDistribution:
         """The exact distribution of the outcome that :meth:`sample` draws from (exact tables only)."""
         fixed = {k: int(v[0]) for k, v in self._fixed(interventions, given, 1).items()}
-        network = self.plan.network
+        wiring = self.plan.wiring
         cards = self.cardinalities
         if self.plan.arbitrary:
             matched = {v: value for v, value in fixed.items() if self.observed.has(v)}
@@ -119,12 +119,12 @@ class SamplingNetwork:
             base = base.conditional(self.plan.arbitrary, matched)  # P(w | x), as sample() draws them
         else:
             base = DiscreteDistribution((), np.array(1.0))
-        for v in network.inputs:
+        for v in wiring.inputs:
             if v in fixed:
                 point = np.zeros(cards[v])
                 point[fixed[v]] = 1.0
                 base = DiscreteDistribution((*base.variables, v), np.multiply.outer(base.probs, point))
-        joint = network_joint(network, self.generators, base, keep_inputs=())  # type: ignore[arg-type]
+        joint = wiring_joint(wiring, self.generators, base, keep_inputs=())  # type: ignore[arg-type]
         return joint.marginal(self.plan.outcome)
 
     def __repr__(self) -> str:

@@ -442,26 +442,26 @@ class NapkinDigits:
         colour: AttributeValue,
         thickness: AttributeValue,
         n: int,
-        generator: RngLike,
+        rng: RngLike,
         where: str,
     ) -> Tensor:
         n = _check_n(n, where)
         d = _codes(digit, "digit", n, where)
         c = _codes(colour, "colour", n, where)
         t = _codes(thickness, "thickness", n, where)
-        return self._render(style, d, c, t, torch_rng(generator, what=f"{where}: generator"))
+        return self._render(style, d, c, t, torch_rng(rng, what=f"{where}: rng"))
 
     # ------------------------------------------------------------------ observational sampling
-    def sample_attributes(self, n: int, generator: RngLike) -> dict[str, Tensor]:
+    def sample_attributes(self, n: int, rng: RngLike) -> dict[str, Tensor]:
         """The codes of ``n`` observational rows, without the images (the first draws of :meth:`sample`).
 
         Returns:
             ``{"W2", "W1_digit", "W1_colour", "W1_thickness", "X_digit", "X_colour", "X_thickness",
-            "Y_digit", "Y_colour", "Y_thickness"}``, int64 ``(n,)``. :meth:`sample` with a generator
+            "Y_digit", "Y_colour", "Y_thickness"}``, int64 ``(n,)``. :meth:`sample` with an RNG
             in the same state returns the same codes.
         """
         n = _check_n(n, "sample")
-        g = torch_rng(generator, what="sample: generator")
+        g = torch_rng(rng, what="sample: rng")
         d = torch.randint(10, (n,), generator=g)
         u1 = torch.randint(6, (n,), generator=g)
         u2 = torch.randint(3, (n,), generator=g)
@@ -483,20 +483,20 @@ class NapkinDigits:
             "Y_thickness": x_thickness.clone(),
         }
 
-    def sample(self, n: int, generator: RngLike) -> dict[str, Tensor]:
+    def sample(self, n: int, rng: RngLike) -> dict[str, Tensor]:
         """``n`` observational rows: the variables and every image's attribute codes.
 
         All codes are drawn first (:meth:`sample_attributes`), then the strokes of W1, X and Y.
 
         Args:
             n: number of rows.
-            generator: a ``torch.Generator`` (drawn from, so successive calls differ) or an int seed.
+            rng: a ``torch.Generator`` (drawn from, so successive calls differ) or an int seed.
 
         Returns:
             ``{"W1", "W2", "X", "Y"}`` (images uint8 ``(n, 3, size, size)``, W2 int64 ``(n,)``) and the
             attribute codes ``"<V>_digit"``, ``"<V>_colour"``, ``"<V>_thickness"`` of V in W1, X, Y.
         """
-        g = torch_rng(generator, what="sample: generator")
+        g = torch_rng(rng, what="sample: rng")
         codes = self.sample_attributes(n, g)
         images = {
             v: self._render(style, codes[f"{v}_digit"], codes[f"{v}_colour"], codes[f"{v}_thickness"], g)
@@ -508,20 +508,20 @@ class NapkinDigits:
 
     # ------------------------------------------------------------------ rendering by attributes
     def render_w1(
-        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, generator: RngLike
+        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, rng: RngLike
     ) -> Tensor:
         """``n`` images drawn as W1 is (upright), with the given attributes; uint8 ``(n, 3, size, size)``."""
-        return self._styled("w1", digit, colour, thickness, n, generator, "render_w1")
+        return self._styled("w1", digit, colour, thickness, n, rng, "render_w1")
 
     def render_x(
-        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, generator: RngLike
+        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, rng: RngLike
     ) -> Tensor:
         """``n`` images drawn as X is (rotated 90 degrees), the values to set in ``do(X = x)``.
 
         Args:
             digit, colour, thickness: attribute codes, each an int or int64 ``(n,)``.
             n: number of images.
-            generator: a ``torch.Generator`` or an int seed (for the strokes).
+            rng: a ``torch.Generator`` or an int seed (for the strokes).
 
         Returns:
             uint8 ``(n, 3, size, size)``.
@@ -529,20 +529,20 @@ class NapkinDigits:
         Raises:
             QueryError: a code out of range or a badly shaped tensor.
         """
-        return self._styled("x", digit, colour, thickness, n, generator, "render_x")
+        return self._styled("x", digit, colour, thickness, n, rng, "render_x")
 
     def render_y(
-        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, generator: RngLike
+        self, digit: AttributeValue, colour: AttributeValue, thickness: AttributeValue, n: int, rng: RngLike
     ) -> Tensor:
         """``n`` images drawn as Y is (reflected left-right), with the given attributes; uint8 ``(n, 3, S, S)``."""
-        return self._styled("y", digit, colour, thickness, n, generator, "render_y")
+        return self._styled("y", digit, colour, thickness, n, rng, "render_y")
 
-    def render_attributes(self, n: int, generator: RngLike, style: str = "y") -> tuple[Tensor, dict[str, Tensor]]:
+    def render_attributes(self, n: int, rng: RngLike, style: str = "y") -> tuple[Tensor, dict[str, Tensor]]:
         """``n`` images with uniformly drawn attributes, to train attribute classifiers on.
 
         Args:
             n: number of images.
-            generator: a ``torch.Generator`` or an int seed.
+            rng: a ``torch.Generator`` or an int seed.
             style: ``"w1"`` (upright), ``"x"`` (rotated) or ``"y"`` (reflected).
 
         Returns:
@@ -554,7 +554,7 @@ class NapkinDigits:
         if style not in STYLES:
             raise QueryError(f"render_attributes: style {style!r} is unknown; use one of {listing(STYLES)}")
         n = _check_n(n, "render_attributes")
-        g = torch_rng(generator, what="render_attributes: generator")
+        g = torch_rng(rng, what="render_attributes: rng")
         codes = {name: torch.randint(classes, (n,), generator=g) for name, classes in ATTRIBUTES.items()}
         return self._render(style, codes["digit"], codes["colour"], codes["thickness"], g), codes
 
@@ -565,7 +565,7 @@ class NapkinDigits:
         digit: AttributeValue,
         colour: AttributeValue,
         thickness: AttributeValue,
-        generator: RngLike,
+        rng: RngLike,
     ) -> dict[str, Tensor]:
         """``n`` exact samples of Y under ``do(X = x)`` for an image x with the given attributes.
 
@@ -582,7 +582,7 @@ class NapkinDigits:
         digit_codes = _codes(digit, "digit", n, "interventional")
         _codes(colour, "colour", n, "interventional")
         thickness_codes = _codes(thickness, "thickness", n, "interventional")
-        g = torch_rng(generator, what="interventional: generator")
+        g = torch_rng(rng, what="interventional: rng")
         y_colour = self._flip(torch.randint(6, (n,), generator=g), 6, g)
         image = self._render("y", digit_codes, y_colour, thickness_codes, g)
         return {"Y": image, "Y_digit": digit_codes, "Y_colour": y_colour, "Y_thickness": thickness_codes.clone()}

@@ -7,7 +7,7 @@ An intervention maps a variable to
   class code (or ``n`` codes) for a discrete variable; for an image variable one image ``(C, H, W)``
   (or ``(1, C, H, W)``), ``n`` images ``(n, C, H, W)``, as a tensor or NumPy array (uint8 or integer
   pixels 0..255, floats 0..1; converted to the spec's dtype), or the path of an image file
-  (:func:`lightning_causal.images.load_image_value`);
+  (:func:`lightning_causal.image_files.load_image_value`);
 * a callable ``f``, a shift intervention: the variable takes ``f(value its mechanism produces)``.
 """
 
@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from lightning_causal.errors import QueryError
-from lightning_causal.images import load_image_value
+from lightning_causal.image_files import load_image_value
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["apply_shift", "hard_value"]

@@ -8,7 +8,7 @@ import torch
 
 def test_ground_truth_metrics_are_logged_during_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from lightning_causal.callbacks import GroundTruthMetrics
-    from lightning_causal.datamodules.scm import SCMDataModule
+    from lightning_causal.datamodules import SCMDataModule
     from lightning_causal.mechanisms import MechanismConfig
     from lightning_causal.models import DCM
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
+from lightning_causal.datamodules import LatentSCMDataModule
 from lightning_causal.errors import DataError, QueryError
 
 

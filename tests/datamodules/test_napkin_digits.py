@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from lightning_causal.datamodules.napkin_digits import NapkinDigitsDataModule
+from lightning_causal.datamodules import NapkinDigitsDataModule
 from lightning_causal.errors import DataError, QueryError
 from lightning_causal.scm.napkin_digits import ATTRIBUTES, MNIST_FILES
 from tests.scm.test_napkin_digits import synthetic_strokes, write_idx

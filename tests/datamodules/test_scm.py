@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules import SCMDataModule
 
 
 # ---------------------------------------------------------------------- data module

@@ -10,7 +10,7 @@ import pytest
 import torch
 import webdataset as wds
 
-from lightning_causal.datamodules.shards import (
+from lightning_causal.data.shards import (
     read_manifest,
     read_shards,
     shard_name,

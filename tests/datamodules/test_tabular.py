@@ -13,9 +13,9 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-import lightning_causal.datamodules.tabular
+import lightning_causal.datamodules.tabular_data
 from lightning_causal import DataError, GraphError
-from lightning_causal.datamodules.tabular import TabularDataModule
+from lightning_causal.datamodules import TabularDataModule
 from lightning_causal.variables import VariableSpec
 
 N = 40
@@ -248,7 +248,7 @@ def test_compressed_csv_reads_like_plain_csv(tmp_path: Path) -> None:
 
 
 def test_the_docstring_example_reads_as_documented(tmp_path: Path) -> None:
-    doc = lightning_causal.datamodules.tabular.__doc__ or ""
+    doc = lightning_causal.datamodules.tabular_data.__doc__ or ""
     blocks = re.findall(r"::\n\n((?:    .*\n)+)", doc)
     (tmp_path / "data.csv").write_text("".join(line[4:] + "\n" for line in blocks[0].splitlines()))
     (tmp_path / "graph.yaml").write_text("".join(line[4:] + "\n" for line in blocks[1].splitlines()))
@@ -553,7 +553,7 @@ def test_bad_image_cells_raise_one_line_data_errors(tmp_path: Path, case: Case, 
 def test_written_images_go_beside_the_table_and_read_back(tmp_path: Path) -> None:
     from PIL import Image
 
-    from lightning_causal.datamodules.tabular import image_output_paths, read_values, write_values
+    from lightning_causal.data.table_files import image_output_paths, read_values, write_values
 
     data, graph, _ = image_table(tmp_path)
     dm = TabularDataModule(data, graph, val_fraction=0.0)
@@ -573,7 +573,7 @@ def test_written_images_go_beside_the_table_and_read_back(tmp_path: Path) -> Non
 
 
 def test_only_images_write_no_table(tmp_path: Path) -> None:
-    from lightning_causal.datamodules.tabular import write_values
+    from lightning_causal.data import write_values
 
     spec = VariableSpec("X", "image", channels=1, height=4, width=4, dtype="float")
     out = tmp_path / "s.parquet"

@@ -9,7 +9,7 @@ import lightning as L
 import pytest
 import torch
 
-from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM
 

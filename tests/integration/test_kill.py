@@ -34,7 +34,7 @@ model:
   init_args:
     mechanisms: {hidden: 256}  # a larger checkpoint: writes take a while, so kills land inside them
 data:
-  class_path: lightning_causal.datamodules.scm.SCMDataModule
+  class_path: lightning_causal.datamodules.SCMDataModule
   init_args: {scm: triangle, variant: NA, n_train: 2000, n_val: 0, n_test: 0}
 """
 

@@ -16,8 +16,8 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from lightning_causal.callbacks import EMA
-from lightning_causal.datamodules.scm import SCMDataModule
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.data.loaders import tensor_loader
+from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM, WarmupCosine
 

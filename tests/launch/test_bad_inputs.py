@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from lightning_causal import CausalGraph, ConfigError, QueryError, compile_plan
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.data.loaders import tensor_loader
 from lightning_causal.files import atomic_write
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM
@@ -88,9 +88,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 def _tiny_idgen(folder: Path) -> None:
     """A conditional query P(Y | do(X), Z) trained for two steps per stage."""
-    from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
-    from lightning_causal.launch.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.datamodules import LatentSCMDataModule
     from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
     from lightning_causal.variables.spec import variables_to_dict
 
     dm = LatentSCMDataModule("conditional", n_train=64, n_val=0, batch_size=16)

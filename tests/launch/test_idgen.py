@@ -11,11 +11,11 @@ import pytest
 import torch
 
 from lightning_causal import compile_plan
-from lightning_causal.datamodules.latent_scm import LatentSCMDataModule
-from lightning_causal.datamodules.shards import read_manifest, read_shards, shard_name
+from lightning_causal.data.shards import read_manifest, read_shards, shard_name
+from lightning_causal.datamodules import LatentSCMDataModule
 from lightning_causal.errors import ConfigError
-from lightning_causal.launch.idgen import DiffusionKind, fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.models import IDGEN
+from lightning_causal.models.idgen import DiffusionLearner, fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.sampling import SamplingNetwork
 from lightning_causal.variables.spec import variables_to_dict
 
@@ -167,15 +167,15 @@ def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_pat
     dm = LatentSCMDataModule("backdoor", n_train=800, n_val=0, batch_size=128, seed=0)
     plan = compile_plan(dm.graph, "X", "Y")
     data = {k: v.numpy() for k, v in dm.train_tensors.items()}  # numpy arrays work too
-    kind = DiffusionKind(max_steps=20, mechanisms=TINY, progress=False, accelerator="cpu")
-    network = plan.fit(data, generator=kind)
+    kind = DiffusionLearner(max_steps=20, mechanisms=TINY, progress=False, accelerator="cpu")
+    network = plan.fit(data, learner=kind)
     assert isinstance(network, SamplingNetwork)
     a = network.sample(100, {"X": 0.3}, seed=5)["Y"]
     b = network.sample(100, {"X": 0.3}, seed=5)["Y"]
     assert a.shape == (100, 1) and torch.equal(a, b)
     assert not torch.equal(a, network.sample(100, {"X": 0.3}, seed=6)["Y"])
-    kept = DiffusionKind(max_steps=5, mechanisms=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
-    plan.fit(dm, generator=kept)  # a data module brings its rows and its variable types
+    kept = DiffusionLearner(max_steps=5, mechanisms=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
+    plan.fit(dm, learner=kept)  # a data module brings its rows and its variable types
     assert (tmp_path / "kept" / "idgen.ckpt").is_file() and (tmp_path / "kept" / "plan.json").is_file()
     assert IDGEN.load(tmp_path / "kept" / "idgen.ckpt").variables["X"].mean == dm.variables["X"].mean
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 import torch
 
-from lightning_causal.datamodules.napkin_digits import NapkinDigitsDataModule
-from lightning_causal.datamodules.shards import read_shards
+from lightning_causal.data.shards import read_shards
+from lightning_causal.datamodules import NapkinDigitsDataModule
 from lightning_causal.errors import ConfigError, QueryError
-from lightning_causal.images import write_png
-from lightning_causal.launch.idgen import fit_idgen, generate_dataset, stage_trainer_factory
+from lightning_causal.image_files import write_png
 from lightning_causal.models import IDGEN
+from lightning_causal.models.idgen import fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.variables.spec import variables_to_dict
 from tests.checks import run_cli
 

@@ -1,6 +1,7 @@
 """Image variables in ``lightning-causal sample`` / ``counterfactual``: ``--do X=file.png`` and the image outputs.
 
-Unit level: a stand-in model replaces the checkpoint, so no training runs here.
+The checkpoint is a real DCM over Z -> X -> Y (X an 8x8 RGB image) saved without training: under
+do(X) its samples of X are the given image whatever its weights, which is what the outputs are checked on.
 """
 
 from __future__ import annotations
@@ -8,17 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import pandas as pd
 import pytest
 import torch
 from PIL import Image
 
-import lightning_causal.launch.query_cmd as query_cmd
-from lightning_causal import QueryError
+from lightning_causal import CausalGraph, QueryError
 from lightning_causal.launch.cli import main
 from lightning_causal.launch.query_cmd import parse_assignments
-from lightning_causal.variables import VariableSpec, hard_value
+from lightning_causal.models import DCM
+from lightning_causal.variables import VariableSpec
 
 VARIABLES = {
     "Z": VariableSpec("Z", "continuous"),
@@ -61,37 +63,26 @@ def test_bad_image_paths_are_one_line_query_errors(tmp_path: Path, make: Any, fr
     assert fragment in str(err.value) and "\n" not in str(err.value)
 
 
-class ImageModel:
-    """A stand-in DCM over Z -> X -> Y: X is the intervened image (else grey), Y its mean brightness."""
-
-    variables = VARIABLES
-
-    def __init__(self) -> None:
-        self.interventions: dict[str, Any] = {}
-
-    def sample(self, n: int, interventions: dict[str, Any], **_: Any) -> dict[str, torch.Tensor]:
-        self.interventions = interventions
-        x = (
-            hard_value(VARIABLES["X"], interventions["X"], n)
-            if "X" in interventions
-            else torch.full((n, 3, 8, 8), 128, dtype=torch.uint8)
-        )
-        return {"Z": torch.zeros(n, 1), "X": x, "Y": x.float().mean(dim=(1, 2, 3)).unsqueeze(1)}
-
-
-@pytest.fixture
-def model(monkeypatch: pytest.MonkeyPatch) -> ImageModel:
-    fake = ImageModel()
-    monkeypatch.setattr(query_cmd, "load_model", lambda path: fake)
-    return fake
+@pytest.fixture(scope="module")
+def model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The checkpoint of a DCM over Z -> X -> Y with an image X (its root Z keeps rows of one batch)."""
+    graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
+    image = {"base": 8, "mults": (1,), "res_blocks": 1, "attention": (), "groups": 4, "cond_dim": 8, "sample_steps": 2}
+    dcm = DCM(graph, dict(VARIABLES), {"hidden": 8, "timesteps": 10, "image": image})
+    dcm.node_mechanisms.observe({"Z": torch.randn(32, 1)})
+    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer.strategy.connect(dcm)
+    path = tmp_path_factory.mktemp("image_dcm") / "dcm.ckpt"
+    trainer.save_checkpoint(path)
+    return str(path)
 
 
 def test_sample_writes_the_table_the_tensor_and_the_grid(
-    model: ImageModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = png(tmp_path / "x.png", pixels())
     out = tmp_path / "samples.csv"
-    code = main(["sample", "--ckpt", "any.ckpt", "--n", "70", "--do", f"X={path}", "--out", str(out)])
+    code = main(["sample", "--ckpt", model, "--n", "70", "--do", f"X={path}", "--out", str(out)])
     assert code == 0
     assert list(pd.read_csv(out).columns) == ["Z", "Y"]
     images = torch.load(tmp_path / "samples.X.pt", weights_only=True)
@@ -104,15 +95,15 @@ def test_sample_writes_the_table_the_tensor_and_the_grid(
 
 
 def test_a_missing_image_file_is_one_line_on_the_command_line(
-    model: ImageModel, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    model: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "s.csv"
-    assert main(["sample", "--ckpt", "any.ckpt", "--do", "X=nope.png", "--out", str(out)]) == 2
+    assert main(["sample", "--ckpt", model, "--do", "X=nope.png", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "--do X=nope.png" in err and "does not exist" in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
-def test_shift_on_an_image_is_refused_before_reading_a_file(model: ImageModel, tmp_path: Path) -> None:
+def test_shift_on_an_image_is_refused_before_reading_a_file(model: str, tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="--shift X: shifts apply to continuous variables; use --do for X"):
-        main(["sample", "--ckpt", "any.ckpt", "--shift", "X=1", "--out", str(tmp_path / "s.csv"), "--debug"])
+        main(["sample", "--ckpt", model, "--shift", "X=1", "--out", str(tmp_path / "s.csv"), "--debug"])

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from torch.optim.lr_scheduler import LambdaLR
 
 from lightning_causal import CausalGraph, QueryError, TrainingError
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.data.loaders import tensor_loader
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM
 from lightning_causal.variables import VariableSpec

@@ -9,11 +9,12 @@ import lightning as L
 import pytest
 import torch
 
-from lightning_causal.datamodules.tensor_dataset import TensorDataModule, with_statistics
+from lightning_causal.datamodules import TensorDataModule
 from lightning_causal.errors import ConfigError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.mechanisms import ImageMechanismConfig, MechanismConfig
 from lightning_causal.models import DCM, AdamW
+from lightning_causal.variables.inference import with_statistics
 from lightning_causal.variables.spec import VariableSpec
 
 TINY = {

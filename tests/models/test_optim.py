@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lightning_causal import CausalGraph
-from lightning_causal.datamodules.tensor_dataset import tensor_loader
+from lightning_causal.data.loaders import tensor_loader
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM, AdamW, WarmupCosine
 from lightning_causal.variables import VariableSpec

@@ -6,7 +6,7 @@ import pytest
 
 from lightning_causal import NotIdentifiableError, QueryError
 from lightning_causal.graph.named import NAMED_GRAPHS
-from lightning_causal.plan import INPUT, Dataset, Network, Node, SamplingPlan, compile_plan
+from lightning_causal.plan import INPUT, Dataset, Node, SamplingPlan, Wiring, compile_plan
 from lightning_causal.scm import DiscreteSCM
 from tests.checks import plan_or_none, random_query_cases, strong_napkin_scm
 
@@ -25,7 +25,7 @@ def test_napkin_plan_structure_follows_the_paper() -> None:
     (d1,) = [d for d in plan.datasets if d.name == "D1"]
     assert d1.copied == ("W2",) and set(d1.columns) == {"W2", "W1", "X", "Y"}
     assert plan.arbitrary == ("W2",)
-    assert [n.variable for n in plan.network.nodes] == ["Y"]
+    assert [n.variable for n in plan.wiring.nodes] == ["Y"]
     assert [len(s) for s in plan.stages] == [3, 1]
 
 
@@ -34,10 +34,10 @@ def test_step7_pitfall_is_caught() -> None:
     g = NAMED_GRAPHS["napkin"].graph
     plan = compile_plan(g, "X", "Y")
     d1 = next(d for d in plan.datasets if d.name == "D1")
-    assert d1.network is not None
+    assert d1.wiring is not None
     wrong_nodes = tuple(
         Node(n.name, n.variable, n.factor, tuple((v, INPUT if v == "W1" else s) for v, s in n.sources))
-        for n in d1.network.nodes
+        for n in d1.wiring.nodes
         if n.variable != "W1"
     )
     # D1 now copies W1 together with W2 from the same data row instead of resampling W1
@@ -46,7 +46,7 @@ def test_step7_pitfall_is_caught() -> None:
         d1.origin,
         d1.source,
         ("W1", "W2"),
-        Network(wrong_nodes, ("W1", "W2"), tuple(o for o in d1.network.outputs if o[0] != "W1")),
+        Wiring(wrong_nodes, ("W1", "W2"), tuple(o for o in d1.wiring.outputs if o[0] != "W1")),
     )
     mutant = SamplingPlan(
         g,
@@ -56,7 +56,7 @@ def test_step7_pitfall_is_caught() -> None:
         plan.moved,
         plan.factors,
         [wrong if d.name == "D1" else d for d in plan.datasets],
-        plan.network,
+        plan.wiring,
     )
     worst = {"right": 0.0, "wrong": 0.0}
     scm = strong_napkin_scm()
@@ -76,9 +76,9 @@ def test_every_network_edge_goes_forward_in_topological_order() -> None:
         if plan is None:
             continue
         order = graph.core.index
-        nets = [d.network for d in plan.datasets if d.network is not None]
+        nets = [d.wiring for d in plan.datasets if d.wiring is not None]
         if not set(c) - set(plan.moved):  # IDC-GEN's final network reads z, which may come later
-            nets.append(plan.network)
+            nets.append(plan.wiring)
         for net in nets:
             seen: dict[str, str] = {}
             for node in net.nodes:
@@ -102,8 +102,8 @@ def test_plan_errors() -> None:
         plan.fit({k: v for k, v in data.items() if k != "W1"})
     with pytest.raises(QueryError, match="non-integer"):
         plan.fit({**data, "X": data["X"] + 0.5})
-    with pytest.raises(QueryError, match="unknown generator"):
-        plan.fit(data, generator="gan")
+    with pytest.raises(QueryError, match="unknown learner"):
+        plan.fit(data, learner="gan")
     net = plan.fit(data)
     with pytest.raises(QueryError, match="treatment variables"):
         net.sample(10, {"W1": 0})

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from lightning_causal.datamodules.scm import SCMDataModule
+from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.errors import QueryError
 from lightning_causal.scm import SUITE, ContinuousSCM, intervention_values, make_scm
 

@@ -318,7 +318,7 @@ def test_bad_inputs_give_one_line_errors(scm: NapkinDigits) -> None:
         (QueryError, "colour", lambda: scm.render_y(0, torch.zeros(2, dtype=torch.long), 0, 3, gen(0))),
         (QueryError, "thickness", lambda: scm.interventional(3, 0, 0, torch.full((3,), 0.5), gen(0))),
         (QueryError, "n must be", lambda: scm.sample(-1, gen(0))),
-        (QueryError, "generator", lambda: scm.sample(3, "seed")),  # type: ignore[arg-type]
+        (QueryError, "rng", lambda: scm.sample(3, "seed")),  # type: ignore[arg-type]
         (QueryError, "style", lambda: scm.render_attributes(3, gen(0), style="z")),
         (QueryError, "colour must be an int code in 0..5", lambda: scm.conditional_attributes(0, 6, 0)),
         (QueryError, "thickness", lambda: scm.true_attributes(0, -1)),

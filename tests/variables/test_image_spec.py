@@ -8,7 +8,7 @@ import pytest
 import torch
 import webdataset as wds
 
-from lightning_causal.datamodules.shards import read_shards, write_manifest, write_shard
+from lightning_causal.data.shards import read_shards, write_manifest, write_shard
 from lightning_causal.errors import QueryError
 from lightning_causal.variables.codecs import ImageCodec, codec_for
 from lightning_causal.variables.layout import EncodedLayout

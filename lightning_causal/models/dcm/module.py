@@ -11,7 +11,7 @@ Example::
 
     import lightning as L
 
-    from lightning_causal.datamodules.scm import SCMDataModule
+    from lightning_causal.datamodules import SCMDataModule
     from lightning_causal.mechanisms import MechanismConfig
     from lightning_causal.models import DCM
     from lightning_causal.models.optim import AdamW
@@ -133,6 +133,7 @@ class DCM(CausalModule):
         self,
         n: int,
         interventions: Mapping[str, Any] | None = None,
+        given: Mapping[str, Any] | None = None,
         seed: int | torch.Generator | None = None,
         sampler: str = "ddim",
         steps: int | None = None,
@@ -143,8 +144,10 @@ class DCM(CausalModule):
 
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
         (``steps`` and ``eta`` apply) or ``"ddpm"``; ``guidance`` weights classifier-free guidance
-        of image nodes (default: ``mechanisms.image.guidance``).
+        of image nodes (default: ``mechanisms.image.guidance``). A DCM answers interventional queries:
+        ``given`` (a condition) is refused.
         """
+        self.check_query(interventions or {}, given or {})
         with self.querying():
             return dcm_queries.sample(
                 self.node_mechanisms,

@@ -14,7 +14,8 @@ The plan of what to train on which dataset is compiled symbolically first
   models. :meth:`IDGEN.train_stage` selects a stage; one Lightning run trains it, the losses of
   all its factors summed on every step (a batch of a stage with several datasets maps each
   dataset's name to its batch). The orchestration of the stages (generating the datasets as
-  shards, one Lightning run per stage, resuming) is :mod:`lightning_causal.launch.idgen`;
+  shards, one Lightning run per stage, resuming) is :mod:`lightning_causal.models.idgen.stages`,
+  which :meth:`IDGEN.fit_in` runs for ``lightning-causal fit``;
 * queries: :meth:`IDGEN.sample` draws the outcome under ``do(treatment)``, given the conditions of a
   conditional query, through the plan's merged sampling network (:meth:`IDGEN.sampling_network`).
 
@@ -24,7 +25,7 @@ A checkpoint of the last stage holds every stage's weights: it is the trained pl
 Example::
 
     model = IDGEN(data.graph, variables=data.variables, treatment="X", outcome="Y")
-    # lightning_causal.launch.idgen.fit_idgen(model, data, "runs/frontdoor", max_steps=2000) trains it
+    # lightning_causal.models.idgen.fit_idgen(model, data, "runs/frontdoor", max_steps=2000) trains it
     samples = model.sample(1000, interventions={"X": 0.5}, seed=0)  # {"Y": (1000, 1) tensor}
 """
 
@@ -32,25 +33,29 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor, nn
 
-from lightning_causal.errors import NotTrainedError, QueryError
+from lightning_causal.errors import ConfigError, NotTrainedError, QueryError
 from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import resolve_graph_spec
 from lightning_causal.mechanisms import EmpiricalRows, MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.idgen.factors import FactorMechanisms
-from lightning_causal.models.idgen.generators import TensorKind
+from lightning_causal.models.idgen.stages import fit_idgen
+from lightning_causal.models.interface import FitContext, QueryLabels
 from lightning_causal.plan.compile import compile_plan
 from lightning_causal.plan.sampling_plan import SamplingPlan
 from lightning_causal.sampling.data import TensorData
-from lightning_causal.sampling.kinds import plan_columns
+from lightning_causal.sampling.learners import plan_columns
 from lightning_causal.sampling.sampling_network import SamplingNetwork
+from lightning_causal.sampling.tensor_space import TensorValueSpace
+from lightning_causal.values import check_assignment
 from lightning_causal.variables.spec import VariableSpec, parse_variables, variables_to_dict
 
 __all__ = ["IDGEN", "Query"]
@@ -228,7 +233,7 @@ class IDGEN(CausalModule):
         if dataset in self.factor_mechanisms:
             self.dataset_mechanisms(dataset).keep(values, rng)
         if dataset == "D0" and self.plan.arbitrary:
-            self.observed.keep(values, [v for v in self.plan.network.inputs if v in values], rng)
+            self.observed.keep(values, [v for v in self.plan.wiring.inputs if v in values], rng)
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -248,6 +253,91 @@ class IDGEN(CausalModule):
         stage = checkpoint.get("idgen_stage")
         if stage is not None:
             self.train_stage(stage)
+
+    # ------------------------------------------------------------------ how commands train it
+    @classmethod
+    def check_fit(cls, ckpt_path: str | None, root: str | None) -> None:
+        """An ID-GEN fit resumes from its run folder: no ``ckpt_path``, and the folder must not be a file."""
+        if ckpt_path:
+            raise ConfigError(
+                "an ID-GEN run resumes from its run folder (trainer.default_root_dir), not from --ckpt_path: "
+                "run the same command again without it"
+            )
+        if root and Path(root).exists() and not Path(root).is_dir():
+            raise ConfigError(f"trainer.default_root_dir {str(root)!r} is a file; give the run folder (a folder)")
+
+    def fit_in(self, context: FitContext) -> None:
+        """Train the plan stage by stage in the run folder ``trainer.default_root_dir`` (resuming what is there).
+
+        Every stage gets a fresh Trainer of the command's settings (``max_steps`` per stage) and fresh
+        copies of its callbacks; several processes must be started outside Lightning (srun, torchrun).
+        """
+        self.check_fit(context.ckpt_path, None)
+        trainer = context.trainer
+        environment = getattr(trainer.strategy, "cluster_environment", None)
+        if trainer.world_size > 1 and not getattr(environment, "creates_processes_externally", False):
+            raise ConfigError(
+                f"an ID-GEN run on {trainer.world_size} processes needs them started outside Lightning "
+                "(srun, e.g. sbatch slurm/train.sbatch, or torchrun): each stage is its own Lightning run, and "
+                "Lightning would start new processes for every stage; or train on one device (trainer.devices=1)"
+            )
+        batch_size = int(getattr(context.datamodule, "batch_size", 256) or 256)
+        fit_idgen(
+            self,
+            context.datamodule,
+            Path(trainer.default_root_dir),
+            lambda stage, root: context.new_trainer(root),
+            batch_size=batch_size,
+            progress=trainer.is_global_zero,
+        )
+
+    def check_command(self, command: str) -> None:
+        """``validate`` and ``test`` run one Lightning run; an ID-GEN model has one per stage."""
+        if command in ("validate", "test"):
+            raise ConfigError(
+                f"lightning-causal {command} runs one Lightning run; an ID-GEN model has one per stage, each "
+                "validated while fit trains it (val/loss in the stage's logs): sample its answer with "
+                "lightning-causal sample"
+            )
+
+    def fit_summary(self, context: FitContext) -> str:
+        """Where the trained plan is, and how to sample it."""
+        root = Path(context.trainer.default_root_dir)
+        stages = self.stage_count
+        return (
+            f"Trained the ID-GEN plan of {self.plan.query} in {stages} stage{'s' * (stages != 1)} (run folder {root}). "
+            f"The trained plan is {root / 'idgen.ckpt'}: lightning-causal sample --ckpt {root / 'idgen.ckpt'} "
+            "--do ... --n ... --out samples.csv"
+        )
+
+    # ------------------------------------------------------------------ which queries it answers
+    def check_query(
+        self,
+        interventions: Mapping[str, Any],
+        given: Mapping[str, Any],
+        labels: QueryLabels = QueryLabels(),  # noqa: B008 - a frozen record
+        counterfactual: bool = False,
+    ) -> None:
+        """Hard interventions on exactly the treatment, and a value for every condition; no counterfactuals."""
+        if counterfactual:
+            self.counterfactual()
+        if any(callable(v) for v in interventions.values()):
+            raise QueryError(
+                f"{labels.shift}: an ID-GEN model answers hard interventions ({labels.interventions}) on its treatment"
+            )
+        check_assignment(interventions, self.plan.treatment, labels.interventions, "treatment")
+        check_assignment(given, self.plan.condition, labels.given, "condition")
+
+    def query_text(self, interventions: Mapping[str, Any], given: Mapping[str, Any]) -> str:
+        """The model's query, e.g. ``P(Y | do(X), Z)``."""
+        return self.plan.query
+
+    def counterfactual(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
+        """Refused: ID-GEN samples interventional and conditional queries, not counterfactuals."""
+        raise QueryError(
+            f"an ID-GEN model of {self.plan.query} samples interventional and conditional queries "
+            "(lightning-causal sample); counterfactuals need a DCM (a DAG without latent confounders)"
+        )
 
     # ------------------------------------------------------------------ queries
     def sampling_network(
@@ -269,7 +359,7 @@ class IDGEN(CausalModule):
             )
         cards = {v: s.classes for v, s in self.variables.items() if s.is_discrete}
         observed = TensorData({v: t.to(self.device) for v, t in self.observed.store.items()}, cards)
-        return SamplingNetwork(self.plan, generators, observed, TensorKind(self.variables, self.device))
+        return SamplingNetwork(self.plan, generators, observed, TensorValueSpace(self.variables, self.device))
 
     def sample(
         self,

@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightning_causal import CausalGraph, GraphError, QueryError
-from lightning_causal.datamodules.tensor_dataset import TensorDictDataset, collate_tensor_dict
+from lightning_causal.data.loaders import TensorDictDataset, collate_tensor_dict
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM, AdamW
 from lightning_causal.variables import VariableSpec

@@ -1,28 +1,29 @@
-"""Generator kinds: how one family of conditional generators fits a plan's factors.
+"""Learners: how one family of conditional generators fits a plan's factors.
 
-:meth:`SamplingPlan.fit <lightning_causal.plan.SamplingPlan.fit>` takes a kind, or the name under
+:meth:`SamplingPlan.fit <lightning_causal.plan.SamplingPlan.fit>` takes a learner, or the name under
 which one is registered, so a new family is added without touching the plan, the fitting loop or
 the sampling network:
 
 .. code-block:: python
 
-    class MyKind(GeneratorKind):
+    class MyLearner(Learner):
         name = "mine"
+        space = NumpyValueSpace()
         ...
 
-    register_generator("mine", MyKind)            # or a "module:attribute" path, imported on first use
-    network = plan.fit(data, generator="mine")
+    register_learner("mine", MyLearner)            # or a "module:attribute" path, imported on first use
+    wiring = plan.fit(data, learner="mine")
 
-A kind checks the observed data for the plan (:meth:`GeneratorKind.observe`), fits the factors of
-one dataset at a time (:meth:`GeneratorKind.fit`: one call per dataset, so a kind can train all of
-them in one run), makes the RNG its generators draw from, and turns the values a user fixes
-(interventions, conditions) into network inputs. :meth:`GeneratorKind.fit_plan` runs ID-GEN's
-training loop with those (datasets in plan order: generate, then fit); a kind that trains in
-stages of its own (the ``"diffusion"`` kind: one Lightning run per stage, generated datasets
-written as shards, resumable) overrides it. Registered today: ``"categorical"``, exact conditional
-probability tables fitted from counts (or from an exact distribution), and ``"diffusion"``,
-conditional diffusion models for continuous variables and Gumbel-max classifiers for discrete
-ones, trained with Lightning (``lightning_causal.launch.idgen``).
+A learner checks the observed data for the plan (:meth:`Learner.observe`), fits the factors of one
+dataset at a time (:meth:`Learner.fit`: one call per dataset, so a learner can train all of them in
+one run), and names the value space its generators work in (:attr:`Learner.space`: the RNG and the
+values a user fixes). :meth:`Learner.fit_plan` runs ID-GEN's training loop with those (datasets in
+plan order: generate, then fit); a learner that trains in stages of its own (``"diffusion"``: one
+Lightning run per stage, generated datasets written as shards, resumable) overrides it. Registered:
+``"categorical"``, exact conditional probability tables fitted from counts (or from an exact
+distribution), here; ``"diffusion"``, conditional diffusion models for continuous variables, UNets
+for images and Gumbel-max classifiers for discrete ones, trained with Lightning
+(:class:`lightning_causal.models.idgen.DiffusionLearner`, registered by the package's top level).
 """
 
 from __future__ import annotations
@@ -32,8 +33,6 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from lightning_causal.distribution import DiscreteDistribution, check_integer_columns
 from lightning_causal.errors import QueryError, listing
 from lightning_causal.generators.base import ConditionalGenerator
@@ -41,25 +40,31 @@ from lightning_causal.generators.categorical import CategoricalTable
 from lightning_causal.plan.parts import Factor
 from lightning_causal.sampling.data import ArrayData, ExactData, PlanData
 from lightning_causal.sampling.sampling_network import SamplingNetwork
-from lightning_causal.values import check_value
+from lightning_causal.sampling.value_space import NumpyValueSpace, ValueSpace
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
 
 __all__ = [
-    "CategoricalKind",
-    "GeneratorKind",
-    "available_generators",
-    "generator_kind",
+    "CategoricalLearner",
+    "Learner",
+    "available_learners",
+    "learner_for",
     "plan_columns",
-    "register_generator",
+    "register_learner",
 ]
 
 
-class GeneratorKind(ABC):
-    """A family of conditional generators, as the plan-fitting loop and the sampling network use it."""
+class Learner(ABC):
+    """How one family of conditional generators fits a plan (see the module docstring).
+
+    Attributes:
+        name: the name it is registered under.
+        space: the values and RNG its generators work in.
+    """
 
     name: str = ""
+    space: ValueSpace
 
     @abstractmethod
     def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
@@ -68,14 +73,6 @@ class GeneratorKind(ABC):
     @abstractmethod
     def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
         """Fitted generators of ``factors`` (all trained on ``data``), keyed by factor name."""
-
-    @abstractmethod
-    def rng(self, seed: Any) -> Any:
-        """The random number generator this family's generators draw from, seeded with ``seed``."""
-
-    @abstractmethod
-    def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, Any]:
-        """``n`` rows of each fixed value (an intervention or a condition), checked against ``data``."""
 
     def fit_plan(
         self,
@@ -93,18 +90,18 @@ class GeneratorKind(ABC):
         samples the joint network), then the factors trained on it are fitted by :meth:`fit`.
         """
         observed = self.observe(data, plan_columns(plan), cardinalities)
-        rng = self.rng(seed)
+        rng = self.space.rng(seed)
         generators: dict[str, ConditionalGenerator] = {}
         data_by_name: dict[str, PlanData] = {"D0": observed}
         for ds in plan.datasets:
             if ds.name != "D0":
-                assert ds.source is not None and ds.network is not None
+                assert ds.source is not None and ds.wiring is not None
                 data_by_name[ds.name] = data_by_name[ds.source].generate(
-                    ds.network, ds.copied, generators, generated_size, rng
+                    ds.wiring, ds.copied, generators, generated_size, rng
                 )
             factors = [f for f in plan.factors if f.dataset == ds.name]
             generators.update(self.fit(factors, data_by_name[ds.name]))
-        return SamplingNetwork(plan, generators, observed, self)
+        return SamplingNetwork(plan, generators, observed, self.space)
 
 
 def plan_columns(plan: SamplingPlan) -> list[str]:
@@ -112,12 +109,12 @@ def plan_columns(plan: SamplingPlan) -> list[str]:
     return sorted(
         {v for f in plan.factors for v in (*f.inputs, f.variable)}
         | {v for d in plan.datasets for v in d.copied}
-        | set(plan.network.inputs),
+        | set(plan.wiring.inputs),
         key=plan.graph.core.index.__getitem__,
     )
 
 
-class CategoricalKind(GeneratorKind):
+class CategoricalLearner(Learner):
     """Exact conditional probability tables (:class:`CategoricalTable`) for discrete variables.
 
     Data are integer codes ``{name: array}`` or an exact :class:`DiscreteDistribution`; the RNG is
@@ -125,8 +122,10 @@ class CategoricalKind(GeneratorKind):
     """
 
     name = "categorical"
+    space: ValueSpace = NumpyValueSpace()
 
     def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
+        """Integer columns (checked, cardinalities inferred) or an exact distribution."""
         if isinstance(data, DiscreteDistribution):
             missing = [v for v in needed if v not in data.variables]
             if missing:
@@ -145,6 +144,7 @@ class CategoricalKind(GeneratorKind):
         return ArrayData(columns, cards)
 
     def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
+        """One table per factor, from counts or from the exact joint."""
         out: dict[str, ConditionalGenerator] = {}
         for f in factors:
             table = CategoricalTable(f.variable, f.inputs, data.cardinalities)
@@ -156,40 +156,30 @@ class CategoricalKind(GeneratorKind):
                 raise QueryError(f"exact tables fit on integer columns or an exact distribution, not {data!r}")
         return out
 
-    def rng(self, seed: Any) -> np.random.Generator:
-        return np.random.default_rng(seed)
-
-    def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, np.ndarray]:
-        cards = data.cardinalities
-        return {v: np.full(n, check_value(v, value, cards[v]), dtype=np.int64) for v, value in values.items()}
-
 
 # ---------------------------------------------------------------------------- the registry
-_REGISTRY: dict[str, Callable[[], GeneratorKind] | str] = {
-    "categorical": CategoricalKind,
-    "diffusion": "lightning_causal.launch.idgen:DiffusionKind",  # imported on first use: it needs Lightning
-}
+_REGISTRY: dict[str, Callable[[], Learner] | str] = {"categorical": CategoricalLearner}
 
 
-def register_generator(name: str, kind: Callable[[], GeneratorKind] | str) -> None:
-    """Register a generator kind under ``name``: a factory (e.g. the class) or a ``"module:attribute"`` path."""
+def register_learner(name: str, learner: Callable[[], Learner] | str) -> None:
+    """Register a learner under ``name``: a factory (e.g. the class) or a ``"module:attribute"`` path."""
     if not isinstance(name, str) or not name:
-        raise QueryError(f"a generator kind needs a non-empty name, got {name!r}")
-    _REGISTRY[name] = kind
+        raise QueryError(f"a learner needs a non-empty name, got {name!r}")
+    _REGISTRY[name] = learner
 
 
-def available_generators() -> tuple[str, ...]:
+def available_learners() -> tuple[str, ...]:
     """The registered names."""
     return tuple(_REGISTRY)
 
 
-def generator_kind(generator: str | GeneratorKind) -> GeneratorKind:
-    """The kind a name (or an instance) stands for."""
-    if isinstance(generator, GeneratorKind):
-        return generator
-    entry = _REGISTRY.get(generator) if isinstance(generator, str) else None
+def learner_for(learner: str | Learner) -> Learner:
+    """The learner a name (or an instance) stands for."""
+    if isinstance(learner, Learner):
+        return learner
+    entry = _REGISTRY.get(learner) if isinstance(learner, str) else None
     if entry is None:
-        raise QueryError(f"unknown generator {generator!r}; available: {listing(repr(k) for k in _REGISTRY)}")
+        raise QueryError(f"unknown learner {learner!r}; available: {listing(repr(k) for k in _REGISTRY)}")
     if isinstance(entry, str):
         module, _, attribute = entry.partition(":")
         entry = getattr(importlib.import_module(module), attribute)

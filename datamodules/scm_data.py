@@ -25,10 +25,12 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader
 
-from lightning_causal.datamodules.tensor_dataset import TensorDataModule, tensor_loader, with_statistics
+from lightning_causal.data.loaders import tensor_loader
+from lightning_causal.datamodules.tensor_data import TensorDataModule
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.dcm_suite import ContinuousSCM, Intervention, make_scm
+from lightning_causal.variables.inference import with_statistics
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["SCMDataModule"]

@@ -28,7 +28,7 @@ import os
 import torch
 from torch import Tensor
 
-from lightning_causal.datamodules.tensor_dataset import TensorDataModule
+from lightning_causal.datamodules.tensor_data import TensorDataModule
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.napkin_digits import AttributeValue, NapkinDigits

@@ -1,4 +1,4 @@
-"""Lightning's per-run banners and the warnings that do not concern our commands, silenced for a while.
+"""Lightning's per-run banners and the warnings that do not concern our runs, silenced for a while.
 
 The demo and the staged ID-GEN runs build their Trainers themselves and show their own progress;
 Lightning's "GPU available" lines, its hints about data loader workers and SLURM, and a warning per

@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 Render = Callable[[int, torch.Generator], tuple[Tensor, Mapping[str, Tensor]]]
-"""``render(n, generator) -> (uint8 images (n, C, H, W), {attribute: int64 codes (n,)})``: fresh labelled images."""
+"""``render(n, rng) -> (uint8 images (n, C, H, W), {attribute: int64 codes (n,)})``: fresh labelled images."""
 
 _FORMAT = "lightning_causal.AttributeNet"
 _VERSION = 1
@@ -212,7 +212,7 @@ def _check_batch(
     """The output of ``render`` checked against the requested count, the heads and the image shape."""
     if not isinstance(images, Tensor) or images.dtype != torch.uint8 or tuple(images.shape) != (n, *shape):
         got = f"{images.dtype} {tuple(images.shape)}" if isinstance(images, Tensor) else type(images).__name__
-        raise QueryError(f"render({n}, generator) must return uint8 images of shape {(n, *shape)}, got {got}")
+        raise QueryError(f"render({n}, rng) must return uint8 images of shape {(n, *shape)}, got {got}")
     if not isinstance(labels, Mapping) or set(labels) != set(heads):
         got = listing(labels) if isinstance(labels, Mapping) else type(labels).__name__
         raise QueryError(f"render must return labels for exactly the attributes {listing(heads)}, got {got}")
@@ -246,15 +246,15 @@ def train_attribute_net(
 ) -> tuple[AttributeNet, dict[str, float]]:
     """Train an :class:`AttributeNet` on fresh renderings and measure its accuracy on held-out ones.
 
-    Every step draws a new batch ``render(batch_size, generator)`` and takes an Adam step on the sum of the
+    Every step draws a new batch ``render(batch_size, rng)`` and takes an Adam step on the sum of the
     cross-entropies of all heads; the learning rate follows a cosine from ``lr`` down to ``lr / 20``. Randomness is
     explicit: the initial weights come from ``seed`` (the global RNG is forked, not touched), the training batches
     from one CPU ``torch.Generator`` stream of ``seed`` and the 2000 held-out renderings from another, so the same
     seed gives identical weights on the same machine (on a GPU up to cuDNN's nondeterministic kernels).
 
     Args:
-        render: ``render(n, generator) -> (uint8 images (n, C, H, W), {attribute: int64 codes (n,)})``, the
-            ground-truth renderer; it must draw all its randomness from ``generator`` (a CPU generator).
+        render: ``render(n, rng) -> (uint8 images (n, C, H, W), {attribute: int64 codes (n,)})``, the
+            ground-truth renderer; it must draw all its randomness from ``rng`` (a CPU ``torch.Generator``).
         heads: number of classes per attribute; ``render`` must label exactly these.
         channels: image channels C.
         height: image height H.

@@ -26,10 +26,11 @@ from collections.abc import Mapping
 import torch
 from torch import Tensor
 
-from lightning_causal.datamodules.tensor_dataset import TensorDataModule, with_statistics
+from lightning_causal.datamodules.tensor_data import TensorDataModule
 from lightning_causal.errors import DataError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.scm.latent import InterventionValue, LatentSCM, make_latent_scm
+from lightning_causal.variables.inference import with_statistics
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["LatentSCMDataModule"]

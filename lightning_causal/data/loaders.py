@@ -1,4 +1,4 @@
-"""A map-style dataset over a dict of tensors that returns whole batches at once, and its loader.
+"""Map-style datasets over dicts of tensors that return whole batches at once, and their resumable loaders.
 
 ``DataLoader`` calls ``__getitems__`` with the list of indices of a batch (PyTorch >= 2.2), so a
 batch is one tensor index per variable instead of ``batch_size`` Python-level item fetches, while
@@ -15,20 +15,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-import lightning
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from lightning_causal.variables.spec import VariableSpec
-
 __all__ = [
     "ResumableLoader",
-    "TensorDataModule",
     "TensorDictDataset",
     "ZippedDataset",
     "collate_tensor_dict",
     "tensor_loader",
-    "with_statistics",
     "zipped_loader",
 ]
 
@@ -178,41 +173,3 @@ def _resumable(
         persistent_workers=num_workers > 0,
         drop_last=drop_last,
     )
-
-
-def with_statistics(specs: Mapping[str, VariableSpec], tensors: Mapping[str, torch.Tensor]) -> dict[str, VariableSpec]:
-    """The specs, continuous ones with the mean, population std (ddof 0) and range of ``tensors`` (training rows).
-
-    One row gives std 1. Discrete and image specs are returned as they are (pixels have a fixed codec).
-    """
-    out = {}
-    for name, spec in specs.items():
-        if spec.is_discrete or spec.is_image:
-            out[name] = spec
-            continue
-        x = tensors[name].double().reshape(len(tensors[name]), -1)
-        std = x.std(dim=0, correction=0) if len(x) > 1 else torch.ones(x.shape[1], dtype=x.dtype)
-        out[name] = spec.with_statistics(x.mean(0).tolist(), std.tolist(), x.amin(0).tolist(), x.amax(0).tolist())
-    return out
-
-
-class TensorDataModule(lightning.LightningDataModule):
-    """A data module whose splits are in memory: ``train_tensors`` and ``val_tensors``, ``{variable: tensor}``.
-
-    Subclasses set those two and ``batch_size``, ``seed`` and ``num_workers``; training batches are
-    shuffled reproducibly (seeded with ``seed``) and resumable, validation batches come in row order.
-    """
-
-    train_tensors: dict[str, torch.Tensor]
-    val_tensors: dict[str, torch.Tensor]
-    batch_size: int
-    seed: int
-    num_workers: int
-
-    def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
-        """Shuffled training batches ``{variable: tensor}``; the order is seeded with ``seed``."""
-        return tensor_loader(self.train_tensors, self.batch_size, self.seed, self.num_workers)
-
-    def val_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:
-        """Validation batches in row order."""
-        return tensor_loader(self.val_tensors, self.batch_size, None, self.num_workers)

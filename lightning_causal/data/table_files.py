@@ -1,43 +1,12 @@
-"""Tabular data: a CSV or Parquet file whose columns are the nodes of a causal graph.
+"""Values as table files: CSV or Parquet in and out, with image variables beside the table.
 
-One row is one sample; the column named after a node holds that variable, and a continuous vector
-``v`` of dimension 3 spreads over the columns ``v_0, v_1, v_2`` (or the ``columns`` it declares).
-Columns that are not graph nodes are ignored. For example, ``data.csv``::
-
-    age,smoker,stage,region,v_0,v_1,v_2,comment
-    54.2,1,2,north,0.1,0.3,-1.2,first visit
-    61.0,0,0,south,0.4,-0.2,0.8,
-
-with ``graph.yaml``::
-
-    directed: [[age, stage], [smoker, stage], [region, stage], [stage, v]]
-    variables:
-      v: {type: continuous, dim: 3}
-
-Types declared in the graph's ``variables:`` section win, and the ``variables`` argument overrides
-them per variable (``"categorical"`` alone is accepted here: its classes come from the data). An
-undeclared column is typed by its contents:
-
-* bool, or integers all in {0, 1}           -> binary;
-* integers all in ``0 .. max_categories-1``  -> categorical with ``classes = max + 1`` (codes as they are);
-* any other number                          -> continuous (dim 1);
-* strings                                   -> categorical, ``categories`` = the sorted distinct labels
-  and codes = the index into them.
-
-So above, ``age`` is continuous, ``smoker`` binary, ``stage`` categorical with 3 classes, ``region``
-categorical with ``categories = ("north", "south")``. Missing values are an error: drop or impute them
-first.
-
-An image variable must be declared, e.g. ``x: {type: image, channels: 3, height: 32, width: 32}``; its
-column holds one file per row (PNG, JPEG, or a ``.npy`` / ``.pt`` array; see
-:mod:`lightning_causal.images`), relative paths resolved against the table's folder. The files are read
-into one ``(rows, C, H, W)`` tensor, uint8 or float as the spec's ``dtype`` says, with a progress bar on a
-terminal from :data:`~lightning_causal.images.PROGRESS_MIN` files on; every image must have the declared
-size (nothing is resized). Image variables carry no statistics.
-
-Rows are split into train and validation with a seeded permutation, and the standardisation statistics
-of continuous variables (mean and population std per dimension) come from the training rows only. Errors
-name rows counted from 1 at the first data row (and, for CSV, the file line).
+:class:`TableFile` reads a table whole and speaks about it in one line per problem, naming the file,
+the column and the row (rows counted from 1 at the first data row and, for CSV, the file line): the
+tabular data module reads training data through it, :func:`read_values` the factual rows of a
+counterfactual query, with the variable types a model was trained with. :func:`write_values` writes
+samples and counterfactuals in the same convention, atomically: a continuous vector ``v`` of dimension
+3 in the columns ``v_0, v_1, v_2``, labels for categorical variables read from labels, and each image
+variable ``x`` beside the table as ``<stem>.x.pt`` (its tensor) and ``<stem>.x.png`` (a grid).
 """
 
 from __future__ import annotations
@@ -53,15 +22,22 @@ import numpy as np
 import pandas as pd
 import torch
 
-from lightning_causal.datamodules.tensor_dataset import TensorDataModule
-from lightning_causal.errors import DataError, QueryError, listing
+from lightning_causal.errors import DataError, listing
 from lightning_causal.files import atomic_write
-from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.graph.io import load_graph_spec
-from lightning_causal.images import ARRAY_SUFFIXES, IMAGE_SUFFIXES, read_images, save_grid, to_image_dtype
+from lightning_causal.image_files import read_images, save_grid, to_image_dtype
 from lightning_causal.variables.spec import VariableSpec
 
-__all__ = ["GRID_IMAGES", "OUTPUT_SUFFIXES", "TabularDataModule", "image_output_paths", "read_values", "write_values"]
+__all__ = [
+    "GRID_IMAGES",
+    "OUTPUT_SUFFIXES",
+    "TableFile",
+    "image_output_paths",
+    "is_text",
+    "read_values",
+    "show",
+    "table_tensor",
+    "write_values",
+]
 
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.bz2", ".csv.xz", ".csv.zip")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -72,17 +48,22 @@ GRID_IMAGES = 64
 """How many images of a variable :func:`write_values` tiles into its PNG grid (the first ones)."""
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
+    """A cell's value as an error message shows it (its repr, cut at 40 characters)."""
     text = repr(value.item() if isinstance(value, np.generic) else value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _show_number(value: float) -> str:
-    return _show(int(value)) if np.isfinite(value) and value == round(value) else _show(value)
+    return show(int(value)) if np.isfinite(value) and value == round(value) else show(value)
 
 
-class _Table:
-    """The file's frame, and error messages that name the file and its rows."""
+class TableFile:
+    """A CSV or Parquet table read whole, and error messages that name the file, its columns and its rows.
+
+    Args:
+        path: the ``.csv`` (optionally compressed: ``.csv.gz``, ...), ``.parquet`` or ``.pq`` file.
+    """
 
     def __init__(self, path: str) -> None:
         self.name = repr(path)
@@ -151,7 +132,7 @@ class _Table:
             if bad.any():
                 first = int(np.flatnonzero(bad)[0])
                 raise self.error(
-                    f"column {column!r} of continuous variable {node!r} holds {_show(series.iloc[first])} at "
+                    f"column {column!r} of continuous variable {node!r} holds {show(series.iloc[first])} at "
                     f"{self.row(first)}, which is not a number; fix the value or declare {node!r} categorical"
                 )
             values = coerced.to_numpy(dtype=np.float64)
@@ -183,7 +164,7 @@ class _Table:
         paths = [self.folder / Path(cell).expanduser() for cell in cells if cell]
 
         def describe(i: int) -> str:
-            return f"data file {self.name}: column {column!r} holds {_show(cells[i])} at {self.row(i)}"
+            return f"data file {self.name}: column {column!r} holds {show(cells[i])} at {self.row(i)}"
 
         return read_images(paths, spec, describe=describe)
 
@@ -198,7 +179,7 @@ class _Table:
         node = spec.name
         labels: np.ndarray | None = None
         categories: tuple[str, ...] | None
-        if _is_text(series):
+        if is_text(series):
             labels = series.astype(str).to_numpy()
             codes, categories = self._label_codes(spec, column, labels)
         else:
@@ -211,7 +192,7 @@ class _Table:
         out = codes >= limit
         if out.any():
             first = int(np.flatnonzero(out)[0])
-            shown = _show(codes[first]) if labels is None else f"{_show(labels[first])} (code {codes[first]})"
+            shown = show(codes[first]) if labels is None else f"{show(labels[first])} (code {codes[first]})"
             where = f"column {column!r} holds {shown} at {self.row(first)}"
             if spec.kind == "binary":
                 raise self.error(
@@ -231,20 +212,20 @@ class _Table:
             if unknown.any():
                 first = int(np.flatnonzero(unknown)[0])
                 raise self.error(
-                    f"column {column!r} holds {_show(labels[first])} at {self.row(first)}, which is not one of "
+                    f"column {column!r} holds {show(labels[first])} at {self.row(first)}, which is not one of "
                     f"the declared categories of {node!r} ({listing(spec.categories, 20)}); "
                     "add it to 'categories' or fix the value"
                 )
             return np.array([index[label] for label in labels], dtype=np.int64), spec.categories
         if spec.kind == "binary":
             raise self.error(
-                f"column {column!r} of binary variable {node!r} holds the label {_show(labels[0])} at "
+                f"column {column!r} of binary variable {node!r} holds the label {show(labels[0])} at "
                 f"{self.row(0)}; a binary column holds 0/1 or True/False, or declare 'categories' with two labels"
             )
         categories, codes = np.unique(labels, return_inverse=True)
         if len(categories) < 2:
             raise self.error(
-                f"column {column!r} holds the single label {_show(categories[0])}; a variable needs two values "
+                f"column {column!r} holds the single label {show(categories[0])}; a variable needs two values "
                 "to be modelled: drop the node from the graph or add rows"
             )
         return codes.astype(np.int64).reshape(-1), tuple(str(c) for c in categories)
@@ -274,12 +255,13 @@ class _Table:
         if numbers.mean() >= 0.5:
             first = int(np.flatnonzero(~numbers)[0])
             raise self.error(
-                f"column {node!r} holds numbers but {_show(series.iloc[first])} at {self.row(first)}, which is not "
+                f"column {node!r} holds numbers but {show(series.iloc[first])} at {self.row(first)}, which is not "
                 f"a number; fix the value, or declare {node!r} categorical in the graph's variables section"
             )
 
 
-def _is_text(series: pd.Series) -> bool:
+def is_text(series: pd.Series) -> bool:
+    """Whether a column holds labels (strings, objects or a pandas categorical), not numbers."""
     if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
         return False
     dtype = series.dtype
@@ -290,193 +272,8 @@ def _is_text(series: pd.Series) -> bool:
     )
 
 
-def _declared(name: str, config: Any, source: str) -> tuple[VariableSpec, bool]:
-    """The declared spec, and whether its classes come from the data (a categorical without ``classes``)."""
-    if config == "categorical":
-        config = {"type": "categorical"}
-    infer_classes = False
-    kind = config.get("type", config.get("kind")) if isinstance(config, Mapping) else None
-    if isinstance(config, Mapping) and kind == "categorical" and "classes" not in config:
-        categories = config.get("categories")
-        config = {**config, "classes": len(categories) if categories else 2}
-        infer_classes = not categories
-    try:
-        spec = VariableSpec.from_config(name, config)
-    except QueryError as err:
-        raise DataError(f"{source}: {err}") from None
-    wanted = spec.dim if spec.kind == "continuous" else 1
-    if len(spec.source_columns) != wanted:
-        raise DataError(
-            f"{source}: variable {name!r} lists {len(spec.source_columns)} columns for a {spec.kind} variable "
-            f"of dim {wanted}; give one column per dimension"
-        )
-    return spec, infer_classes
-
-
-def _image_hint(table: _Table, node: str, series: pd.Series) -> None:
-    """An undeclared column of image file names: say how to declare the image variable."""
-    cells = series.astype(str).str.strip().str.lower()
-    if not cells.str.endswith(IMAGE_SUFFIXES + ARRAY_SUFFIXES).all():
-        return
-    first = str(series.iloc[0]).strip()
-    shape = "channels: 3, height: H, width: W"
-    try:
-        from PIL import Image
-
-        with Image.open(table.folder / first) as img:
-            channels = {"L": 1, "LA": 1, "I": 1, "I;16": 1, "F": 1, "RGBA": 4}.get(img.mode, 3)
-            shape = f"channels: {channels}, height: {img.size[1]}, width: {img.size[0]}"
-    except Exception:  # not readable here: the generic hint
-        pass
-    raise table.error(
-        f"column {node!r} holds image files ({_show(first)}, ...); declare {node}: {{type: image, {shape}}} "
-        "in the graph's variables section"
-    )
-
-
-def _infer(name: str, series: pd.Series, max_categories: int) -> VariableSpec:
-    """The spec of an undeclared column (see the module docstring)."""
-    if pd.api.types.is_bool_dtype(series):
-        return VariableSpec(name, "binary")
-    if pd.api.types.is_integer_dtype(series):
-        values = series.to_numpy(dtype=np.int64)
-        low, high = int(values.min()), int(values.max())
-        if low >= 0 and high <= 1:
-            return VariableSpec(name, "binary")
-        if low >= 0 and high < max_categories:
-            return VariableSpec(name, "categorical", classes=high + 1)
-        return VariableSpec(name, "continuous")
-    if _is_text(series):
-        return VariableSpec(name, "categorical")  # classes and categories are set from the labels
-    return VariableSpec(name, "continuous")
-
-
-class TabularDataModule(TensorDataModule):
-    """Train and validation batches ``{node: tensor}`` from a CSV or Parquet file and a graph file.
-
-    The file is read, typed, checked and split in ``__init__`` (tabular data is small), so ``graph`` and
-    ``variables`` are ready to be linked into a model when the command line instantiates it.
-
-    Args:
-        data: path of a ``.csv`` (optionally compressed: ``.csv.gz``, ...), ``.parquet`` or ``.pq`` file
-            with one column per graph node (``name_0 .. name_{dim-1}`` for a continuous vector).
-        graph: path of the causal graph (YAML or JSON); its optional ``variables:`` section declares types.
-        variables: types that override or extend the graph file's ``variables:`` section, per variable,
-            e.g. ``{"Y": "binary", "Z": {"type": "categorical", "classes": 4}}``.
-        val_fraction: share of rows held out for validation, in [0, 1); 0 leaves validation empty.
-        batch_size: rows per batch.
-        seed: seed of the train/validation split and of the training shuffle.
-        num_workers: DataLoader worker processes.
-        max_categories: an undeclared integer column with values in ``0 .. max_categories-1`` is
-            categorical (binary for 0/1); other integers are continuous.
-
-    After construction (described in prose: an Attributes section would replace the Args in ``--help``):
-    ``self.graph`` is the :class:`CausalGraph`; ``self.variables`` maps each node, in graph order, to
-    its :class:`VariableSpec` (continuous ones carry the training mean/std); ``self.train_tensors`` and
-    ``self.val_tensors`` map nodes to the rows of each split (float32 ``(rows, dim)`` for a continuous
-    variable, int64 class codes ``(rows,)`` for a discrete one, ``(rows, C, H, W)`` uint8 or float32
-    pixels for an image); ``self.train_rows`` and
-    ``self.val_rows`` are the file rows (0-based positions) of each split, in split order.
-
-    Raises:
-        DataError: for a missing or unreadable file, no rows, a node without its column, a missing,
-            non-numeric or infinite value, a class code out of range, a constant continuous column, or an
-            image file that is missing, unreadable or of another size than declared.
-        GraphError: for a malformed graph file.
-    """
-
-    def __init__(
-        self,
-        data: str,
-        graph: str,
-        variables: dict[str, Any] | None = None,
-        val_fraction: float = 0.1,
-        batch_size: int = 256,
-        seed: int = 0,
-        num_workers: int = 0,
-        max_categories: int = 20,
-    ) -> None:
-        super().__init__()
-        # graph and variables are stored resolved by the model; the rest is kept from the logger, where the
-        # "seed" would clash with the model's (the CLI's config.yaml records them)
-        self.save_hyperparameters(ignore=["graph", "variables"], logger=False)
-        if not 0.0 <= val_fraction < 1.0:
-            raise DataError(f"val_fraction must be in [0, 1), got {val_fraction}")
-        if max_categories < 2:
-            raise DataError(f"max_categories must be at least 2, got {max_categories}")
-        self.batch_size = batch_size
-        self.seed = seed
-        self.num_workers = num_workers
-
-        causal_graph, file_variables = load_graph_spec(graph)
-        if not causal_graph.nodes:
-            raise DataError(f"graph file {graph!r} has no nodes; declare at least one variable")
-        nodes = list(causal_graph.nodes)
-        for name in variables or {}:
-            if name not in causal_graph:
-                raise DataError(
-                    f"the variables argument names {name!r}, which is not a node of graph file {graph!r} "
-                    f"({listing(nodes, 20)}); fix the name or add the node to the graph"
-                )
-        declared = {n: _declared(n, c, f"graph file {graph!r}") for n, c in file_variables.items()}
-        declared |= {n: _declared(n, c, "the variables argument") for n, c in (variables or {}).items()}
-
-        table = _Table(data)
-        rows = len(table.frame)
-        values: dict[str, np.ndarray | torch.Tensor] = {}
-        specs: dict[str, VariableSpec] = {}
-        for node in nodes:
-            spec, infer_classes = declared.get(node, (None, False))
-            if spec is None:
-                series = table.column(node, node)
-                spec = _infer(node, series, max_categories)
-                if _is_text(series):
-                    _image_hint(table, node, series)
-                    table.check_labels(node, series, max_categories)
-                infer_classes = spec.kind == "categorical"
-            if spec.is_image:
-                column = spec.source_columns[0]
-                values[node] = table.images(spec, column, table.column(node, column, allow_missing=True))
-            elif spec.kind == "continuous":
-                columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
-                values[node] = np.stack(columns, axis=1)
-            else:
-                column = spec.source_columns[0]
-                values[node], spec = table.discrete(spec, column, table.column(node, column), infer_classes)
-            specs[node] = spec
-
-        # Split with a seeded permutation: the first n_val rows of it validate, the rest train.
-        n_val = min(round(val_fraction * rows), rows - 1)
-        order = torch.randperm(rows, generator=torch.Generator().manual_seed(seed))
-        self.val_rows, self.train_rows = order[:n_val], order[n_val:]
-        train, val = self.train_rows.numpy(), self.val_rows.numpy()
-
-        for node, spec in specs.items():
-            if spec.kind != "continuous":
-                continue
-            x = np.asarray(values[node])[train]
-            mean, std = x.mean(axis=0), x.std(axis=0)  # population std (ddof=0)
-            for k, column in enumerate(spec.source_columns):
-                if not std[k] > 0:
-                    raise table.error(
-                        f"column {column!r} of continuous variable {node!r} is constant ({_show(x[0, k])}) on the "
-                        f"{len(train)} training rows (std 0); drop the node from the graph or declare it discrete"
-                    )
-            specs[node] = spec.with_statistics(mean, std, x.min(axis=0), x.max(axis=0))
-
-        self.graph: CausalGraph = causal_graph
-        self.variables: dict[str, VariableSpec] = specs
-        self.train_tensors = {n: _tensor(_take(v, train)) for n, v in values.items()}
-        self.val_tensors = {n: _tensor(_take(v, val)) for n, v in values.items()}
-
-
-def _take(values: np.ndarray | torch.Tensor, rows: np.ndarray) -> np.ndarray | torch.Tensor:
-    if isinstance(values, torch.Tensor):
-        return values[torch.from_numpy(rows).long()]
-    return values[rows]
-
-
-def _tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
+def table_tensor(values: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A column read from a table as a tensor: int64 codes kept, other numbers float32, images as they are."""
     if isinstance(values, torch.Tensor):  # images, kept in their dtype
         return values.contiguous()
     if values.dtype == np.int64:
@@ -494,7 +291,7 @@ def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict
     the tensor file :func:`write_values` writes beside the table (``<stem>.<variable>.pt``), so the
     output of ``lightning-causal sample`` reads back as factual rows.
     """
-    table = _Table(str(path))
+    table = TableFile(str(path))
     out: dict[str, torch.Tensor] = {}
     for node, spec in variables.items():
         if spec.is_image:
@@ -506,11 +303,11 @@ def read_values(path: str | Path, variables: Mapping[str, VariableSpec]) -> dict
                 out[node] = table.images(spec, column, table.column(node, column, allow_missing=True))
         elif spec.kind == "continuous":
             columns = [table.numbers(node, c, table.column(node, c)) for c in spec.source_columns]
-            out[node] = _tensor(np.stack(columns, axis=1))
+            out[node] = table_tensor(np.stack(columns, axis=1))
         else:
             column = spec.source_columns[0]
             codes, _ = table.discrete(spec, column, table.column(node, column), infer_classes=False)
-            out[node] = _tensor(codes)
+            out[node] = table_tensor(codes)
     return out
 
 

@@ -6,7 +6,8 @@ stored as tar members that share a key, ``<key>.<field>``. A continuous variable
 class code as ASCII digits, webdataset's convention for labels), an image is ``X.npy`` too (its
 ``(C, H, W)`` array in the variable's dtype, uint8 or float32, lossless). Keys are the row numbers, nine
 digits, so the shards of a dataset list its rows in order. ``wds.WebDataset(urls).decode()``
-reads them as they are; :func:`read_shards` reads a whole dataset back into tensors.
+reads them as they are; :func:`read_shards` reads a whole dataset back into tensors, and
+:class:`ShardRows` is a dataset folder as a :class:`~lightning_causal.data.RowSource`.
 
 A dataset is a folder::
 
@@ -39,7 +40,9 @@ from lightning_causal.variables.spec import VariableSpec
 
 __all__ = [
     "SHARD_FORMAT",
+    "ShardRows",
     "column_entries",
+    "column_specs",
     "field_name",
     "read_manifest",
     "read_shard",
@@ -117,6 +120,21 @@ def column_entries(variables: Mapping[str, VariableSpec]) -> dict[str, dict[str,
             entry["dim"] = spec.dim
         columns[name] = entry
     return columns
+
+
+def column_specs(columns: Mapping[str, Mapping[str, Any]]) -> dict[str, VariableSpec]:
+    """The specs a manifest's ``columns`` describe (the inverse of :func:`column_entries`; no statistics)."""
+    specs = {}
+    for name, entry in columns.items():
+        kind = entry.get("type")
+        if kind == "image":
+            c, h, w = entry["shape"]
+            specs[name] = VariableSpec(name, "image", channels=c, height=h, width=w, dtype=entry.get("dtype"))
+        elif kind in ("categorical", "binary"):
+            specs[name] = VariableSpec(name, kind, classes=int(entry.get("classes", 2)))
+        else:
+            specs[name] = VariableSpec(name, "continuous", dim=int(entry.get("dim", 1)))
+    return specs
 
 
 def write_manifest(
@@ -200,3 +218,26 @@ def read_shard(path: Path, columns: Mapping[str, Any], rows: int) -> dict[str, T
         else:
             out[name] = torch.from_numpy(np.stack(values[name]).astype(np.float32).reshape(len(values[name]), -1))
     return out
+
+
+class ShardRows:
+    """A finished dataset folder as a :class:`~lightning_causal.data.RowSource` (its rows are the ``train`` split).
+
+    Args:
+        folder: the dataset folder (shards and ``manifest.json``).
+        variables: the variables' specs (default: read off the manifest's column types, without statistics).
+    """
+
+    def __init__(self, folder: str | Path, variables: Mapping[str, VariableSpec] | None = None) -> None:
+        self.folder = Path(folder)
+        manifest = read_manifest(self.folder)
+        if manifest is None:
+            raise DataError(f"{str(self.folder)!r} holds no finished dataset (no {MANIFEST}); generate it first")
+        self.manifest = manifest
+        self.variables = dict(variables) if variables is not None else column_specs(manifest["columns"])
+
+    def rows(self, split: str = "train") -> dict[str, Tensor]:
+        """Every row of the dataset (its one split, ``train``)."""
+        if split != "train":
+            raise DataError(f"the dataset {str(self.folder)!r} has one split, 'train'; asked for {split!r}")
+        return read_shards(self.folder)

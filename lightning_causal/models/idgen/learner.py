@@ -1,0 +1,123 @@
+"""``plan.fit(data, learner="diffusion")``: any plan fitted with trained generative models, stage by stage.
+
+:class:`DiffusionLearner` builds an :class:`~lightning_causal.models.IDGEN` model of the plan's query
+(conditional diffusion for continuous variables, a conditional UNet for images, Gumbel-max
+classifiers for discrete ones), trains it with :func:`~lightning_causal.models.idgen.stages.fit_idgen`
+in a run folder (a temporary one unless ``run_dir`` is given) and returns its merged sampling network.
+The data are a data module or a dict of arrays or tensors; undeclared variables are typed by the one
+rule of :mod:`lightning_causal.variables.inference` (:func:`~lightning_causal.data.as_rows`).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from lightning_causal.data.rows import as_rows
+from lightning_causal.errors import QueryError
+from lightning_causal.generators.base import ConditionalGenerator
+from lightning_causal.mechanisms import MechanismConfig
+from lightning_causal.models.idgen.module import IDGEN
+from lightning_causal.models.idgen.stages import fit_idgen, stage_trainer_factory
+from lightning_causal.models.optim import AdamW
+from lightning_causal.plan.parts import Factor
+from lightning_causal.plan.sampling_plan import SamplingPlan
+from lightning_causal.quiet import quiet
+from lightning_causal.sampling.data import PlanData, TensorData
+from lightning_causal.sampling.learners import Learner, plan_columns
+from lightning_causal.sampling.sampling_network import SamplingNetwork
+from lightning_causal.sampling.tensor_space import TensorValueSpace
+
+__all__ = ["DiffusionLearner"]
+
+
+class DiffusionLearner(Learner):
+    """ID-GEN with generative models, from ``plan.fit(data, learner="diffusion")`` (see the module docstring).
+
+    ``plan.fit(data, learner="diffusion")`` uses the defaults; give an instance for other settings::
+
+        network = plan.fit(data, learner=DiffusionLearner(max_steps=5000, run_dir="runs/napkin"))
+
+    Args:
+        max_steps: optimizer steps per stage.
+        batch_size: rows per batch.
+        mechanisms: the architecture of the factors' mechanisms (:class:`MechanismConfig` or its fields).
+        variables: declared types (e.g. ``{"M": {"type": "categorical", "classes": 4}}``); others are
+            inferred (:func:`~lightning_causal.variables.infer_spec`). A data module brings its own.
+        run_dir: the run folder (resumable); default: a temporary folder removed afterwards.
+        lr: the learning rate (AdamW).
+        progress: show progress bars.
+        generation_guidance: the guidance weight of image factors drawing generated datasets
+            (see :class:`~lightning_causal.models.IDGEN`; default: ``mechanisms.image.guidance``).
+        trainer_kwargs: more Trainer arguments (e.g. ``accelerator="gpu"``).
+    """
+
+    name = "diffusion"
+
+    def __init__(
+        self,
+        max_steps: int = 2000,
+        batch_size: int = 256,
+        mechanisms: MechanismConfig | Mapping[str, Any] | None = None,
+        variables: Mapping[str, Any] | None = None,
+        run_dir: str | Path | None = None,
+        lr: float = 1e-3,
+        progress: bool = True,
+        generation_guidance: float | None = None,
+        **trainer_kwargs: Any,
+    ) -> None:
+        self.max_steps = max_steps
+        self.batch_size = batch_size
+        self.mechanisms = mechanisms
+        self.declared = dict(variables or {})
+        self.run_dir = run_dir
+        self.lr = lr
+        self.progress = progress
+        self.generation_guidance = generation_guidance
+        self.trainer_kwargs = trainer_kwargs
+        self.space = TensorValueSpace({})
+
+    def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
+        """The observed rows, checked and typed (:func:`~lightning_causal.data.as_rows`)."""
+        source = as_rows(data, needed, self.declared)
+        self.variables = dict(source.variables)
+        self.space = TensorValueSpace(self.variables)
+        return TensorData(source.rows("train"), {v: s.classes for v, s in self.variables.items() if s.is_discrete})
+
+    def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
+        """Not used: this learner trains whole plans in stages (:meth:`fit_plan`)."""
+        raise QueryError("the diffusion learner trains whole plans in stages: call plan.fit(data, learner=...)")
+
+    def fit_plan(
+        self,
+        plan: SamplingPlan,
+        data: Any,
+        seed: Any = 0,
+        generated_size: int | None = None,
+        cardinalities: Mapping[str, int] | None = None,
+    ) -> SamplingNetwork:
+        """Train an IDGEN model of the plan's query in stages and return its merged sampling network."""
+        observed = self.observe(data, plan_columns(plan), cardinalities)
+        assert isinstance(observed, TensorData)
+        mechanisms = dict(self.mechanisms) if isinstance(self.mechanisms, Mapping) else self.mechanisms
+        model = IDGEN(
+            plan.graph,
+            variables=dict(self.variables),  # type: ignore[arg-type]
+            treatment=plan.treatment,
+            outcome=plan.outcome,
+            condition=plan.condition,
+            mechanisms=mechanisms,
+            optimizer=partial(AdamW, lr=self.lr),
+            seed=int(seed),
+            generated_size=generated_size,
+            generation_guidance=self.generation_guidance,
+        )
+        factory = stage_trainer_factory(self.max_steps, progress=self.progress, **self.trainer_kwargs)
+        with quiet(), tempfile.TemporaryDirectory(prefix="idgen-") as scratch:
+            folder = self.run_dir if self.run_dir is not None else scratch
+            fit_idgen(model, observed.columns, folder, factory, self.batch_size, progress=self.progress)
+        model.eval()
+        return model.sampling_network()

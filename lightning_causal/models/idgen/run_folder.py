@@ -1,0 +1,124 @@
+"""The run folder of a staged ID-GEN training: its manifest, what is trained and generated, resume checks.
+
+::
+
+    idgen.json            the run's manifest: the query, a fingerprint of the settings, what is done
+    plan.json             the ID-GEN plan (SamplingPlan.load reads it)
+    stage0/checkpoints/   Lightning checkpoints of stage 0 (last.ckpt), final.ckpt when trained
+    data/D1/              a generated dataset: shard-000000.tar ..., manifest.json
+    stage1/ ...
+    idgen.ckpt            the trained plan
+
+A folder of a run with other settings (graph, data statistics, query, mechanisms, seed, generated
+size and guidance) is refused; the fingerprint is computed with the settings' release-0.1 names, so
+run folders made before the rename resume.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lightning_causal.errors import ConfigError
+from lightning_causal.files import atomic_write
+
+if TYPE_CHECKING:
+    from lightning_causal.models.idgen.module import IDGEN
+
+__all__ = ["RUN_FORMAT", "RunFolder", "global_rank", "run_fingerprint"]
+
+RUN_FORMAT = "lightning-causal/idgen-run/1"
+
+
+def run_fingerprint(model: IDGEN) -> str:
+    """A hash of the settings a run folder's contents depend on."""
+    keys = ("graph", "variables", "treatment", "outcome", "condition", "seed", "generated_size")
+    settings: dict[str, Any] = {k: model.hparams.get(k) for k in keys}
+    settings["network"] = model.hparams.get("mechanisms")  # its name in release 0.1: older folders keep their prints
+    if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
+        settings["generation_guidance"] = model.hparams["generation_guidance"]
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def global_rank() -> int:
+    """This process's rank as the launcher set it (torchrun, SLURM), before any Trainer exists; 0 alone."""
+    for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
+        if os.environ.get(key, "").isdigit():
+            return int(os.environ[key])
+    return 0
+
+
+class RunFolder:
+    """The run folder's manifest: what is trained and generated (see the module docstring)."""
+
+    def __init__(self, root: Path, model: IDGEN) -> None:
+        self.root = root
+        self.path = root / "idgen.json"
+        fingerprint = run_fingerprint(model)
+        if root.exists() and not root.is_dir():
+            raise ConfigError(f"run folder {str(root)!r} is a file; give a folder")
+        if self.path.is_file():
+            try:
+                state = json.loads(self.path.read_text())
+            except ValueError:
+                raise ConfigError(f"{str(self.path)!r} is damaged; delete the run folder to start again") from None
+            if state.get("fingerprint") != fingerprint:
+                raise ConfigError(
+                    f"run folder {str(root)!r} holds a run of other settings ({state.get('query')}, fingerprint "
+                    f"{state.get('fingerprint')}, this run {fingerprint}); give another folder or delete it"
+                )
+            self.state = state
+        else:
+            if root.is_dir() and any(root.iterdir()):
+                raise ConfigError(
+                    f"run folder {str(root)!r} is not empty and holds no ID-GEN run; give an empty or new folder"
+                )
+            self.state = {
+                "format": RUN_FORMAT,
+                "query": model.plan.query,
+                "fingerprint": fingerprint,
+                "stages": {},
+                "datasets": {},
+                "checkpoint": None,
+            }
+        self.writer = global_rank() == 0
+        if self.writer:
+            root.mkdir(parents=True, exist_ok=True)
+            model.plan.save(root / "plan.json")
+            self.save()
+
+    def save(self) -> None:
+        """Write the manifest (rank 0 only), atomically."""
+        if self.writer:
+            atomic_write(self.path, json.dumps(self.state, indent=2) + "\n")
+
+    def stage_dir(self, stage: int) -> Path:
+        """The folder of stage ``stage``'s checkpoints."""
+        return self.root / f"stage{stage}"
+
+    def data_dir(self, name: str) -> Path:
+        """The folder of the generated dataset ``name``."""
+        return self.root / "data" / name
+
+    def trained(self, stage: int) -> Path | None:
+        """The final checkpoint of stage ``stage`` when it is trained, else None."""
+        entry = self.state["stages"].get(str(stage))
+        path = self.root / entry["checkpoint"] if entry else None
+        return path if path is not None and path.is_file() else None
+
+    def last_trained(self, stages: int) -> int | None:
+        """The last of the first ``stages`` stages that is trained (None when none is)."""
+        return max((k for k in range(stages) if self.trained(k)), default=None)
+
+    def mark_trained(self, stage: int, checkpoint: Path, steps: int) -> None:
+        """Record that stage ``stage`` is trained, its final checkpoint and the steps it took."""
+        self.state["stages"][str(stage)] = {"checkpoint": str(checkpoint.relative_to(self.root)), "steps": steps}
+        self.save()
+
+    def mark_generated(self, name: str, folder: Path) -> None:
+        """Record that the dataset ``name`` is generated in ``folder``."""
+        self.state["datasets"][name] = str(folder.relative_to(self.root))
+        self.save()

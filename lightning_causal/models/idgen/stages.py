@@ -1,0 +1,257 @@
+"""Training an ID-GEN plan stage by stage: one Lightning run per stage, generated datasets between, resume.
+
+:func:`fit_idgen` runs the plan of an :class:`~lightning_causal.models.IDGEN` model in a run folder
+(:mod:`~lightning_causal.models.idgen.run_folder`):
+
+1. stage 0 trains the factors of the observed data ``D0`` (one Lightning run, all factors' losses
+   summed per step, the data module's own loaders);
+2. every later dataset of the plan is generated from the trained earlier stages and written as shards
+   (:mod:`~lightning_causal.models.idgen.generation`);
+3. stage k trains the factors of the datasets generated from stage k - 1 (one Lightning run; a
+   stage with several datasets draws one batch of each per step, :mod:`~lightning_causal.models.idgen.stage_data`);
+4. the last stage's checkpoint holds every stage's weights: it is copied to ``idgen.ckpt``, the
+   trained plan, which ``IDGEN.load`` and ``lightning-causal sample`` read.
+
+Running again in the same folder resumes: trained stages are loaded, not retrained; finished
+datasets are read, not regenerated (a dataset cut short keeps its finished shards); the stage in
+progress resumes from its ``last.ckpt``, exactly (weights, optimizer, data order, noise).
+``IDGEN.fit_in`` runs this loop from ``lightning-causal fit`` (the config's Trainer settings apply to
+every stage: ``max_steps`` is per stage), and the ``"diffusion"`` learner from ``plan.fit``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from torch import Tensor
+
+from lightning_causal.callbacks.ema import EMA
+from lightning_causal.callbacks.progress import StepProgressBar
+from lightning_causal.data.rows import RowSource
+from lightning_causal.errors import DataError
+from lightning_causal.files import atomic_write
+from lightning_causal.models.idgen.generation import generate_dataset, wait_for_dataset
+from lightning_causal.models.idgen.run_folder import RunFolder, global_rank
+from lightning_causal.models.idgen.stage_data import RowsData, StageData
+
+if TYPE_CHECKING:
+    from lightning_causal.models.idgen.module import IDGEN
+
+__all__ = ["TrainerFactory", "fit_idgen", "stage_trainer_factory", "write_checkpoint"]
+
+TrainerFactory = Callable[[int, Path], L.Trainer]
+"""Makes the Trainer of stage ``k`` whose files go to the given folder."""
+
+
+def _load_weights(model: IDGEN, path: Path) -> None:
+    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    model.on_load_checkpoint(checkpoint)  # first: it renames the keys of release-0.1 checkpoints
+    model.load_state_dict(checkpoint["state_dict"])
+
+
+def _observed(data: Any) -> tuple[dict[str, Tensor], L.LightningDataModule | None]:
+    """The observed rows, and the data module whose loaders train stage 0 (None: batches of the rows)."""
+    if isinstance(data, RowSource):
+        return data.rows("train"), data if isinstance(data, L.LightningDataModule) else None
+    if isinstance(data, L.LightningDataModule):
+        raise DataError(
+            f"ID-GEN copies observed rows into the datasets it generates, and {type(data).__name__} gives none: "
+            "a data module for ID-GEN has variables and rows(split) (lightning_causal.data.RowSource), as "
+            "TabularDataModule and LatentSCMDataModule do"
+        )
+    if isinstance(data, Mapping):
+        return {k: torch.as_tensor(v) for k, v in data.items()}, None
+    raise DataError(f"data must be a data module or a dict of tensors, got {type(data).__name__}")
+
+
+def fit_idgen(
+    model: IDGEN,
+    data: Any,
+    run_dir: str | Path,
+    trainer: TrainerFactory | None = None,
+    batch_size: int = 256,
+    shard_rows: int = 10_000,
+    progress: bool = True,
+    max_steps: int = 2000,
+) -> IDGEN:
+    """Train every stage of ``model``'s plan in ``run_dir`` (resuming what is there); see the module docstring.
+
+    Args:
+        model: the model to train (its plan, settings and seed).
+        data: the observed data: a :class:`~lightning_causal.data.RowSource` (a data module: its
+            loaders train stage 0) or a dict ``{variable: tensor}``.
+        run_dir: the run folder (created; an earlier run of the same settings is resumed).
+        trainer: makes each stage's Trainer (default: :func:`stage_trainer_factory` with ``max_steps``).
+        batch_size: rows per batch of the generated datasets (and of ``data`` given as a dict).
+        shard_rows: rows per shard of the generated datasets.
+        progress: show progress bars.
+        max_steps: steps per stage of the default Trainer.
+    """
+    root = Path(run_dir)
+    run = RunFolder(root, model)
+    observed, datamodule = _observed(data)
+    missing = [v for v in model.columns if v not in observed]
+    if missing:
+        raise DataError(f"the data has no column {missing[0]!r}, which the plan of {model.plan.query} needs")
+    factory = trainer or stage_trainer_factory(max_steps, progress=progress)
+    tensors: dict[str, dict[str, Tensor]] = {"D0": observed}
+    device = torch.device("cpu")
+    last_done = run.last_trained(model.stage_count)
+    if last_done is not None:
+        path = run.trained(last_done)
+        assert path is not None
+        _load_weights(model, path)
+        if progress:
+            print(f"Resuming {root}: stages 0..{last_done} are trained ({path})", flush=True)
+    seed = model.noise_seed
+    rows_wanted = model.hparams["generated_size"]
+    datasets = {d.name: d for d in model.plan.datasets}
+
+    def data_of(name: str) -> dict[str, Tensor]:
+        """A dataset's rows: in memory, read from its finished shards, or generated (from its source's rows)."""
+        if name not in tensors:
+            ds = datasets[name]
+            assert ds.source is not None
+            source = data_of(ds.source)
+            folder = run.data_dir(name)
+            if run.writer:
+                rows = rows_wanted or len(next(iter(source.values())))
+                tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
+                run.mark_generated(name, folder)
+            else:
+                tensors[name] = wait_for_dataset(folder)
+        return tensors[name]
+
+    for stage in range(model.stage_count):
+        if run.trained(stage) is not None:
+            continue
+        names = model.stage_datasets(stage)
+        for name in names:
+            data_of(name)
+        model.train_stage(stage)
+        for name in names:
+            model.keep_rows(name, tensors[name], seed)
+        stage_root = run.stage_dir(stage)
+        if not any(model.dataset_mechanisms(n).trained for n in names):
+            # only resampled marginals: nothing to optimise, the kept rows are the whole stage
+            final = stage_root / "final.ckpt"
+            write_checkpoint(model, final)
+            run.mark_trained(stage, final, 0)
+            continue
+        stage_trainer = factory(stage, stage_root)
+        _pin_checkpoints(stage_trainer, stage_root / "checkpoints")
+        if names == ["D0"] and datamodule is not None:
+            stage_data: L.LightningDataModule = datamodule
+        elif names == ["D0"]:
+            stage_data = RowsData(observed, batch_size, seed)
+        else:
+            stage_data = StageData({n: tensors[n] for n in names}, batch_size, seed + stage)
+        last = stage_root / "checkpoints" / "last.ckpt"
+        if progress:
+            trained = ", ".join(str(model.plan.factor(f)) for n in names for f in model.dataset_mechanisms(n).factors)
+            print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
+        # the other stages are frozen, but an EMA callback rewrites every weight (a*d + a*(1-d) rounds):
+        # their exact values are put back after the run
+        frozen = {
+            n: {k: v.detach().clone() for k, v in model.dataset_mechanisms(n).state_dict().items()}
+            for n in model.factor_mechanisms
+            if n not in names
+        }
+        stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
+        for n, weights in frozen.items():
+            model.dataset_mechanisms(n).load_state_dict(weights)
+        device = stage_trainer.strategy.root_device
+        final = stage_root / "final.ckpt"
+        _save_weights(stage_trainer, final)
+        run.mark_trained(stage, final, int(stage_trainer.global_step))
+    final_stage = run.trained(model.stage_count - 1)
+    assert final_stage is not None
+    target = root / "idgen.ckpt"
+    if run.writer:
+        tmp = root / ".idgen.ckpt.tmp"
+        shutil.copyfile(final_stage, tmp)
+        os.replace(tmp, target)
+        run.state["checkpoint"] = target.name
+        run.save()
+    model.to("cpu")
+    return model
+
+
+def _pin_checkpoints(trainer: L.Trainer, folder: Path) -> None:
+    """Every checkpoint callback writes to the stage's folder (so a rerun finds ``last.ckpt``); one keeps ``last``."""
+    callbacks = [c for c in trainer.checkpoint_callbacks if isinstance(c, ModelCheckpoint)]
+    for callback in callbacks:
+        callback.dirpath = str(folder)
+    if callbacks and not any(c.save_last for c in callbacks):
+        callbacks[0].save_last = True
+
+
+def write_checkpoint(model: IDGEN, path: Path) -> Path:
+    """A weights-only Lightning checkpoint of ``model`` written without a Trainer (atomically, by rank 0)."""
+    checkpoint: dict[str, Any] = {
+        "epoch": 0,
+        "global_step": 0,
+        "pytorch-lightning_version": L.__version__,
+        "state_dict": model.state_dict(),
+        model.CHECKPOINT_HYPER_PARAMS_KEY: dict(model.hparams),
+    }
+    model.on_save_checkpoint(checkpoint)
+    if global_rank() == 0:
+        buffer = io.BytesIO()
+        torch.save(checkpoint, buffer)
+        atomic_write(path, buffer.getvalue())
+    return path
+
+
+def _save_weights(trainer: L.Trainer, path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    trainer.save_checkpoint(tmp, weights_only=True)
+    if trainer.is_global_zero:
+        os.replace(tmp, path)
+    trainer.strategy.barrier("idgen-stage-saved")
+
+
+def stage_trainer_factory(
+    max_steps: int,
+    progress: bool = True,
+    accelerator: str = "auto",
+    devices: int | str = 1,
+    ema: float | None = 0.999,
+    checkpoint_every: int | None = None,
+    **trainer_kwargs: Any,
+) -> TrainerFactory:
+    """The default Trainer of each stage: ``max_steps`` steps, validation and ``last.ckpt`` every ``checkpoint_every``
+    steps (default: a tenth of the run), EMA of the weights."""
+
+    def make(stage: int, root: Path) -> L.Trainer:
+        every = checkpoint_every or max(1, max_steps // 10)
+        callbacks: list[Any] = [
+            ModelCheckpoint(dirpath=root / "checkpoints", save_last=True, save_top_k=0, every_n_train_steps=every)
+        ]
+        if ema is not None:
+            callbacks.append(EMA(decay=ema))
+        if progress:
+            callbacks.append(StepProgressBar())
+        settings = {"val_check_interval": min(every, max_steps), "check_val_every_n_epoch": None, **trainer_kwargs}
+        return L.Trainer(
+            max_steps=max_steps,
+            accelerator=accelerator,
+            devices=devices,
+            logger=False,
+            default_root_dir=root,
+            callbacks=callbacks,
+            enable_progress_bar=progress,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            **settings,
+        )
+
+    return make
