@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import lightning as L
 import torch
 
 
-def test_ground_truth_metrics_are_logged_during_fit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ground_truth_metrics_are_logged_during_fit(tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]) -> None:
     from lightning_causal.callbacks import GroundTruthMetrics
     from lightning_causal.datamodules import SCMDataModule
     from lightning_causal.mechanisms import MechanismConfig
@@ -14,15 +17,11 @@ def test_ground_truth_metrics_are_logged_during_fit(tmp_path) -> None:  # type: 
 
     data = SCMDataModule("chain", "NL", n_train=500, n_val=100, n_test=10, batch_size=100)
     model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=20))
-    trainer = L.Trainer(
+    trainer = cpu_trainer(
         max_steps=10,
         val_check_interval=5,
         check_val_every_n_epoch=None,
         callbacks=[GroundTruthMetrics(samples=50)],
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         default_root_dir=tmp_path,
     )
     trainer.fit(model, data)

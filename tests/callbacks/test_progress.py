@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import lightning as L
 import pytest
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from tests.callbacks.test_ema import Line
+from tests.toys import Line
 
 
 class _LineWithValidation(Line):
@@ -15,16 +18,17 @@ class _LineWithValidation(Line):
         self.log("val/loss", ((self.w - 3.0) ** 2).sum(), prog_bar=True)
 
 
-def test_step_progress_bar_is_one_bar_over_all_steps(capsys: pytest.CaptureFixture[str], tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_step_progress_bar_is_one_bar_over_all_steps(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     from lightning_causal.callbacks import StepProgressBar
 
     loader = DataLoader(TensorDataset(torch.zeros(16, 1)), batch_size=4)  # 4 steps per epoch
-    trainer = L.Trainer(
+    trainer = cpu_trainer(
         max_steps=40,
         callbacks=[StepProgressBar(refresh_rate=5)],
-        logger=False,
-        enable_checkpointing=False,
-        enable_model_summary=False,
+        enable_progress_bar=True,
+        num_sanity_val_steps=2,  # the sanity check runs, and the bar must not show it
         val_check_interval=8,
         check_val_every_n_epoch=None,
         default_root_dir=tmp_path,

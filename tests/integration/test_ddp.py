@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -25,19 +26,14 @@ class _Checksum(L.Callback):
         )
 
 
-def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path) -> None:
+def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]) -> None:
     data = SCMDataModule("diamond", "NL", n_train=512, n_val=64, n_test=0, batch_size=64)
     model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=20))
-    trainer = L.Trainer(
-        accelerator="cpu",
+    trainer = cpu_trainer(
         devices=2,
         strategy="ddp_spawn",
         max_steps=8,
         limit_val_batches=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         callbacks=[_Checksum(str(tmp_path))],
         default_root_dir=tmp_path,
     )

@@ -7,6 +7,7 @@ saved generator) and the same EMA average (the callback's saved state).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from lightning_causal.models import DCM, WarmupCosine
 STEPS = 30  # 600 rows in batches of 64: 10 batches an epoch, the last one short
 
 
-def _fit(root: Path, ckpt_path: Path | None = None, every: int | None = None) -> dict[str, torch.Tensor]:
+def _fit(
+    make: Callable[..., L.Trainer], root: Path, ckpt_path: Path | None = None, every: int | None = None
+) -> dict[str, torch.Tensor]:
     L.seed_everything(0, verbose=False)  # the initial weights
     data = SCMDataModule("triangle", "NA", n_train=600, n_val=50, n_test=0, batch_size=64, seed=3)
     model = DCM(
@@ -37,12 +40,8 @@ def _fit(root: Path, ckpt_path: Path | None = None, every: int | None = None) ->
     callbacks: list[L.Callback] = [EMA(decay=0.9)]
     if every:
         callbacks.append(ModelCheckpoint(dirpath=root, every_n_train_steps=every, save_top_k=-1, filename="{step}"))
-    trainer = L.Trainer(
+    trainer = make(
         max_steps=STEPS,
-        accelerator="cpu",
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
         enable_checkpointing=every is not None,
         limit_val_batches=0,
         callbacks=callbacks,
@@ -54,29 +53,35 @@ def _fit(root: Path, ckpt_path: Path | None = None, every: int | None = None) ->
 
 
 @pytest.fixture(scope="module")
-def straight(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, torch.Tensor], Path]:
+def straight(
+    tmp_path_factory: pytest.TempPathFactory, cpu_trainer: Callable[..., L.Trainer]
+) -> tuple[dict[str, torch.Tensor], Path]:
     root = tmp_path_factory.mktemp("straight")
-    return _fit(root, every=7), root  # checkpoints at steps 7, 14, 21, 28 (all mid-epoch)
+    return _fit(cpu_trainer, root, every=7), root  # checkpoints at steps 7, 14, 21, 28 (all mid-epoch)
 
 
 @pytest.mark.parametrize("step", [7, 21])
-def test_resume_mid_epoch_is_exact(straight: tuple[dict[str, torch.Tensor], Path], step: int, tmp_path: Path) -> None:
+def test_resume_mid_epoch_is_exact(
+    straight: tuple[dict[str, torch.Tensor], Path], step: int, tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     weights, root = straight
-    resumed = _fit(tmp_path, ckpt_path=root / f"step={step}.ckpt")
+    resumed = _fit(cpu_trainer, tmp_path, ckpt_path=root / f"step={step}.ckpt")
     for name, value in weights.items():
         assert torch.equal(resumed[name], value), name
 
 
-def test_resume_at_an_epoch_end_is_exact(tmp_path: Path) -> None:
-    weights = _fit(tmp_path / "a", every=10)  # step 10 ends the first epoch
-    resumed = _fit(tmp_path / "b", ckpt_path=tmp_path / "a" / "step=10.ckpt")
+def test_resume_at_an_epoch_end_is_exact(tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]) -> None:
+    weights = _fit(cpu_trainer, tmp_path / "a", every=10)  # step 10 ends the first epoch
+    resumed = _fit(cpu_trainer, tmp_path / "b", ckpt_path=tmp_path / "a" / "step=10.ckpt")
     for name, value in weights.items():
         assert torch.equal(resumed[name], value), name
 
 
-def test_uninterrupted_runs_are_reproducible(straight: tuple[dict[str, torch.Tensor], Path], tmp_path: Path) -> None:
+def test_uninterrupted_runs_are_reproducible(
+    straight: tuple[dict[str, torch.Tensor], Path], tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     weights, _ = straight
-    again = _fit(tmp_path)
+    again = _fit(cpu_trainer, tmp_path)
     assert all(torch.equal(again[k], v) for k, v in weights.items())
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -37,16 +38,14 @@ GRAPH = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def files(tmp_path_factory: pytest.TempPathFactory, cpu_trainer: Callable[..., L.Trainer]) -> dict[str, str]:
     """A tiny trained checkpoint and the bad files the table refers to."""
     root = tmp_path_factory.mktemp("bad")
     specs = {v: VariableSpec(v, mean=(0.0,), std=(1.0,)) for v in GRAPH.nodes}
     model = DCM(GRAPH, specs, MechanismConfig(hidden=8, timesteps=10))
     g = torch.Generator().manual_seed(0)
     data = {v: torch.randn(64, 1, generator=g) for v in GRAPH.nodes}
-    trainer = L.Trainer(
-        max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-    )
+    trainer = cpu_trainer(max_steps=3)
     trainer.fit(model, tensor_loader(data, 16, 0))
     trainer.save_checkpoint(root / "good.ckpt")
     (root / "text.ckpt").write_text("not a checkpoint\n")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,22 +22,11 @@ from lightning_causal.variables.spec import variables_to_dict
 from tests.checks import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_IMAGE = {
-    "base": 8,
-    "mults": [1, 2],
-    "res_blocks": 1,
-    "attention": [4],
-    "dropout": 0.0,
-    "groups": 4,
-    "cond_dim": 16,
-    "timesteps": 100,
-    "beta_end": 0.2,
-    "sample_steps": 4,
-}
 
 
 def _tiny_napkin(
     dm: NapkinDigitsDataModule,
+    image: dict[str, Any],
     guidance: float = 0.0,
     generation_guidance: float | None = None,
     generated_size: int = 24,
@@ -47,7 +37,7 @@ def _tiny_napkin(
         variables=variables_to_dict(dm.variables),
         treatment="X",
         outcome="Y",
-        mechanisms={"hidden": 16, "image": {**TINY_IMAGE, "guidance": guidance}},
+        mechanisms={"hidden": 16, "image": {**image, "guidance": guidance}},
         generated_size=generated_size,
         seed=0,
         generation_guidance=generation_guidance,
@@ -90,9 +80,11 @@ def test_a_table_with_an_image_column_and_a_latent_confounder_trains_and_samples
     assert list(frame.columns) == ["Y"] and len(frame) == 30 and frame["Y"].notna().all()
 
 
-def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_intervention(tmp_path: Path) -> None:
+def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_intervention(
+    tmp_path: Path, tiny_image: dict[str, Any]
+) -> None:
     dm = NapkinDigitsDataModule(size=8, n_train=96, n_val=16, batch_size=32, seed=0)
-    model = _tiny_napkin(dm, generated_size=40)
+    model = _tiny_napkin(dm, tiny_image, generated_size=40)
     factory = stage_trainer_factory(3, progress=False, accelerator="cpu", ema=None)
     fit_idgen(model, dm, tmp_path / "run", factory, batch_size=32, shard_rows=16, progress=False)
     generated = read_shards(tmp_path / "run" / "data" / "D1")
@@ -120,16 +112,20 @@ def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_inte
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--guidance is -1" in bad.stderr
 
 
-def test_generation_guidance_weights_the_image_factors_that_draw_generated_datasets(tmp_path: Path) -> None:
+def test_generation_guidance_weights_the_image_factors_that_draw_generated_datasets(
+    tmp_path: Path, tiny_image: dict[str, Any]
+) -> None:
     dm = NapkinDigitsDataModule(size=8, n_train=64, n_val=16, batch_size=32, seed=0)
     factory = stage_trainer_factory(3, progress=False, accelerator="cpu", ema=None)
-    model = fit_idgen(_tiny_napkin(dm, 0.0, None), dm, tmp_path / "run", factory, batch_size=32, progress=False)
+    model = fit_idgen(
+        _tiny_napkin(dm, tiny_image, 0.0, None), dm, tmp_path / "run", factory, batch_size=32, progress=False
+    )
     (dataset,) = [d for d in model.plan.datasets if d.source is not None]
 
     def generated(folder: str, network_guidance: float, generation_guidance: float | None) -> dict[str, torch.Tensor]:
         same = IDGEN.load_from_checkpoint(  # the trained run, with other guidance settings
             tmp_path / "run" / "idgen.ckpt",
-            mechanisms={"hidden": 16, "image": {**TINY_IMAGE, "guidance": network_guidance}},
+            mechanisms={"hidden": 16, "image": {**tiny_image, "guidance": network_guidance}},
             generation_guidance=generation_guidance,
         )
         return generate_dataset(same, dataset, dm.train_tensors, tmp_path / folder, 24, 24, torch.device("cpu"), False)
@@ -144,15 +140,17 @@ def test_generation_guidance_weights_the_image_factors_that_draw_generated_datas
     assert torch.equal(generated("off", 3.0, 0.0)["Y"], plain["Y"])  # 0 turns it off under a guided default
 
 
-def test_generation_guidance_is_checked_and_a_run_folder_of_another_weight_is_refused(tmp_path: Path) -> None:
+def test_generation_guidance_is_checked_and_a_run_folder_of_another_weight_is_refused(
+    tmp_path: Path, tiny_image: dict[str, Any]
+) -> None:
     dm = NapkinDigitsDataModule(size=8, n_train=64, n_val=16, batch_size=32, seed=0)
     for bad in (-1.0, float("nan"), float("inf"), True, "1"):
         with pytest.raises(QueryError, match="generation_guidance"):
-            _tiny_napkin(dm, 0.0, bad)  # type: ignore[arg-type]
+            _tiny_napkin(dm, tiny_image, 0.0, bad)  # type: ignore[arg-type]
     factory = stage_trainer_factory(2, progress=False, accelerator="cpu", ema=None)
-    fit_idgen(_tiny_napkin(dm, 0.0, 1.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
+    fit_idgen(_tiny_napkin(dm, tiny_image, 0.0, 1.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
     with pytest.raises(ConfigError, match="holds a run of other settings"):
-        fit_idgen(_tiny_napkin(dm, 0.0, 2.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
+        fit_idgen(_tiny_napkin(dm, tiny_image, 0.0, 2.0), dm, tmp_path / "run", factory, batch_size=32, progress=False)
 
 
 def test_a_dcm_with_an_image_node_trains_samples_and_writes_image_files_from_the_shell(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ do(X) its samples of X are the given image whatever its weights, which is what t
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,13 +65,13 @@ def test_bad_image_paths_are_one_line_query_errors(tmp_path: Path, make: Any, fr
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory: pytest.TempPathFactory) -> str:
+def model(tmp_path_factory: pytest.TempPathFactory, cpu_trainer: Callable[..., L.Trainer]) -> str:
     """The checkpoint of a DCM over Z -> X -> Y with an image X (its root Z keeps rows of one batch)."""
     graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
     image = {"base": 8, "mults": (1,), "res_blocks": 1, "attention": (), "groups": 4, "cond_dim": 8, "sample_steps": 2}
     dcm = DCM(graph, dict(VARIABLES), {"hidden": 8, "timesteps": 10, "image": image})
     dcm.node_mechanisms.observe({"Z": torch.randn(32, 1)})
-    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = cpu_trainer(max_steps=1)
     trainer.strategy.connect(dcm)
     path = tmp_path_factory.mktemp("image_dcm") / "dcm.ckpt"
     trainer.save_checkpoint(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import lightning as L
@@ -37,19 +38,21 @@ def _as_release_01(checkpoint: dict) -> dict:
     return checkpoint
 
 
-def _trained_dcm(tmp_path: Path) -> Path:
+def _trained_dcm(make: Callable[..., L.Trainer], tmp_path: Path) -> Path:
     model = DCM(GRAPH, SPECS, {"hidden": 8, "timesteps": 10}, seed=1)
     batch = {"a": torch.randn(64, 1), "b": torch.randint(0, 2, (64,)), "c": torch.randn(64, 2)}
     model.node_mechanisms.observe(batch)
-    trainer = L.Trainer(max_steps=1, logger=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = make(max_steps=1)
     trainer.strategy.connect(model)
     path = tmp_path / "dcm.ckpt"
     trainer.save_checkpoint(path)
     return path
 
 
-def test_a_checkpoint_names_its_family_and_loads_as_its_class(tmp_path: Path) -> None:
-    path = _trained_dcm(tmp_path)
+def test_a_checkpoint_names_its_family_and_loads_as_its_class(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
+    path = _trained_dcm(cpu_trainer, tmp_path)
     checkpoint = torch.load(path, weights_only=False)
     assert checkpoint[FAMILY_KEY] == "dcm" and checkpoint_family(checkpoint) == "dcm"
     assert isinstance(load_model(path), DCM) and isinstance(DCM.load(path), DCM)
@@ -57,8 +60,10 @@ def test_a_checkpoint_names_its_family_and_loads_as_its_class(tmp_path: Path) ->
         IDGEN.load(path)
 
 
-def test_a_release_01_dcm_checkpoint_loads_with_the_same_weights_and_samples(tmp_path: Path) -> None:
-    path = _trained_dcm(tmp_path)
+def test_a_release_01_dcm_checkpoint_loads_with_the_same_weights_and_samples(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
+    path = _trained_dcm(cpu_trainer, tmp_path)
     new = load_model(path)
     old_path = tmp_path / "old.ckpt"
     torch.save(_as_release_01(torch.load(path, weights_only=False)), old_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import partial
 
 import lightning as L
@@ -27,17 +28,11 @@ def test_warmup_cosine_follows_its_formula() -> None:
     assert flat.factor(100) == 1.0
 
 
-def _fit(model: DCM, steps: int) -> L.Trainer:
+def _fit(make: Callable[..., L.Trainer], model: DCM, steps: int) -> L.Trainer:
     g = torch.Generator().manual_seed(0)
     x = torch.randn(64, 1, generator=g)
     data = {"x": x, "y": 2 * x + 0.1 * torch.randn(64, 1, generator=g)}
-    trainer = L.Trainer(
-        max_steps=steps,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-    )
+    trainer = make(max_steps=steps)
     trainer.fit(model, tensor_loader(data, 16, 0))
     return trainer
 
@@ -46,13 +41,13 @@ GRAPH = CausalGraph(directed=[("x", "y")])
 SPECS = {"x": VariableSpec("x"), "y": VariableSpec("y")}
 
 
-def test_default_is_fused_adamw_at_1e_3_without_schedule() -> None:
-    trainer = _fit(DCM(GRAPH, SPECS, MechanismConfig(hidden=8)), 2)
+def test_default_is_fused_adamw_at_1e_3_without_schedule(cpu_trainer: Callable[..., L.Trainer]) -> None:
+    trainer = _fit(cpu_trainer, DCM(GRAPH, SPECS, MechanismConfig(hidden=8)), 2)
     (opt,) = trainer.optimizers
     assert isinstance(opt, AdamW) and opt.param_groups[0]["lr"] == 1e-3 and not trainer.lr_scheduler_configs
 
 
-def test_injected_optimizer_and_schedule_get_the_run_length() -> None:
+def test_injected_optimizer_and_schedule_get_the_run_length(cpu_trainer: Callable[..., L.Trainer]) -> None:
     model = DCM(
         GRAPH,
         SPECS,
@@ -60,7 +55,7 @@ def test_injected_optimizer_and_schedule_get_the_run_length() -> None:
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(WarmupCosine, warmup_steps=2),
     )
-    trainer = _fit(model, 8)
+    trainer = _fit(cpu_trainer, model, 8)
     (opt,) = trainer.optimizers
     (config,) = trainer.lr_scheduler_configs
     assert isinstance(opt, torch.optim.SGD) and config.interval == "step"

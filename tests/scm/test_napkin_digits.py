@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import pickle
 import re
 import struct
@@ -24,26 +23,9 @@ from lightning_causal.scm.napkin_digits import (
     read_idx,
     render,
 )
+from tests.toys import synthetic_strokes, write_idx
 
 NOISE = 0.1
-
-
-def synthetic_strokes(per_digit: int = 3, side: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """A tiny stroke bank that needs no scikit-learn: random blobs, ``per_digit`` of each digit."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.arange(10).repeat_interleave(per_digit)
-    images = torch.zeros(len(labels), side, side, dtype=torch.uint8)
-    inner = (torch.rand(len(labels), side - 4, side - 4, generator=g) > 0.5).to(torch.uint8) * 255
-    images[:, 2:-2, 2:-2] = inner
-    images[:, side // 2, 2:-2] = 255  # never blank
-    return images, labels
-
-
-def write_idx(path: Path, data: torch.Tensor, magic: int | None = None) -> None:
-    """``data`` (uint8) in the IDX format: big-endian magic, one int32 per dimension, then the bytes."""
-    magic = (0x08 << 8 | data.dim()) if magic is None else magic
-    raw = struct.pack(">i", magic) + b"".join(struct.pack(">i", d) for d in data.shape) + data.numpy().tobytes()
-    path.write_bytes(gzip.compress(raw) if path.suffix == ".gz" else raw)
 
 
 @pytest.fixture(scope="module")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def _specs(values: dict[str, torch.Tensor]) -> dict[str, VariableSpec]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DCM, Path]:
+def trained(tmp_path_factory: pytest.TempPathFactory, cpu_trainer: Callable[..., L.Trainer]) -> tuple[DCM, Path]:
     L.seed_everything(0, verbose=False)
     values, _ = linear_gaussian(4000, seed=0)
     model = DCM(
@@ -59,14 +60,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[DCM, Path]:
         generator=torch.Generator().manual_seed(0),
     )
     root = tmp_path_factory.mktemp("dcm")
-    trainer = L.Trainer(
-        max_epochs=40,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root,
-        accelerator="cpu",
-    )
+    trainer = cpu_trainer(max_epochs=40, default_root_dir=root, enable_checkpointing=True)
     trainer.fit(model, loader)
     ckpt = root / "final.ckpt"
     trainer.save_checkpoint(ckpt)
@@ -120,7 +114,7 @@ def test_checkpoint_round_trip_gives_the_same_answers(trained: tuple[DCM, Path])
         torch.testing.assert_close(a[k], b[k])
 
 
-def test_mixed_types_train_and_answer_queries() -> None:
+def test_mixed_types_train_and_answer_queries(cpu_trainer: Callable[..., L.Trainer]) -> None:
     L.seed_everything(1, verbose=False)
     g = torch.Generator().manual_seed(0)
     n = 3000
@@ -134,9 +128,7 @@ def test_mixed_types_train_and_answer_queries() -> None:
     specs["a"] = VariableSpec("a", "continuous", dim=2, mean=(0.0, 0.0), std=(1.0, 1.0))
     model = DCM(MIXED, specs, MechanismConfig(hidden=32, timesteps=30), optimizer=partial(AdamW, lr=3e-3))
     loader = DataLoader(TensorDictDataset(values), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict)
-    L.Trainer(
-        max_epochs=15, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False
-    ).fit(model, loader)
+    cpu_trainer(max_epochs=15).fit(model, loader)
     s = model.sample(2000, {"a": torch.tensor([2.0, 0.0])}, seed=0)
     assert s["b"].dtype == torch.int64 and s["d"].shape == (2000, 3) and s["e"].shape == (2000,)
     assert (s["b"] == 2).float().mean() > 0.8  # a0 = 2 > 0.5 makes b = 2
@@ -202,7 +194,7 @@ def test_node_generators_expose_the_conditional_generator_interface(trained: tup
         model.node_generator("x1")
 
 
-def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
+def test_categorical_counterfactuals_approach_exact_gumbel_abduction(cpu_trainer: Callable[..., L.Trainer]) -> None:
     """c = argmax(W a + g), g Gumbel: the model's counterfactual of c under a new a, against the truth
     from the true noise, should be about as accurate as abduction with the true logits."""
     from lightning_causal.generators import gumbel_decode, gumbel_posterior
@@ -223,9 +215,7 @@ def test_categorical_counterfactuals_approach_exact_gumbel_abduction() -> None:
     loader = DataLoader(
         TensorDictDataset({"a": a, "c": c}), batch_size=256, shuffle=True, collate_fn=collate_tensor_dict
     )
-    L.Trainer(
-        max_epochs=20, logger=False, enable_progress_bar=False, enable_model_summary=False, enable_checkpointing=False
-    ).fit(model, loader)
+    cpu_trainer(max_epochs=20).fit(model, loader)
     rows = slice(0, 1000)
     new_a = -a[rows]
     truth = torch.argmax(new_a * weights + noise[rows], dim=1)

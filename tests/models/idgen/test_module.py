@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 import torch
 
 from lightning_causal import CausalGraph, NotIdentifiableError
 from lightning_causal.errors import NotTrainedError, QueryError
-from lightning_causal.graph.named import NAMED_GRAPHS
 from lightning_causal.mechanisms import MechanismConfig, MechanismGenerator
 from lightning_causal.models import IDGEN
 from lightning_causal.models.idgen import FactorMechanisms
 from lightning_causal.plan.parts import Factor
 from lightning_causal.variables.spec import VariableSpec
 
-TINY = {"hidden": 16, "timesteps": 10}
 
-
-def _napkin(**kwargs: object) -> IDGEN:
+@pytest.fixture
+def make_napkin(napkin: CausalGraph, tiny_mechanisms: dict[str, Any]) -> Callable[..., IDGEN]:
+    """ID-GEN of the napkin's P(Y | do(X)) with W2 categorical and X binary, tiny mechanisms."""
     variables = {"W2": {"type": "categorical", "classes": 3}, "X": "binary"}
-    return IDGEN(NAMED_GRAPHS["napkin"].graph, variables, "X", "Y", mechanisms=TINY, **kwargs)  # type: ignore[arg-type]
+
+    def make(**kwargs: Any) -> IDGEN:
+        return IDGEN(napkin, variables, "X", "Y", mechanisms=tiny_mechanisms, **kwargs)
+
+    return make
 
 
 def _batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
@@ -32,13 +38,13 @@ def _batch(n: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
     }
 
 
-def test_a_query_that_is_not_identifiable_builds_nothing() -> None:
+def test_a_query_that_is_not_identifiable_builds_nothing(named_graphs: dict[str, Any]) -> None:
     with pytest.raises(NotIdentifiableError, match="hedge"):
-        IDGEN(NAMED_GRAPHS["bow"].graph, treatment="X", outcome="Y")
+        IDGEN(named_graphs["bow"].graph, treatment="X", outcome="Y")
 
 
-def test_stages_follow_the_plan_and_only_the_trained_stage_learns() -> None:
-    model = _napkin()
+def test_stages_follow_the_plan_and_only_the_trained_stage_learns(make_napkin: Callable[..., IDGEN]) -> None:
+    model = make_napkin()
     assert model.stage_count == 2 and model.stage_datasets(0) == ["D0"] and model.stage_datasets(1) == ["D1"]
     model.train_stage(1)
     assert all(not p.requires_grad for p in model.dataset_mechanisms("D0").parameters())
@@ -49,8 +55,8 @@ def test_stages_follow_the_plan_and_only_the_trained_stage_learns() -> None:
         model.train_stage(2)
 
 
-def test_model_step_sums_the_factor_losses_of_the_active_stage() -> None:
-    model = _napkin()
+def test_model_step_sums_the_factor_losses_of_the_active_stage(make_napkin: Callable[..., IDGEN]) -> None:
+    model = make_napkin()
     model.train_stage(0)
     # stage 0: P(W1) is resampled from rows; P(X | W1, W2) a classifier; P(Y | W1, W2, X) a diffusion model
     assert model.loss_names == ["f2_Y", "f1_X"]
@@ -62,21 +68,21 @@ def test_model_step_sums_the_factor_losses_of_the_active_stage() -> None:
     assert model.loss_names == ["f3_Y"] and parts.shape == (1,)
 
 
-def test_the_same_seed_builds_the_same_weights() -> None:
-    a, b, c = _napkin(seed=3), _napkin(seed=3), _napkin(seed=4)
+def test_the_same_seed_builds_the_same_weights(make_napkin: Callable[..., IDGEN]) -> None:
+    a, b, c = make_napkin(seed=3), make_napkin(seed=3), make_napkin(seed=4)
     torch.manual_seed(123)  # the global RNG plays no part
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(x, y), name
     assert any(not torch.equal(x, z) for x, z in zip(a.state_dict().values(), c.state_dict().values(), strict=True))
 
 
-def test_an_untrained_model_says_so_before_sampling() -> None:
+def test_an_untrained_model_says_so_before_sampling(make_napkin: Callable[..., IDGEN]) -> None:
     with pytest.raises(NotTrainedError, match="W2"):
-        _napkin().sample(4, {"X": 1})
+        make_napkin().sample(4, {"X": 1})
 
 
-def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals() -> None:
-    model = _napkin()
+def test_kept_rows_feed_the_free_inputs_and_the_resampled_marginals(make_napkin: Callable[..., IDGEN]) -> None:
+    model = make_napkin()
     batch = _batch(200)
     model.keep_rows("D0", batch, seed=0)
     # the treatment is kept with the free input: W2 is drawn from the rows whose X matches
@@ -103,8 +109,8 @@ def test_two_factors_of_one_variable_on_one_dataset_are_separate_models() -> Non
     assert g0.loss(values["Y"], values).shape == () and g1.sample(values, torch.Generator()).shape == (16, 1)
 
 
-def test_a_conditional_query_keeps_its_condition() -> None:
+def test_a_conditional_query_keeps_its_condition(tiny_mechanisms: dict[str, Any]) -> None:
     graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
-    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", mechanisms=TINY)
+    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", mechanisms=tiny_mechanisms)
     assert model.plan.condition == ("Z",) and model.stage_count == 3
     assert model.hparams["condition"] == ["Z"] and model.hparams["family"] == "idgen"

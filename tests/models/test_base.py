@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -31,27 +32,26 @@ def _data(n: int = 64, nan_row: int | None = None) -> dict[str, torch.Tensor]:
     return {"x": x, "y": y, "z": -x}
 
 
-def _trainer(root: Path, steps: int) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        default_root_dir=root,
-        callbacks=[ModelCheckpoint(dirpath=root, every_n_train_steps=1, save_last=True, save_top_k=0)],
-    )
+def _checkpointing(make: Callable[..., L.Trainer], root: Path, steps: int) -> L.Trainer:
+    """A Trainer that writes ``last.ckpt`` after every step."""
+    callbacks = [ModelCheckpoint(dirpath=root, every_n_train_steps=1, save_last=True, save_top_k=0)]
+    return make(max_steps=steps, default_root_dir=root, enable_checkpointing=True, callbacks=callbacks)
 
 
-def test_a_nan_loss_at_the_first_step_names_the_step_and_the_node(tmp_path: Path) -> None:
+def test_a_nan_loss_at_the_first_step_names_the_step_and_the_node(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     model = DCM(GRAPH, SPECS, MechanismConfig(hidden=8, timesteps=10))
     with pytest.raises(
         TrainingError, match="diverged at step 1: the training loss is nan; non-finite losses of y"
     ) as err:
-        _trainer(tmp_path, 5).fit(model, tensor_loader(_data(16, nan_row=3), 16, 0))
+        _checkpointing(cpu_trainer, tmp_path, 5).fit(model, tensor_loader(_data(16, nan_row=3), 16, 0))
     assert err.value.step == 1 and not list(tmp_path.glob("*.ckpt"))  # nothing was saved
 
 
-def test_weights_going_non_finite_mid_run_stop_training_and_keep_the_last_good_checkpoint(tmp_path: Path) -> None:
+def test_weights_going_non_finite_mid_run_stop_training_and_keep_the_last_good_checkpoint(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     # five good steps, then a learning rate that sends the weights to infinity
     model = DCM(
         GRAPH,
@@ -63,7 +63,7 @@ def test_weights_going_non_finite_mid_run_stop_training_and_keep_the_last_good_c
     with pytest.raises(
         TrainingError, match="diverged at step 6: the weights are NaN or infinite when the checkpoint"
     ) as err:
-        _trainer(tmp_path, 50).fit(model, tensor_loader(_data(), 16, 0))
+        _checkpointing(cpu_trainer, tmp_path, 50).fit(model, tensor_loader(_data(), 16, 0))
     assert err.value.step == 6
     saved = torch.load(tmp_path / "last.ckpt", map_location="cpu", weights_only=False)
     assert saved["global_step"] == err.value.step - 1  # the step before, not overwritten
@@ -97,7 +97,9 @@ def test_the_command_line_stops_a_diverging_fit_with_one_line_naming_the_kept_ch
     assert "holds step" in last and "last.ckpt" in last, last
 
 
-def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_checkpoint(tmp_path: Path) -> None:
+def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_checkpoint(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     model = DCM(
         GRAPH,
         SPECS,
@@ -105,8 +107,6 @@ def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_check
         optimizer=partial(torch.optim.SGD, lr=0.01),
         scheduler=partial(LambdaLR, lr_lambda=lambda step: 1.0 if step < 2 else float("inf")),
     )
-    trainer = L.Trainer(
-        max_steps=3, logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False
-    )
+    trainer = cpu_trainer(max_steps=3)
     with pytest.raises(TrainingError, match="diverged at step 3: the weights are NaN or infinite at the end"):
         trainer.fit(model, tensor_loader(_data(), 16, 0))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 import lightning as L
 import pytest
@@ -61,37 +62,24 @@ def _chain(n: int = 512, seed: int = 0) -> _Data:
     return _Data({"Z": z, "X": x, "Y": y}, specs)
 
 
-def _trainer(steps: int) -> L.Trainer:
-    return L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
-
-
 @pytest.fixture(scope="module")
-def trained() -> Iterator[tuple[DCM, _Data]]:
+def trained(cpu_trainer: Callable[..., L.Trainer]) -> Iterator[tuple[DCM, _Data]]:
     # one thread: tiny convolutions slow down several-fold when two threads share a busy core
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        yield _train()
+        yield _train(cpu_trainer)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train() -> tuple[DCM, _Data]:
+def _train(make: Callable[..., L.Trainer]) -> tuple[DCM, _Data]:
     data = _chain()
     graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
     torch.manual_seed(0)
     network = MechanismConfig(hidden=32, image=ImageMechanismConfig(**TINY))  # type: ignore[arg-type]
     model = DCM(graph, data.variables, network, optimizer=partial(AdamW, lr=3e-3), seed=0)
-    _trainer(1500).fit(model, data)
+    make(max_steps=1500, limit_val_batches=0).fit(model, data)
     return model, data
 
 
@@ -139,9 +127,11 @@ def test_image_counterfactual_keeps_unaffected_nodes(trained: tuple[DCM, _Data])
     assert int((out["X"].float().mean((0, 2, 3))).argmax()) == 1
 
 
-def test_image_checkpoint_round_trip(trained: tuple[DCM, _Data], tmp_path) -> None:
+def test_image_checkpoint_round_trip(
+    trained: tuple[DCM, _Data], tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
     model, _ = trained
-    trainer = _trainer(1)
+    trainer = cpu_trainer(max_steps=1)
     trainer.strategy.connect(model)
     path = tmp_path / "m.ckpt"
     trainer.save_checkpoint(path)

@@ -10,7 +10,7 @@ import torch
 from lightning_causal.datamodules import NapkinDigitsDataModule
 from lightning_causal.errors import DataError, QueryError
 from lightning_causal.scm.napkin_digits import ATTRIBUTES, MNIST_FILES
-from tests.scm.test_napkin_digits import synthetic_strokes, write_idx
+from tests.toys import synthetic_strokes, write_idx
 
 OBSERVED = ["W1", "W2", "X", "Y"]
 CODES = {f"{v}_{a}" for v in ("W1", "X", "Y") for a in ATTRIBUTES}

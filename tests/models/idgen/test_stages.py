@@ -10,19 +10,15 @@ import lightning as L
 import pytest
 import torch
 
-from lightning_causal import compile_plan
 from lightning_causal.data.shards import read_manifest, read_shards, shard_name
 from lightning_causal.datamodules import LatentSCMDataModule
 from lightning_causal.errors import ConfigError
 from lightning_causal.models import IDGEN
-from lightning_causal.models.idgen import DiffusionLearner, fit_idgen, generate_dataset, stage_trainer_factory
-from lightning_causal.sampling import SamplingNetwork
+from lightning_causal.models.idgen import fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.variables.spec import variables_to_dict
 
-TINY = {"hidden": 32, "depth": 2, "timesteps": 50}
 
-
-def _model(dm: LatentSCMDataModule, **kwargs: Any) -> IDGEN:
+def _model(dm: LatentSCMDataModule, mechanisms: dict[str, Any], **kwargs: Any) -> IDGEN:
     scm = dm.scm
     return IDGEN(
         dm.graph,
@@ -30,7 +26,7 @@ def _model(dm: LatentSCMDataModule, **kwargs: Any) -> IDGEN:
         treatment=scm.treatment,
         outcome=scm.outcome,
         condition=scm.condition,
-        mechanisms=kwargs.pop("mechanisms", TINY),
+        mechanisms=mechanisms,
         **kwargs,
     )
 
@@ -64,13 +60,13 @@ def frontdoor() -> LatentSCMDataModule:
 
 
 def test_a_run_killed_in_stage_1_resumes_exactly_without_redoing_stage_0_or_its_data(
-    frontdoor: LatentSCMDataModule, tmp_path: Path
+    frontdoor: LatentSCMDataModule, tmp_path: Path, tiny_mechanisms: dict[str, Any]
 ) -> None:
-    whole = fit_idgen(_model(frontdoor), frontdoor, tmp_path / "whole", _factory(40), progress=False)
+    whole = fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, tmp_path / "whole", _factory(40), progress=False)
 
     root = tmp_path / "killed"
     with pytest.raises(RuntimeError, match="killed"):
-        fit_idgen(_model(frontdoor), frontdoor, root, _factory(40, kill=(1, 25)), progress=False)
+        fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, root, _factory(40, kill=(1, 25)), progress=False)
     state = json.loads((root / "idgen.json").read_text())
     assert list(state["stages"]) == ["0"] and state["checkpoint"] is None
     assert read_manifest(root / "data" / "D1") is not None
@@ -78,7 +74,7 @@ def test_a_run_killed_in_stage_1_resumes_exactly_without_redoing_stage_0_or_its_
     assert last["global_step"] == 20  # checkpoints every 10 steps: the kill at 25 keeps step 20
     kept = {p: p.stat().st_mtime_ns for p in (root / "stage0" / "final.ckpt", root / "data" / "D1" / shard_name(0))}
 
-    resumed = fit_idgen(_model(frontdoor), frontdoor, root, _factory(40), progress=False)
+    resumed = fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, root, _factory(40), progress=False)
     assert {p: p.stat().st_mtime_ns for p in kept} == kept  # stage 0 and D1 were not redone
     for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.equal(a, b), name  # bit-identical to the run that was never interrupted
@@ -88,9 +84,11 @@ def test_a_run_killed_in_stage_1_resumes_exactly_without_redoing_stage_0_or_its_
     )
 
 
-def test_a_dataset_cut_short_keeps_its_finished_shards(frontdoor: LatentSCMDataModule, tmp_path: Path) -> None:
+def test_a_dataset_cut_short_keeps_its_finished_shards(
+    frontdoor: LatentSCMDataModule, tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
     root = tmp_path / "run"
-    model = fit_idgen(_model(frontdoor), frontdoor, root, _factory(5), shard_rows=400, progress=False)
+    model = fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, root, _factory(5), shard_rows=400, progress=False)
     folder = root / "data" / "D1"
     full = read_shards(folder)
     shards = sorted(folder.glob("shard-*.tar"))
@@ -108,14 +106,16 @@ def test_a_dataset_cut_short_keeps_its_finished_shards(frontdoor: LatentSCMDataM
     assert set(full) == {"M", "X", "Y"}  # the carried M, the resampled X and Y
 
 
-def test_the_run_folder_of_other_settings_is_refused(frontdoor: LatentSCMDataModule, tmp_path: Path) -> None:
-    fit_idgen(_model(frontdoor), frontdoor, tmp_path / "run", _factory(3), progress=False)
+def test_the_run_folder_of_other_settings_is_refused(
+    frontdoor: LatentSCMDataModule, tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
+    fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, tmp_path / "run", _factory(3), progress=False)
     with pytest.raises(ConfigError, match="holds a run of other settings"):
-        fit_idgen(_model(frontdoor, seed=1), frontdoor, tmp_path / "run", _factory(3), progress=False)
+        fit_idgen(_model(frontdoor, tiny_mechanisms, seed=1), frontdoor, tmp_path / "run", _factory(3), progress=False)
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "notes.txt").write_text("mine")
     with pytest.raises(ConfigError, match="not empty and holds no ID-GEN run"):
-        fit_idgen(_model(frontdoor), frontdoor, tmp_path / "other", _factory(3), progress=False)
+        fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, tmp_path / "other", _factory(3), progress=False)
 
 
 def _mean_error(samples: torch.Tensor, truth: torch.Tensor) -> float:
@@ -124,7 +124,7 @@ def _mean_error(samples: torch.Tensor, truth: torch.Tensor) -> float:
 
 def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("frontdoor", n_train=4000, n_val=200, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(1200), progress=False)
+    model = fit_idgen(_model(dm, {"hidden": 64}), dm, tmp_path / "run", _factory(1200), progress=False)
     x_all, y_all = dm.train_tensors["X"][:, 0], dm.train_tensors["Y"][:, 0]
     for values in dm.scm.treatment_values()[::2]:  # the 20% and 80% quantiles, where confounding biases
         x = values["X"]
@@ -136,7 +136,7 @@ def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp
 
 def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("conditional", n_train=3000, n_val=0, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
+    model = fit_idgen(_model(dm, {"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
     assert model.stage_count == 3 and model.plan.condition == ("Z",)
     x = dm.scm.treatment_values()[2]
     means = {}
@@ -151,7 +151,7 @@ def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_pat
 
 def test_mixed_napkin_answers_do_not_depend_on_the_free_input(tmp_path: Path) -> None:
     dm = LatentSCMDataModule("napkin_mixed", n_train=3000, n_val=0, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, mechanisms={"hidden": 64}), dm, tmp_path / "run", _factory(1000), progress=False)
+    model = fit_idgen(_model(dm, {"hidden": 64}), dm, tmp_path / "run", _factory(1000), progress=False)
     assert model.plan.arbitrary == ("W2",)
     x_all, y_all = dm.train_tensors["X"], dm.train_tensors["Y"]
     for x in (0, 1):
@@ -163,27 +163,12 @@ def test_mixed_napkin_answers_do_not_depend_on_the_free_input(tmp_path: Path) ->
         assert _mean_error(drawn, truth) < 0.6 * naive, (x, float(drawn.mean()), float(truth.mean()), naive)
 
 
-def test_plan_fit_with_the_diffusion_kind_returns_a_reproducible_network(tmp_path: Path) -> None:
-    dm = LatentSCMDataModule("backdoor", n_train=800, n_val=0, batch_size=128, seed=0)
-    plan = compile_plan(dm.graph, "X", "Y")
-    data = {k: v.numpy() for k, v in dm.train_tensors.items()}  # numpy arrays work too
-    kind = DiffusionLearner(max_steps=20, mechanisms=TINY, progress=False, accelerator="cpu")
-    network = plan.fit(data, learner=kind)
-    assert isinstance(network, SamplingNetwork)
-    a = network.sample(100, {"X": 0.3}, seed=5)["Y"]
-    b = network.sample(100, {"X": 0.3}, seed=5)["Y"]
-    assert a.shape == (100, 1) and torch.equal(a, b)
-    assert not torch.equal(a, network.sample(100, {"X": 0.3}, seed=6)["Y"])
-    kept = DiffusionLearner(max_steps=5, mechanisms=TINY, progress=False, run_dir=tmp_path / "kept", accelerator="cpu")
-    plan.fit(dm, learner=kept)  # a data module brings its rows and its variable types
-    assert (tmp_path / "kept" / "idgen.ckpt").is_file() and (tmp_path / "kept" / "plan.json").is_file()
-    assert IDGEN.load(tmp_path / "kept" / "idgen.ckpt").variables["X"].mean == dm.variables["X"].mean
-
-
-def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(tmp_path: Path) -> None:
+def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(
+    tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
     # P(Y | do(W1)) on the napkin (ID-GEN's Figure 3): two c-factors run their own line-7 updates
     dm = LatentSCMDataModule("napkin", n_train=600, n_val=0, batch_size=64, seed=0)
-    model = IDGEN(dm.graph, variables_to_dict(dm.variables), treatment="W1", outcome="Y", mechanisms=TINY)
+    model = IDGEN(dm.graph, variables_to_dict(dm.variables), treatment="W1", outcome="Y", mechanisms=tiny_mechanisms)
     assert model.stage_datasets(1) == ["D1", "D2"]
     model.train_stage(1)
     assert len(model.loss_names) == 2
@@ -193,7 +178,9 @@ def test_a_stage_with_two_generated_datasets_trains_both_in_one_run(tmp_path: Pa
     assert model.sample(10, {"W1": 0.3}, seed=0)["Y"].shape == (10, 1)
 
 
-def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last_stage(tmp_path: Path) -> None:
+def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last_stage(
+    tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
     from tests.checks import NESTED_LINE_7
 
     graph, treatment, outcome = NESTED_LINE_7[0]  # D2 is generated from D1, itself generated from D0
@@ -209,7 +196,7 @@ def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last
             if v in pair:
                 value = value + 0.7 * z
         data[v] = value
-    model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "mechanisms": TINY}
+    model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "mechanisms": tiny_mechanisms}
     root = tmp_path / "run"
     with pytest.raises(RuntimeError, match="killed"):
         fit_idgen(IDGEN(**model_args), data, root, _factory(30, kill=(2, 25)), batch_size=64, progress=False)
