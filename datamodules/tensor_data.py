@@ -12,7 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from lightning_causal.data.loaders import tensor_loader
-from lightning_causal.errors import DataError
+from lightning_causal.errors import DataError, listing
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["TensorDataModule"]
@@ -37,7 +37,8 @@ class TensorDataModule(lightning.LightningDataModule):
         """The rows of ``split`` (``"train"``, ``"val"``, and ``"test"`` where the module has it)."""
         tensors = getattr(self, f"{split}_tensors", None)
         if not isinstance(tensors, dict):
-            raise DataError(f"{type(self).__name__} has no split {split!r}; it has train and val")
+            have = [s for s in ("train", "val", "test") if isinstance(getattr(self, f"{s}_tensors", None), dict)]
+            raise DataError(f"{type(self).__name__} has no split {split!r}; it has {listing(have)}")
         return dict(tensors)
 
     def train_dataloader(self) -> DataLoader[dict[str, torch.Tensor]]:

@@ -31,7 +31,7 @@ def listing(names: Iterable[object], limit: int | None = None) -> str:
     shown = [str(n) for n in names]
     if limit is None or len(shown) <= limit:
         return ", ".join(shown)
-    return ", ".join(shown[:limit]) + f", ... ({len(shown)} in all)"
+    return ", ".join([*shown[: max(limit, 0)], f"... ({len(shown)} in all)"])
 
 
 class LightningCausalError(Exception):
@@ -72,6 +72,9 @@ class TrainingError(LightningCausalError, RuntimeError):
     def __init__(self, message: str, step: int) -> None:
         super().__init__(message)
         self.step = step
+
+    def __reduce__(self) -> tuple[type[TrainingError], tuple[str, int]]:
+        return type(self), (str(self), self.step)  # survives pickling, e.g. from a spawned DDP worker
 
 
 class NotIdentifiableError(LightningCausalError):

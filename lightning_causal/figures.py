@@ -28,9 +28,11 @@ def save_figure(fig: Any, path: str | Path, dpi: int = 110, tight: bool = True) 
 
     A reader never sees half a file; another suffix is refused before anything is drawn to disk.
     """
-    path = check_output_path(path, FIGURE_SUFFIXES, "figure")
-    buffer = io.BytesIO()
-    fmt = path.suffix.lower().lstrip(".")
-    fig.savefig(buffer, format=fmt, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
-    pyplot().close(fig)
+    try:
+        path = check_output_path(path, FIGURE_SUFFIXES, "figure")
+        buffer = io.BytesIO()
+        fmt = path.suffix.lower().lstrip(".")
+        fig.savefig(buffer, format=fmt, dpi=dpi, **({"bbox_inches": "tight"} if tight else {}))
+    finally:
+        pyplot().close(fig)  # also when the path is refused: a long run must not collect open figures
     return atomic_write(path, buffer.getvalue())

@@ -33,16 +33,18 @@ def check_output_path(path: str | Path, suffixes: tuple[str, ...] = (), what: st
         raise ConfigError(f"{what} {str(path)!r} is a folder; give a file name")
     if suffixes and not path.name.lower().endswith(tuple(s.lower() for s in suffixes)):
         raise ConfigError(f"{what} {str(path)!r}: unknown suffix {path.suffix!r}; use {listing(suffixes)}")
-    if path.parent.exists() and not path.parent.is_dir():
-        raise ConfigError(f"{what} {str(path)!r}: {str(path.parent)!r} is a file, not a folder")
+    for folder in path.parents:  # the nearest existing folder above must be a folder
+        if folder.exists():
+            if not folder.is_dir():
+                raise ConfigError(f"{what} {str(path)!r}: {str(folder)!r} is a file, not a folder")
+            break
     return path
 
 
 def atomic_write(path: str | Path, data: str | bytes) -> Path:
     """Write ``data`` to ``path`` through a temporary file and a rename: never half-written."""
-    path = Path(path)
+    path = check_output_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(path)
     mode = stat.S_IMODE(path.stat().st_mode) if path.exists() else 0o666 & ~_umask()
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

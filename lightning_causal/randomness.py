@@ -19,5 +19,7 @@ def torch_rng(rng: RngLike, device: torch.device | str | None = None, what: str 
         return rng
     if rng is not None and (isinstance(rng, bool) or not isinstance(rng, int | np.integer)):
         raise QueryError(f"{what} must be a torch.Generator or an int seed, got {rng!r}")
+    if rng is not None and not -(2**63) <= int(rng) < 2**64:
+        raise QueryError(f"{what} {int(rng)} is out of range; give an int seed in [-2**63, 2**64)")
     generator = torch.Generator(device=device) if device is not None else torch.Generator()
     return generator.manual_seed(0 if rng is None else int(rng))

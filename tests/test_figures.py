@@ -111,11 +111,6 @@ def test_a_folder_is_refused_and_left_alone(tmp_path: Path) -> None:
         pyplot().close(fig)
 
 
-@pytest.mark.xfail(
-    reason="save_figure checks the path before it closes the figure, so a refused path leaves the figure "
-    "open in pyplot (its docstring promises to close it; a long run leaks figures)",
-    strict=True,
-)
 def test_a_refused_path_still_closes_the_figure(tmp_path: Path) -> None:
     plt = pyplot()
     fig = _figure()

@@ -77,11 +77,6 @@ def test_a_parent_that_is_a_file_is_refused(tmp_path: Path) -> None:
     assert repr(str(parent)) in _one_line(err)
 
 
-@pytest.mark.xfail(
-    reason="check_output_path only looks at the direct parent: under a file two levels up, "
-    "path.parent.exists() is False, so the bad path passes and fails only when written",
-    strict=True,
-)
 def test_a_path_below_a_file_further_up_is_refused(tmp_path: Path) -> None:
     (tmp_path / "results.txt").write_text("x")
     with pytest.raises(ConfigError, match="is a file"):
@@ -147,11 +142,6 @@ def test_writing_to_a_folder_is_one_config_error_and_the_folder_stays(tmp_path: 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
-@pytest.mark.xfail(
-    reason="atomic_write makes the parent folders before check_output_path runs, so a parent that is a file "
-    "raises a bare FileExistsError instead of the ConfigError check_output_path would give",
-    strict=True,
-)
 def test_writing_below_a_file_is_one_config_error(tmp_path: Path) -> None:
     (tmp_path / "results.txt").write_text("x")
     with pytest.raises(ConfigError, match="is a file, not a folder"):

@@ -69,11 +69,6 @@ def test_the_error_names_what_was_given() -> None:
     assert "'seven'" in str(err.value) and "\n" not in str(err.value)
 
 
-@pytest.mark.xfail(
-    reason="a seed past 2**64 - 1 reaches torch.Generator.manual_seed and fails there with a bare "
-    "'Overflow when unpacking long long' that does not name the seed, instead of the module's QueryError",
-    strict=True,
-)
 def test_a_seed_too_large_for_a_generator_is_one_query_error() -> None:
     with pytest.raises(QueryError, match="seed"):
         torch_rng(2**64, what="seed")

@@ -120,6 +120,8 @@ class ResumableLoader(DataLoader[Any]):
             yield batch
 
     def state_dict(self) -> dict[str, Any]:
+        if self._resume is not None:  # loaded and not iterated yet: the state it was given
+            return dict(self._resume)
         try:
             length = len(self)
         except TypeError:

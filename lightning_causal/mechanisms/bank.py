@@ -17,7 +17,7 @@ the variable kinds it serves (:func:`~lightning_causal.mechanisms.register_bank`
 
 from __future__ import annotations
 
-from abc import abstractmethod
+from abc import ABCMeta, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
@@ -39,7 +39,7 @@ def padded_index(rows: list[list[int]], pad: int) -> Tensor:
     return torch.tensor([r + [pad] * (size - len(r)) for r in rows], dtype=torch.long).reshape(len(rows), size)
 
 
-class MechanismBank(nn.Module):
+class MechanismBank(nn.Module, metaclass=ABCMeta):
     """The mechanisms of ``entries``, each modelling ``targets[entry]`` given ``inputs[entry]``.
 
     Args:

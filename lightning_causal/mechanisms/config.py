@@ -10,6 +10,7 @@ naming the key.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,22 @@ ROOTS = ("empirical", "model")
 """How an entry without inputs is handled: its training rows resampled, or modelled like the others."""
 BACKENDS = ("batched", "separate")
 """How a bank evaluates its vector networks: all as one batched network, or one after another."""
+
+
+def _check_numbers(config: object, prefix: str, keys: tuple[str, ...]) -> None:
+    """Each key a number (YAML reads ``1e-4`` as text): one line naming the key otherwise."""
+    for key in keys:
+        value = getattr(config, key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(f"{prefix}.{key} is {value!r}; give a number (write 1.0e-4, not 1e-4, in YAML)")
+
+
+def _check_sides(config: object, key: str) -> tuple[int, ...]:
+    """A list of whole numbers (image levels, attention sides)."""
+    value = getattr(config, key)
+    if not isinstance(value, list | tuple):
+        raise ConfigError(f"mechanisms.image.{key} is {value!r}; give a list of whole numbers, e.g. [1, 2]")
+    return tuple(value)
 
 
 @dataclass(frozen=True)
@@ -63,21 +80,23 @@ class ImageMechanismConfig:
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"mechanisms.image.{key} is {value!r}; give a whole number >= 1")
-        mults = tuple(self.mults)
+        mults = _check_sides(self, "mults")
         if not mults or any(isinstance(m, bool) or not isinstance(m, int) or m < 1 for m in mults):
             raise ConfigError(
                 f"mechanisms.image.mults is {self.mults!r}; give a list of whole numbers >= 1, e.g. [1, 2]"
             )
         object.__setattr__(self, "mults", mults)
-        object.__setattr__(self, "attention", tuple(self.attention))
+        object.__setattr__(self, "attention", _check_sides(self, "attention"))
         for key in ("dropout", "cond_dropout"):
             value = getattr(self, key)
             if not isinstance(value, int | float) or not 0 <= value < 1:
                 raise ConfigError(f"mechanisms.image.{key} is {value!r}; give a probability in [0, 1)")
-        if not isinstance(self.guidance, int | float) or self.guidance < 0:
-            raise ConfigError(f"mechanisms.image.guidance is {self.guidance!r}; give a weight >= 0")
+        guidance = self.guidance
+        if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not 0 <= guidance < math.inf:
+            raise ConfigError(f"mechanisms.image.guidance is {guidance!r}; give a finite weight >= 0")
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"mechanisms.image.schedule is {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        _check_numbers(self, "mechanisms.image", ("beta_start", "beta_end"))
         if not 0 < self.beta_start < self.beta_end < 1:
             raise ConfigError(
                 f"mechanisms.image.beta_start {self.beta_start} and beta_end {self.beta_end}: "
@@ -143,6 +162,7 @@ class MechanismConfig:
                 raise ConfigError(f"mechanisms.{key} is {value!r}; give a whole number >= 1")
         if self.time_dim % 2:
             raise ConfigError(f"mechanisms.time_dim is {self.time_dim}; give an even number (sines and cosines)")
+        _check_numbers(self, "mechanisms", ("beta_start", "beta_end"))
         if not 0 < self.beta_start < self.beta_end < 1:
             raise ConfigError(
                 f"mechanisms.beta_start {self.beta_start} and beta_end {self.beta_end}: "

@@ -44,6 +44,8 @@ class BatchedLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(num, fan_in, fan_out))
         self.bias = nn.Parameter(torch.empty(num, 1, fan_out))
         fans = list(true_fan_in) if true_fan_in is not None else [fan_in] * num
+        if len(fans) != num:
+            raise ValueError(f"true_fan_in has {len(fans)} widths for {num} maps; give one per map")
         with torch.no_grad():
             for n, fan in enumerate(fans):
                 bound = 1.0 / math.sqrt(max(fan, 1))

@@ -48,7 +48,7 @@ def wiring_joint(
         if not isinstance(gen, CategoricalTable):
             raise QueryError(
                 f"exact evaluation needs conditional probability tables, but factor {node.factor} is a "
-                f"{type(gen).__name__}; fit the plan with generator='categorical' or draw samples instead"
+                f"{type(gen).__name__}; fit the plan with learner='categorical' or draw samples instead"
             )
         node_axes = [*(f"in:{v}" if src == INPUT else src for v, src in node.sources), node.name]
         letters = {a: chr(65 + i) if i < 26 else chr(71 + i) for i, a in enumerate(dict.fromkeys(axes + node_axes))}

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lightning_causal.errors import QueryError, listing
 from lightning_causal.sampling.data import PlanData
 from lightning_causal.values import check_value
 
@@ -44,4 +45,7 @@ class NumpyValueSpace(ValueSpace):
     def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, np.ndarray]:
         """Each value checked as a class code of its variable, repeated ``n`` times."""
         cards = data.cardinalities
+        unknown = [v for v in values if v not in cards]
+        if unknown:
+            raise QueryError(f"unknown variable {unknown[0]!r}; the data have {listing(cards)}")
         return {v: np.full(n, check_value(v, value, cards[v]), dtype=np.int64) for v, value in values.items()}

@@ -116,6 +116,14 @@ class DiscreteSCM:
         """The exact joint P(V) of the observed variables."""
         return self._joint({})
 
+    def _check(self, interventions: Mapping[str, int]) -> None:
+        """Every intervened variable exists and takes a code in range."""
+        for name, value in interventions.items():
+            if name not in self.cardinalities:
+                raise QueryError(f"unknown variable {name!r} in interventions")
+            if not 0 <= int(value) < self.cardinalities[name]:
+                raise QueryError(f"value {value} for {name} is out of range 0..{self.cardinalities[name] - 1}")
+
     def interventional(
         self,
         outcome: Sequence[str],
@@ -123,11 +131,7 @@ class DiscreteSCM:
         given: Mapping[str, int] | None = None,
     ) -> DiscreteDistribution:
         """The exact P(outcome | do(interventions), given) in the mutilated model."""
-        for name, value in interventions.items():
-            if name not in self.cardinalities:
-                raise QueryError(f"unknown variable {name!r} in interventions")
-            if not 0 <= int(value) < self.cardinalities[name]:
-                raise QueryError(f"value {value} for {name} is out of range 0..{self.cardinalities[name] - 1}")
+        self._check(interventions)
         joint = self._joint({k: int(v) for k, v in interventions.items()})
         if given:
             joint = joint.condition(given)
@@ -142,6 +146,7 @@ class DiscreteSCM:
         """``n`` draws of the observed variables (latents drawn and discarded), ancestrally."""
         rng = np.random.default_rng(seed)
         interventions = dict(interventions or {})
+        self._check(interventions)
         values: dict[str, np.ndarray] = {}
         for u in self.latents:
             values[u.name] = _draw(np.broadcast_to(u.prior, (n, len(u.prior))), rng)

@@ -169,12 +169,6 @@ def test_a_loaded_state_is_used_once() -> None:
     assert _rows(list(resumed)) == _rows(following)  # a whole epoch again
 
 
-@pytest.mark.xfail(
-    reason="a loader given a state reports a fresh state until it is iterated, so a checkpoint saved right after "
-    "resuming (before the first batch) loses the position and restarts the order from the seed",
-    raises=AssertionError,
-    strict=True,
-)
 def test_a_state_loaded_but_not_yet_used_is_the_state_the_loader_reports() -> None:
     original = tensor_loader(_table(10), 3, shuffle_seed=0)
     list(original)

@@ -66,11 +66,6 @@ def test_an_unknown_split_is_refused_naming_it(split: str) -> None:
     assert message.startswith(f"Rows has no split {split!r}") and "\n" not in message
 
 
-@pytest.mark.xfail(
-    reason="the error always says 'it has train and val', also for a module with a test split",
-    raises=AssertionError,
-    strict=True,
-)
 def test_the_error_for_an_unknown_split_lists_the_splits_the_module_has() -> None:
     with pytest.raises(DataError) as err:
         Rows(test=True).rows("holdout")

@@ -121,12 +121,6 @@ def test_a_bank_is_a_module_whose_index_tables_move_with_it(layout: EncodedLayou
     assert doubled.target.dtype == torch.long and doubled.mask.dtype == torch.float64
 
 
-@pytest.mark.xfail(
-    reason="MechanismBank's abstract methods are not enforced (nn.Module is no ABC): a bank missing a call "
-    "instantiates and answers None",
-    raises=pytest.fail.Exception,
-    strict=True,
-)
 def test_a_bank_that_lacks_one_of_the_three_calls_cannot_be_built(
     layout: EncodedLayout, config: MechanismConfig
 ) -> None:

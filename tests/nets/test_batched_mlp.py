@@ -130,11 +130,6 @@ def test_batched_linear_without_true_fans_uses_the_padded_fan_in() -> None:
     assert float(layer.weight.detach().abs().max()) > 0.24
 
 
-@pytest.mark.xfail(
-    reason="BatchedLinear does not check len(true_fan_in) against num: with a shorter list the remaining maps "
-    "keep the uninitialised memory of torch.empty (no error, arbitrary weights)",
-    strict=True,
-)
 def test_batched_linear_refuses_a_fan_list_of_the_wrong_length() -> None:
     with pytest.raises(ValueError):
         BatchedLinear(3, 4, 5, true_fan_in=[4])

@@ -154,10 +154,6 @@ def test_a_generator_that_is_not_a_table_is_refused_naming_the_factor() -> None:
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.xfail(
-    reason="the message still advises generator='categorical', which plan.fit now refuses; it should say learner=",
-    strict=True,
-)
 def test_the_refusal_advises_the_learner_keyword_that_fit_takes() -> None:
     wiring = Wiring((Node("n0", "Y", "f7", ()),), (), (("Y", "n0"),))
     with pytest.raises(QueryError, match="learner='categorical'"):

@@ -67,11 +67,6 @@ def test_a_value_that_is_not_a_class_code_of_its_variable_is_refused_naming_it(v
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.xfail(
-    reason="NumpyValueSpace.constants raises a bare KeyError for a variable the data lack; "
-    "TensorValueSpace raises a one-line QueryError naming it",
-    strict=True,
-)
 def test_a_variable_the_data_lack_is_refused_naming_it() -> None:
     with pytest.raises(QueryError, match="'Q'"):
         NumpyValueSpace().constants({"Q": 0}, 2, _data())
