@@ -9,7 +9,7 @@ apart. With the true equations in hand, this script finds every noise value that
 factual node value (roots of ``f_v(parents, u) = x_v`` on a fine grid, weighted by the standard
 normal density over ``|df/du|``), and answers with the posterior mean of the counterfactual over
 all combinations: the answer with the lowest expected squared error. Same protocol as
-``dcm_suite.py`` (intervened nodes, 20 values between the 10th and 90th percentile, 100 factual
+``dcm_suite_bench.py`` (intervened nodes, 20 values between the 10th and 90th percentile, 100 factual
 rows each, MSE over all descendants), for the four small SCMs (scalar noises).
 """
 

@@ -1,6 +1,6 @@
 """The napkin colored-digits results of several training seeds as one table: mean, spread, each seed.
 
-    python benchmarks/napkin_digits.py --seed 1 --guidance 0 1 --out results/seed1.json   # one per seed
+    python benchmarks/napkin_digits_bench.py --seed 1 --guidance 0 1 --out results/seed1.json   # one per seed
     python benchmarks/napkin_digits_seeds.py results/seed0.json results/seed1.json results/seed2.json
 
 Prints, per guidance weight scored in every file, a Markdown table: for each answer its TVD (mean
@@ -36,7 +36,7 @@ def _load(paths: list[str]) -> list[dict[str, Any]]:
         except (OSError, ValueError) as err:
             raise SystemExit(f"error: {path}: not a readable results file ({err})") from None
         if not isinstance(run.get("summary"), dict) or "seed" not in run:
-            raise SystemExit(f"error: {path}: no per-guidance summary and seed; write it with napkin_digits.py --out")
+            raise SystemExit(f"error: {path}: no per-guidance summary and seed; write it with napkin_digits_bench.py --out")
         runs.append(run)
     configs = {r["config"] for r in runs}
     if len(configs) > 1:
@@ -74,7 +74,7 @@ def table(runs: list[dict[str, Any]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("results", nargs="+", help="napkin_digits.py --out files, one per training seed")
+    parser.add_argument("results", nargs="+", help="napkin_digits_bench.py --out files, one per training seed")
     args = parser.parse_args(argv)
     print(table(_load(args.results)))
     return 0

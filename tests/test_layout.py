@@ -275,3 +275,26 @@ def test_every_public_class_and_function_is_documented() -> None:
 @pytest.mark.parametrize("package", sorted(n for n, p in project_modules().items() if p.name == "__init__.py"))
 def test_every_package_says_what_it_holds(package: str) -> None:
     assert importlib.import_module(package).__doc__, f"package {package} has no docstring"
+
+
+def test_every_module_has_its_test_file() -> None:
+    """Module `lightning_causal/<pkg>/<module>.py` (or `launch/<module>.py`) has `tests/<pkg>/test_<module>.py`."""
+    missing = []
+    for name, path in project_modules().items():
+        if path.name == "__init__.py":
+            continue
+        parts = name.split(".")[1:]  # lightning_causal.models.dcm.queries -> models, dcm, queries
+        test = ROOT / "tests" / Path(*parts[:-1]) / f"test_{parts[-1]}.py"
+        if not test.is_file() or "def test_" not in test.read_text():
+            missing.append(f"{path.relative_to(ROOT)} -> {test.relative_to(ROOT)}")
+    assert not missing, f"modules without their test file: {missing}"
+
+
+def test_no_test_module_imports_another() -> None:
+    offenders = []
+    for path in (ROOT / "tests").rglob("test_*.py"):
+        for module, names in _imports(ast.parse(path.read_text())):
+            targets = [module, *(f"{module}.{n}" for n in names)]
+            if any(t.startswith("tests.") and t.rsplit(".", 1)[-1].startswith("test_") for t in targets):
+                offenders.append(f"{path.relative_to(ROOT)} imports {module}")
+    assert not offenders, f"test modules import test modules (share through conftest.py or a helper): {offenders}"

@@ -10,8 +10,6 @@ import pytest
 from lightning_causal import CausalGraph, GraphError
 from lightning_causal.scm.random_graphs import random_admg
 
-NAPKIN = CausalGraph(directed=[("W1", "W2"), ("W2", "X"), ("X", "Y")], bidirected=[("W1", "X"), ("W1", "Y")])
-
 
 def test_nodes_default_to_edge_order_and_isolated_nodes_come_from_nodes() -> None:
     g = CausalGraph(directed=[("B", "A")], bidirected=[("A", "C")])
@@ -45,8 +43,8 @@ def test_bad_graphs_get_one_clear_error(kwargs: dict, message: str) -> None:  # 
     assert "\n" not in str(err.value)
 
 
-def test_queries_on_the_napkin() -> None:
-    g = NAPKIN
+def test_queries_on_the_napkin(napkin: CausalGraph) -> None:
+    g = napkin
     assert g.parents("X") == ("W2",)
     assert g.children("W1") == ("W2",)
     assert g.spouses("W1") == ("X", "Y")
@@ -63,8 +61,8 @@ def test_queries_on_the_napkin() -> None:
         g.parents("Q")
 
 
-def test_surgery_returns_new_graphs_and_leaves_the_original() -> None:
-    g = NAPKIN
+def test_surgery_returns_new_graphs_and_leaves_the_original(napkin: CausalGraph) -> None:
+    g = napkin
     cut = g.do("X")
     assert ("W2", "X") not in cut.directed and all("X" not in e for e in cut.bidirected)
     assert ("X", "Y") in cut.directed and ("W1", "Y") in cut.bidirected
@@ -73,7 +71,7 @@ def test_surgery_returns_new_graphs_and_leaves_the_original() -> None:
     sub = g.subgraph(["W1", "X", "Y"])
     assert sub.nodes == ("W1", "X", "Y") and sub.directed == (("X", "Y"),) and len(sub.bidirected) == 2
     assert g.remove_nodes("W2") == sub
-    assert g == NAPKIN and ("W2", "X") in g.directed  # unchanged
+    assert g == napkin and ("W2", "X") in g.directed  # unchanged
     assert hash(g.do("X")) == hash(cut) and g.do("X") == cut
 
 

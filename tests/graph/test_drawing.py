@@ -5,13 +5,11 @@ from __future__ import annotations
 from lightning_causal import CausalGraph
 from lightning_causal.graph import draw_graph
 
-NAPKIN = CausalGraph(directed=[("W1", "W2"), ("W2", "X"), ("X", "Y")], bidirected=[("W1", "X"), ("W1", "Y")])
 
-
-def test_draw_writes_a_png(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_draw_writes_a_png(tmp_path, napkin: CausalGraph) -> None:  # type: ignore[no-untyped-def]
     import matplotlib.image
 
-    path = draw_graph(NAPKIN, tmp_path / "napkin.png", title="napkin")
+    path = draw_graph(napkin, tmp_path / "napkin.png", title="napkin")
     data = path.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     image = matplotlib.image.imread(path)

@@ -1,8 +1,8 @@
 """Napkin colored digits: ID-GEN's P(Y | do(X)) on images against exact truth, next to two baselines.
 
-    python benchmarks/napkin_digits.py --config configs/idgen/napkin_digits_cpu.yaml --guidance 0 0.5 1 2 \\
+    python benchmarks/napkin_digits_bench.py --config configs/idgen/napkin_digits_cpu.yaml --guidance 0 0.5 1 2 \\
         --out benchmarks/results/napkin_digits_cpu.json --grid docs/images/napkin_digits_cpu.png
-    python benchmarks/napkin_digits.py --config configs/idgen/napkin_digits_gpu.yaml \\
+    python benchmarks/napkin_digits_bench.py --config configs/idgen/napkin_digits_gpu.yaml \\
         --out benchmarks/results/napkin_digits_gpu.json --grid docs/images/napkin_digits_gpu.png
 
 Protocol (the napkin model of lightning_causal/scm/napkin_digits.py; images W1, X, Y and a 20-class

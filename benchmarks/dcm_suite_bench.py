@@ -1,8 +1,8 @@
 """The DCM structural-equation suite: DCM against DoWhy's additive-noise models, on exact truth.
 
     pip install dowhy==0.14        # the baseline; only this benchmark needs it
-    python benchmarks/dcm_suite.py --quick                  # a few minutes on a laptop CPU
-    python benchmarks/dcm_suite.py --seeds 0 1 2 --out results.json
+    python benchmarks/dcm_suite_bench.py --quick                  # a few minutes on a laptop CPU
+    python benchmarks/dcm_suite_bench.py --seeds 0 1 2 --out results.json
 
 Protocol (Chao et al. 2023, Sec. 6; the equations are in lightning_causal/scm/dcm_suite.py), per SCM, variant and seed:
 
@@ -248,7 +248,7 @@ def main() -> None:
             )
     if args.out:
         args.out.write_text(json.dumps(rows, indent=2) + "\n")
-        print(f"\nresults in {args.out}; as a markdown table: python benchmarks/dcm_suite.py --table {args.out}")
+        print(f"\nresults in {args.out}; as a markdown table: python benchmarks/dcm_suite_bench.py --table {args.out}")
 
 
 def markdown_table(rows: list[dict[str, Any]]) -> str:
