@@ -214,9 +214,7 @@ class TabularDataModule(TensorDataModule):
             )
 
         # statistics of the training rows, as read (float64), by the one rule of variables.inference
-        continuous = {
-            n: torch.from_numpy(np.asarray(values[n])[train]) for n, s in specs.items() if s.kind == "continuous"
-        }
+        continuous = {n: np.asarray(values[n])[train] for n, s in specs.items() if s.kind == "continuous"}
         specs = {n: with_statistics({n: s}, continuous, constant)[n] for n, s in specs.items()}
 
         self.graph: CausalGraph = causal_graph

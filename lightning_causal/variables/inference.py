@@ -66,27 +66,43 @@ def _constant(name: str, dimension: int, value: float, rows: int) -> str:
     )
 
 
+def _moments(values: np.ndarray | torch.Tensor) -> tuple[list[float], list[float], list[float], list[float]]:
+    """Mean, population std, min and max per dimension, in float64.
+
+    NumPy arrays (a table read as float64) are reduced by NumPy and tensors by torch: the same
+    arithmetic, but each library sums in its own order, and keeping each keeps the statistics (and
+    the run folders fingerprinted with them) of earlier releases to the last bit.
+    """
+    if isinstance(values, np.ndarray):
+        x = values.astype(np.float64).reshape(len(values), -1)
+        return x.mean(0).tolist(), x.std(0).tolist(), x.min(0).tolist(), x.max(0).tolist()
+    t = torch.as_tensor(values).double().reshape(len(values), -1)
+    return t.mean(0).tolist(), t.std(0, correction=0).tolist(), t.amin(0).tolist(), t.amax(0).tolist()
+
+
 def with_statistics(
     specs: Mapping[str, VariableSpec],
-    tensors: Mapping[str, torch.Tensor],
+    tensors: Mapping[str, torch.Tensor | np.ndarray],
     constant: Callable[[str, int, float, int], str] = _constant,
 ) -> dict[str, VariableSpec]:
     """The specs, continuous ones with the mean, population std (ddof 0), min and max of ``tensors`` (training rows).
 
     Discrete and image specs are returned as they are (pixels have a fixed codec). A continuous
-    variable with std 0 in a dimension is refused with the :class:`DataError` line
-    ``constant(name, dimension, value, rows)`` says.
+    variable with std 0 in a dimension (one row included) is refused with the :class:`DataError`
+    line ``constant(name, dimension, value, rows)`` says.
     """
     out = {}
     for name, spec in specs.items():
         if spec.kind != "continuous":
             out[name] = spec
             continue
-        x = torch.as_tensor(tensors[name]).double().reshape(len(tensors[name]), -1)
-        std = x.std(dim=0, correction=0)
-        flat = (std == 0).nonzero().flatten().tolist()
-        if flat or not len(x):
-            k = flat[0] if flat else 0
-            raise DataError(constant(name, k, float(x[0, k]) if len(x) else float("nan"), len(x)))
-        out[name] = spec.with_statistics(x.mean(0).tolist(), std.tolist(), x.amin(0).tolist(), x.amax(0).tolist())
+        values = tensors[name]
+        if not len(values):
+            raise DataError(constant(name, 0, float("nan"), 0))
+        mean, std, low, high = _moments(values)
+        flat = [k for k, s in enumerate(std) if s == 0]
+        if flat:
+            first = values[0].reshape(-1)[flat[0]]
+            raise DataError(constant(name, flat[0], float(first), len(values)))
+        out[name] = spec.with_statistics(mean, std, low, high)
     return out

@@ -69,3 +69,14 @@ def test_a_constant_continuous_variable_is_refused_naming_it_and_its_dimension()
             {"y": torch.tensor([[4.0]])},
             lambda name, k, value, rows: f"custom {name} {k} {value:g} {rows}",
         )
+
+
+def test_tables_keep_numpy_reductions_and_tensors_torch_ones_to_the_last_bit() -> None:
+    # the same arithmetic in each library's summation order: a 0.1 table's statistics (and run folders) stay as they were
+    values = np.random.default_rng(3).normal(size=(997, 1)) * 1e3 + 0.1
+    spec = {"x": VariableSpec("x")}
+    table = with_statistics(spec, {"x": values})["x"]
+    assert table.mean == (float(values.mean(0)[0]),) and table.std == (float(values.std(0)[0]),)
+    tensor = torch.from_numpy(values)
+    rows = with_statistics(spec, {"x": tensor})["x"]
+    assert rows.mean == (float(tensor.mean(0)[0]),) and rows.std == (float(tensor.std(0, correction=0)[0]),)
