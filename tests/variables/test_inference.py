@@ -72,7 +72,7 @@ def test_a_constant_continuous_variable_is_refused_naming_it_and_its_dimension()
 
 
 def test_tables_keep_numpy_reductions_and_tensors_torch_ones_to_the_last_bit() -> None:
-    # the same arithmetic in each library's summation order: a 0.1 table's statistics (and run folders) stay as they were
+    # each library's summation order is kept: a 0.1 table's statistics (and run folders) stay as they were
     values = np.random.default_rng(3).normal(size=(997, 1)) * 1e3 + 0.1
     spec = {"x": VariableSpec("x")}
     table = with_statistics(spec, {"x": values})["x"]
