@@ -70,7 +70,7 @@ class MechanismBank(nn.Module, metaclass=ABCMeta):
         """The bank positions of ``names`` as an index tensor."""
         return torch.tensor([self.position[m] for m in names], device=device)
 
-    def rows(self, index: Tensor | None) -> list[int]:
+    def positions(self, index: Tensor | None) -> list[int]:
         """The positions ``index`` as a list (all entries when None)."""
         return list(range(len(self.entries))) if index is None else [int(i) for i in index.tolist()]
 

@@ -98,7 +98,7 @@ class ClassifierBank(MechanismBank):
         index: Tensor | None = None,
     ) -> Tensor:
         """The cross-entropy of each entry ``index`` (all when None), a (k,) vector; codes read from ``values``."""
-        names = [self.entries[k] for k in self.rows(index)]
+        names = [self.entries[k] for k in self.positions(index)]
         targets = torch.stack([values[self.targets[n]].to(encoded.device).long() for n in names])
         logits = self.logits(encoded, index)
         ce = F.cross_entropy(logits.flatten(0, 1), targets.flatten(), reduction="none").view_as(targets)

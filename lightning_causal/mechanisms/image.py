@@ -153,7 +153,7 @@ class ImageDiffusionBank(MechanismBank):
         """
         out = []
         batch = len(encoded)
-        for k in self.rows(index):
+        for k in self.positions(index):
             net = self._denoiser(k)
             cond = net.condition(self._inputs(encoded, k), batch)
             if cond is not None and self.config.cond_dropout > 0:
@@ -205,7 +205,7 @@ class ImageDiffusionBank(MechanismBank):
             raise QueryError(f"guidance is {guidance!r}; give a weight >= 0 (0: the plain conditional model)")
         steps = self._steps(steps)
         outs = []
-        for j, k in enumerate(self.rows(index)):
+        for j, k in enumerate(self.positions(index)):
             net = self._denoiser(k)
             a, b = self.target_slices[k]
             chunks = []
@@ -255,7 +255,7 @@ class ImageDiffusionBank(MechanismBank):
         """The DDIM latents of the entries ``names`` given their factual images and inputs (unguided)."""
         steps = self._steps(steps)
         out = {}
-        for m, k in zip(names, self.rows(self.index(names, encoded.device)), strict=True):
+        for m, k in zip(names, self.positions(self.index(names, encoded.device)), strict=True):
             net = self._denoiser(k)
             cond = net.condition(self._inputs(encoded, k), len(encoded))
             fn = self._eps_fn(net, cond, 0.0)

@@ -1,5 +1,5 @@
 """MechanismBank, what every bank shares: its entries, their positions, targets and inputs, index tensors
-and rows, and ``padded_index``, whose padding is the layout's zero column."""
+and positions, and ``padded_index``, whose padding is the layout's zero column."""
 
 from __future__ import annotations
 
@@ -103,13 +103,13 @@ def test_index_gives_positions_in_the_order_asked(layout: EncodedLayout, config:
         bank.index(["u"], torch.device("cpu"))
 
 
-def test_rows_lists_all_positions_for_none_and_the_given_ones_otherwise(
+def test_positions_lists_all_positions_for_none_and_the_given_ones_otherwise(
     layout: EncodedLayout, config: MechanismConfig
 ) -> None:
     bank = DiffusionBank(["v", "y", "u"], {"v": [], "y": ["v"], "u": ["y"]}, layout, SPECS, config)
-    assert bank.rows(None) == [0, 1, 2]
-    assert bank.rows(torch.tensor([2, 0])) == [2, 0]
-    assert bank.rows(torch.tensor([], dtype=torch.long)) == []
+    assert bank.positions(None) == [0, 1, 2]
+    assert bank.positions(torch.tensor([2, 0])) == [2, 0]
+    assert bank.positions(torch.tensor([], dtype=torch.long)) == []
 
 
 def test_a_bank_is_a_module_whose_index_tables_move_with_it(layout: EncodedLayout, config: MechanismConfig) -> None:
@@ -134,7 +134,7 @@ def test_a_bank_that_lacks_one_of_the_three_calls_cannot_be_built(
             rng: torch.Generator | None,
             index: Tensor | None = None,
         ) -> Tensor:
-            return encoded.new_zeros(len(self.rows(index)))
+            return encoded.new_zeros(len(self.positions(index)))
 
         def generate(self, encoded: Tensor, names: Sequence[str], *args: Any, **kwargs: Any) -> dict[str, Tensor]:
             return {}

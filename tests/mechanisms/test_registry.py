@@ -76,14 +76,14 @@ class PoissonBank(MechanismBank):
         self.bias = nn.Parameter(torch.full((len(self.entries), 1), 0.25))
 
     def log_rate(self, encoded: Tensor, index: Tensor | None) -> Tensor:
-        rows = self.rows(index)
+        rows = self.positions(index)
         x = EncodedLayout.gather(encoded, self.cond[rows])  # (k, B, P)
         return (x * self.weight[rows].unsqueeze(1)).sum(-1) + self.bias[rows]
 
     def batch_loss(
         self, encoded: Tensor, values: Mapping[str, Tensor], rng: torch.Generator | None, index: Tensor | None = None
     ) -> Tensor:
-        names = [self.entries[k] for k in self.rows(index)]
+        names = [self.entries[k] for k in self.positions(index)]
         y = torch.stack([values[self.targets[n]].float() for n in names])
         log_rate = self.log_rate(encoded, index)
         return (log_rate.exp() - y * log_rate).mean(dim=1)
