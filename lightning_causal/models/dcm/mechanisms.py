@@ -56,8 +56,3 @@ class DCMMechanisms(BankSet):
         self.order = order
         self.parents = parents
         self.levels = [list(level) for level in graph.levels()]
-
-    @property
-    def modelled(self) -> list[str]:
-        """The nodes with a trained generator, in the order of :meth:`loss_vector`."""
-        return self.trained

@@ -53,7 +53,6 @@ def test_empirical_roots_are_resampled_and_the_other_nodes_are_trained(tiny_mech
     assert mechanisms.resampled == ("a",)
     assert mechanisms.bank("a") is None
     assert set(mechanisms.trained) == {"b", "c", "d", "e"}
-    assert mechanisms.modelled == mechanisms.trained
     # continuous nodes in the diffusion bank, discrete ones in the classifier bank, in that order
     assert isinstance(mechanisms.bank("c"), DiffusionBank) and isinstance(mechanisms.bank("d"), DiffusionBank)
     assert isinstance(mechanisms.bank("b"), ClassifierBank) and isinstance(mechanisms.bank("e"), ClassifierBank)
