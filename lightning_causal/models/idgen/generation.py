@@ -5,8 +5,9 @@ the joint network) is drawn from the trained earlier stages by
 :func:`~lightning_causal.sampling.data.generate_rows`, the one place a plan's datasets are
 generated, shard by shard into the dataset's folder (:mod:`lightning_causal.data.shards`), with a
 progress bar. Each shard has its own seed (from the model's seed, the dataset and the shard's
-index), so the shards an interrupted run finished are kept and the rows do not depend on how the
-work is split; the manifest is written last, so a folder with a manifest is a finished dataset.
+index), so the shards an interrupted run finished are kept and a resumed run writes the rows an
+uninterrupted one would (for one shard size: another ``shard_rows`` draws other rows); the
+manifest is written last, so a folder with a manifest is a finished dataset.
 """
 
 from __future__ import annotations
