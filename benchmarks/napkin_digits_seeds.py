@@ -36,7 +36,9 @@ def _load(paths: list[str]) -> list[dict[str, Any]]:
         except (OSError, ValueError) as err:
             raise SystemExit(f"error: {path}: not a readable results file ({err})") from None
         if not isinstance(run.get("summary"), dict) or "seed" not in run:
-            raise SystemExit(f"error: {path}: no per-guidance summary and seed; write it with napkin_digits_bench.py --out")
+            raise SystemExit(
+                f"error: {path}: no per-guidance summary and seed; write it with napkin_digits_bench.py --out"
+            )
         runs.append(run)
     configs = {r["config"] for r in runs}
     if len(configs) > 1:
