@@ -23,6 +23,9 @@ otherwise copy:
   :meth:`CausalModule.check_command`, :meth:`CausalModule.fit_summary`), how it loads
   (:meth:`CausalModule.load`), and which queries it answers (:meth:`CausalModule.check_query`,
   :meth:`CausalModule.sample`, :meth:`CausalModule.counterfactual`, :meth:`CausalModule.query_text`).
+  A family that the commands train and query takes ``graph`` and ``variables`` arguments (the
+  command line links them from the data module) and keeps ``variables`` (``{name: VariableSpec}``,
+  an attribute or a property): the query commands parse ``--do`` and write values by it.
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
 from lightning_causal.errors import QueryError, TrainingError, listing
-from lightning_causal.models.checkpoints import FAMILY_KEY, migrate_checkpoint
+from lightning_causal.models.checkpoints import FAMILY_CLASS_KEY, FAMILY_KEY, migrate_checkpoint
 from lightning_causal.models.families import load_model, register_family
 from lightning_causal.models.interface import FitContext, QueryLabels
 from lightning_causal.models.optim import AdamW
@@ -226,6 +229,7 @@ class CausalModule(L.LightningModule):
             checkpoint[NOISE_STATE_KEY] = self._noise.get_state()
         if self.family:
             checkpoint[FAMILY_KEY] = self.family
+            checkpoint[FAMILY_CLASS_KEY] = f"{type(self).__module__}:{type(self).__qualname__}"
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         migrate_checkpoint(checkpoint)  # before Lightning loads the state dict: release-0.1 names

@@ -2,9 +2,10 @@
 
 Every :class:`~lightning_causal.models.CausalModule` writes its family's name under
 :data:`FAMILY_KEY` (``lightning-causal sample`` and :func:`~lightning_causal.models.load_model` pick
-the class by it) and its training-noise RNG. Checkpoints written before the mechanisms had a
-package of their own (release 0.1) name things differently; :func:`migrate_checkpoint` renames them
-in place, so such a checkpoint still loads, resumes and samples:
+the class by it), where its class is defined under :data:`FAMILY_CLASS_KEY` (so that a family
+defined outside the package, in a user's own module, loads too) and its training-noise RNG.
+Checkpoints written before the mechanisms had a package of their own (release 0.1) name things
+differently; :func:`migrate_checkpoint` renames them in place, so such a checkpoint still loads, resumes and samples:
 
 * the hyperparameter ``network`` (the architecture) is ``mechanisms``;
 * the DCM's module ``network`` is ``node_mechanisms``, ID-GEN's ``factor_networks`` are
@@ -18,10 +19,13 @@ import re
 from collections.abc import MutableMapping
 from typing import Any
 
-__all__ = ["FAMILY_KEY", "checkpoint_family", "migrate_checkpoint"]
+__all__ = ["FAMILY_CLASS_KEY", "FAMILY_KEY", "checkpoint_class", "checkpoint_family", "migrate_checkpoint"]
 
 FAMILY_KEY = "lightning_causal_family"
 """The checkpoint key that names the model family (``"dcm"``, ``"idgen"``, ...)."""
+
+FAMILY_CLASS_KEY = "lightning_causal_class"
+"""The checkpoint key that says where the family's class is defined, as ``"module:QualifiedName"``."""
 
 _BANKS = {
     "diffusion": "banks.diffusion",
@@ -61,6 +65,12 @@ def migrate_checkpoint(checkpoint: MutableMapping[str, Any]) -> bool:
                 state[new] = state.pop(old)
             changed = True
     return changed
+
+
+def checkpoint_class(checkpoint: MutableMapping[str, Any]) -> str | None:
+    """Where the class that wrote a checkpoint is defined (``"module:QualifiedName"``), or None (older checkpoints)."""
+    where = checkpoint.get(FAMILY_CLASS_KEY)
+    return where if isinstance(where, str) and ":" in where else None
 
 
 def checkpoint_family(checkpoint: MutableMapping[str, Any]) -> str | None:

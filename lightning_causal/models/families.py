@@ -3,7 +3,9 @@
 A family is a :class:`~lightning_causal.models.CausalModule` subclass that names itself with a
 ``family`` class attribute (``"dcm"``, ``"idgen"``); defining the class registers it. Families live in
 packages under ``lightning_causal/models/``: a name the registry does not know yet makes it import
-those packages once, so a new family is one new package, with nothing to edit elsewhere.
+those packages once, so a new family is one new package, with nothing to edit elsewhere. A family
+may also live in a user's own module (``class_path: my_models.Marginal`` in a config): its
+checkpoints say where the class is defined, and :func:`load_model` imports it from there.
 
 :func:`load_model` reads any checkpoint a family wrote (release-0.1 checkpoints included, see
 :mod:`~lightning_causal.models.checkpoints`) and returns the trained model of the right class.
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightning_causal.errors import ConfigError, LightningCausalError, QueryError, listing
-from lightning_causal.models.checkpoints import checkpoint_family, migrate_checkpoint
+from lightning_causal.models.checkpoints import checkpoint_class, checkpoint_family, migrate_checkpoint
 
 if TYPE_CHECKING:
     from lightning_causal.models.base import CausalModule
@@ -55,13 +57,27 @@ def families() -> dict[str, type[CausalModule]]:
     return dict(_FAMILIES)
 
 
-def model_family(name: str) -> type[CausalModule]:
-    """The class of family ``name``."""
+def model_family(name: str, where: str | None = None) -> type[CausalModule]:
+    """The class of family ``name``; ``where`` (``"module:QualifiedName"``) is imported when no package defines it."""
     if name not in _FAMILIES:
         _discover()
+    if name not in _FAMILIES and where is not None:
+        _import_family(name, where)
     if name not in _FAMILIES:
         raise QueryError(f"unknown model family {name!r}; the families are {listing(sorted(_FAMILIES))}")
     return _FAMILIES[name]
+
+
+def _import_family(name: str, where: str) -> None:
+    """Import the module ``where`` names (defining the family's class registers it)."""
+    module = where.partition(":")[0]
+    try:
+        importlib.import_module(module)
+    except ImportError as err:
+        raise QueryError(
+            f"model family {name!r} is defined in module {module!r}, which cannot be imported ({err}); "
+            f"put the folder that holds it on PYTHONPATH"
+        ) from None
 
 
 def load_model(path: str | Path, map_location: Any = "cpu") -> CausalModule:
@@ -87,7 +103,7 @@ def load_model(path: str | Path, map_location: Any = "cpu") -> CausalModule:
                 f"checkpoint {str(path)!r} was not written by a lightning-causal model; pass a .ckpt that "
                 "lightning-causal fit wrote"
             )
-        cls = model_family(family)
+        cls = model_family(family, checkpoint_class(checkpoint))
         if not migrate_checkpoint(checkpoint):
             return cls.load_from_checkpoint(path, map_location=map_location)
         buffer = io.BytesIO()

@@ -13,7 +13,7 @@ import torch
 from lightning_causal import CausalGraph
 from lightning_causal.errors import QueryError
 from lightning_causal.models import DCM, IDGEN
-from lightning_causal.models.checkpoints import FAMILY_KEY, checkpoint_family, migrate_checkpoint
+from lightning_causal.models.checkpoints import FAMILY_KEY, checkpoint_class, checkpoint_family, migrate_checkpoint
 from lightning_causal.models.families import load_model
 from lightning_causal.variables import VariableSpec
 
@@ -35,6 +35,7 @@ def _as_release_01(checkpoint: dict) -> dict:
     checkpoint["state_dict"] = {rename(k): v for k, v in checkpoint["state_dict"].items()}
     checkpoint["hyper_parameters"]["network"] = checkpoint["hyper_parameters"].pop("mechanisms")
     checkpoint.pop(FAMILY_KEY)
+    checkpoint.pop("lightning_causal_class")
     return checkpoint
 
 
@@ -55,6 +56,7 @@ def test_a_checkpoint_names_its_family_and_loads_as_its_class(
     path = _trained_dcm(cpu_trainer, tmp_path)
     checkpoint = torch.load(path, weights_only=False)
     assert checkpoint[FAMILY_KEY] == "dcm" and checkpoint_family(checkpoint) == "dcm"
+    assert checkpoint_class(checkpoint) == "lightning_causal.models.dcm.module:DCM"
     assert isinstance(load_model(path), DCM) and isinstance(DCM.load(path), DCM)
     with pytest.raises(QueryError, match="holds a DCM model, not a IDGEN"):
         IDGEN.load(path)

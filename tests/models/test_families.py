@@ -103,6 +103,16 @@ def test_an_unknown_family_is_one_line_listing_the_known_ones() -> None:
     assert "\n" not in str(err.value)
 
 
+def test_a_family_no_package_defines_is_imported_from_where_its_checkpoint_says() -> None:
+    with pytest.raises(
+        QueryError, match=r"^model family 'toy' is defined in module 'no_such_models', which cannot"
+    ) as err:
+        model_family("toy", "no_such_models:Toy")
+    assert "PYTHONPATH" in str(err.value) and "\n" not in str(err.value)
+    with pytest.raises(QueryError, match="unknown model family 'toy'"):  # the module imports but defines no "toy"
+        model_family("toy", "lightning_causal.models.optim:AdamW")
+
+
 def test_load_model_finds_the_trained_plan_in_an_idgen_run_folder(
     tmp_path: Path, cpu_trainer: Callable[..., Any], tiny_mechanisms: dict[str, Any]
 ) -> None:
