@@ -51,6 +51,12 @@ def test_training_configs_instantiate(path: Path, monkeypatch: pytest.MonkeyPatc
     assert cli.model.graph == cli.datamodule.graph
     assert cli.model.variables.keys() == cli.datamodule.variables.keys()
     assert cli.trainer.max_steps > 0
+    # the latest state (to resume) in every config; the best validation loss (to query) where a single run validates
+    from lightning_causal.callbacks import BestCheckpoint, LatestCheckpoint
+
+    kinds = {type(c) for c in cli.trainer.checkpoint_callbacks}
+    assert LatestCheckpoint in kinds
+    assert (BestCheckpoint in kinds) == (path.parent.name == "dcm")
 
 
 def _cli(path: Path, tmp_path: Path, *extra: str) -> Any:

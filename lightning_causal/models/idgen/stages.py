@@ -33,6 +33,7 @@ import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from torch import Tensor
 
+from lightning_causal.callbacks.checkpoints import LatestCheckpoint
 from lightning_causal.callbacks.ema import EMA
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.data.rows import RowSource
@@ -234,7 +235,7 @@ def stage_trainer_factory(
     def make(stage: int, root: Path) -> L.Trainer:
         every = checkpoint_every or max(1, max_steps // 10)
         callbacks: list[Any] = [
-            ModelCheckpoint(dirpath=root / "checkpoints", save_last=True, save_top_k=0, every_n_train_steps=every)
+            LatestCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=every)
         ]
         if ema is not None:
             callbacks.append(EMA(decay=ema))
