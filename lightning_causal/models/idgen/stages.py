@@ -234,9 +234,7 @@ def stage_trainer_factory(
 
     def make(stage: int, root: Path) -> L.Trainer:
         every = checkpoint_every or max(1, max_steps // 10)
-        callbacks: list[Any] = [
-            LatestCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=every)
-        ]
+        callbacks: list[Any] = [LatestCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=every)]
         if ema is not None:
             callbacks.append(EMA(decay=ema))
         if progress:
