@@ -89,6 +89,9 @@ class CausalCLI(LightningCLI):
             make_trainer=self._fresh_trainer,
         )
         if isinstance(model, CausalModule):
+            ckpt_path = kwargs.get("ckpt_path")
+            if ckpt_path not in (None, "last", "best", "hpc", "registry"):
+                model.check_resume(_peek(Path(ckpt_path)), f"ckpt_path {str(ckpt_path)!r}")
             model.fit_in(self._context)
         else:
             self.trainer.fit(model, **kwargs)

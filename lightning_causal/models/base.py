@@ -41,8 +41,8 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
-from lightning_causal.errors import QueryError, TrainingError, listing
-from lightning_causal.models.checkpoints import FAMILY_CLASS_KEY, FAMILY_KEY, migrate_checkpoint
+from lightning_causal.errors import ConfigError, QueryError, TrainingError, listing
+from lightning_causal.models.checkpoints import FAMILY_CLASS_KEY, FAMILY_KEY, checkpoint_mismatch, migrate_checkpoint
 from lightning_causal.models.families import load_model, register_family
 from lightning_causal.models.interface import FitContext, QueryLabels
 from lightning_causal.models.optim import AdamW
@@ -233,8 +233,18 @@ class CausalModule(L.LightningModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         migrate_checkpoint(checkpoint)  # before Lightning loads the state dict: release-0.1 names
+        self.check_resume(checkpoint)
         self._noise = None
         self._noise_state = checkpoint.get(NOISE_STATE_KEY)
+
+    def check_resume(self, checkpoint: Mapping[str, Any], source: str = "the checkpoint") -> None:
+        """Refuse, before any weight is loaded, a checkpoint of another family, graph, variable type, query or
+        architecture, in one line that says what it holds."""
+        problem = checkpoint_mismatch(checkpoint, self.family, self.hparams)
+        if problem is not None:
+            raise ConfigError(
+                f"{source} holds {problem}; resume from a checkpoint this config wrote, or train afresh without it"
+            )
 
     @classmethod
     def load(cls: type[ModuleT], path: str | Path, map_location: Any = "cpu") -> ModuleT:

@@ -16,10 +16,17 @@ differently; :func:`migrate_checkpoint` renames them in place, so such a checkpo
 from __future__ import annotations
 
 import re
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
-__all__ = ["FAMILY_CLASS_KEY", "FAMILY_KEY", "checkpoint_class", "checkpoint_family", "migrate_checkpoint"]
+__all__ = [
+    "FAMILY_CLASS_KEY",
+    "FAMILY_KEY",
+    "checkpoint_class",
+    "checkpoint_family",
+    "checkpoint_mismatch",
+    "migrate_checkpoint",
+]
 
 FAMILY_KEY = "lightning_causal_family"
 """The checkpoint key that names the model family (``"dcm"``, ``"idgen"``, ...)."""
@@ -84,4 +91,74 @@ def checkpoint_family(checkpoint: MutableMapping[str, Any]) -> str | None:
     state = checkpoint.get("state_dict")
     if isinstance(state, MutableMapping) and any(str(k).startswith(("network.", "node_mechanisms.")) for k in state):
         return "dcm"
+    return None
+
+
+_STATISTICS = ("mean", "std", "low", "high")  # a variable's statistics may move with new data; its type may not
+_QUERY_KEYS = ("treatment", "outcome", "condition")
+
+
+def _edges(graph: Mapping[str, Any], kind: str, arrow: str) -> set[str]:
+    return {f"{a} {arrow} {b}" for a, b in graph.get(kind) or ()}
+
+
+def _graph_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> str | None:
+    nodes, wanted = list(saved.get("nodes") or ()), list(here.get("nodes") or ())
+    if set(nodes) != set(wanted):
+        return f"the nodes {', '.join(nodes)}, not this run's {', '.join(wanted)}"
+    for kind, arrow in (("directed", "->"), ("bidirected", "<->")):
+        old, new = _edges(saved, kind, arrow), _edges(here, kind, arrow)
+        if kind == "bidirected":  # an unordered pair
+            old |= {" ".join(reversed(e.split(" "))) for e in old}
+            new |= {" ".join(reversed(e.split(" "))) for e in new}
+        if extra := sorted(old - new):
+            return f"the edge {extra[0]}, which this run's graph does not have"
+        if missing := sorted(new - old):
+            return f"a graph without the edge {missing[0]} of this run's graph"
+    return None
+
+
+def _variables_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> str | None:
+    for name in here:
+        if name not in saved:
+            continue
+        old = {k: v for k, v in dict(saved[name]).items() if k not in _STATISTICS}
+        new = {k: v for k, v in dict(here[name]).items() if k not in _STATISTICS}
+        if old != new:
+            differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+            shown = ", ".join(f"{k} {old.get(k)!r}" for k in differ)
+            return f"variable {name!r} with {shown}, where this run has " + ", ".join(
+                f"{k} {new.get(k)!r}" for k in differ
+            )
+    return None
+
+
+def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Mapping[str, Any]) -> str | None:
+    """What makes ``checkpoint`` another model than the one ``family`` / ``hparams`` describe, or None.
+
+    Compared: the family, the graph (nodes and edges), the type of every variable (not its
+    statistics, which move with the data), the query (ID-GEN's treatment, outcome and condition)
+    and the architecture (``mechanisms``).
+    """
+    saved_family = checkpoint_family(dict(checkpoint))
+    if family and saved_family and saved_family != family:
+        return f"a {saved_family} model, not a {family} model"
+    saved = checkpoint.get("hyper_parameters")
+    if not isinstance(saved, Mapping):
+        return None
+    for key, compare in (("graph", _graph_mismatch), ("variables", _variables_mismatch)):
+        old_value, new_value = saved.get(key), hparams.get(key)
+        if (
+            isinstance(old_value, Mapping)
+            and isinstance(new_value, Mapping)
+            and (problem := compare(old_value, new_value))
+        ):
+            return problem
+    for key in _QUERY_KEYS:
+        if key in saved and key in hparams and saved[key] != hparams[key]:
+            return f"{key} {saved[key]!r}, where this run has {hparams[key]!r}"
+    old, new = saved.get("mechanisms"), hparams.get("mechanisms")
+    if isinstance(old, Mapping) and isinstance(new, Mapping) and old != new:
+        differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
+        return "an architecture with " + ", ".join(f"{k} {old.get(k)!r} (here {new.get(k)!r})" for k in differ)
     return None

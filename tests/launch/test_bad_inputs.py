@@ -147,6 +147,8 @@ CASES = [
     (["fit", "--config", TABULAR, "--data.data={ab}", "--data.graph={confounded}", *SHORT], ["a <-> b"]),
     (["fit", "--config", CONFIG, "--ckpt_path={root}none.ckpt"], ["ckpt_path", "none.ckpt"]),
     (["fit", "--config", CONFIG, "--ckpt_path={text_ckpt}"], ["ckpt_path", "text.ckpt"]),
+    (["fit", "--config", TABULAR, "--ckpt_path={ckpt}"], ["ckpt_path", "good.ckpt", "x1, x2, x3", "age"]),
+    (["fit", "--config", CONFIG, "--ckpt_path={ckpt}"], ["ckpt_path", "good.ckpt", "hidden 8 (here 64)"]),
     # ID-GEN: the query, the run folder, the sampling of a conditional query
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.treatment=Q"], ["'Q'", "treatment"]),
     (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -94,7 +95,9 @@ def test_the_command_line_stops_a_diverging_fit_with_one_line_naming_the_kept_ch
     last = result.stderr.strip().splitlines()[-1]
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
     assert last.startswith("error: training diverged at step") and "lower the learning rate" in last, last
-    assert "holds step" in last and "last.ckpt" in last, last
+    # the kept checkpoint (here best.ckpt: last.ckpt is written every 1000 steps) is named with its step, before the NaN
+    kept = re.search(r"(best|last)\.ckpt holds step (\d+)", last)
+    assert kept is not None and int(kept.group(2)) < int(last.split("at step ")[1].split(":")[0]), last
 
 
 def test_weights_gone_non_finite_in_the_last_step_fail_the_run_without_any_checkpoint(

@@ -1,19 +1,27 @@
-"""Checkpoints name their family, and release-0.1 checkpoints (other key names) still load and sample the same."""
+"""Checkpoints name their family, release-0.1 checkpoints still load and sample the same, another model's is refused."""
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
 import torch
 
 from lightning_causal import CausalGraph
-from lightning_causal.errors import QueryError
+from lightning_causal.errors import ConfigError, QueryError
 from lightning_causal.models import DCM, IDGEN
-from lightning_causal.models.checkpoints import FAMILY_KEY, checkpoint_class, checkpoint_family, migrate_checkpoint
+from lightning_causal.models.checkpoints import (
+    FAMILY_KEY,
+    checkpoint_class,
+    checkpoint_family,
+    checkpoint_mismatch,
+    migrate_checkpoint,
+)
 from lightning_causal.models.families import load_model
 from lightning_causal.variables import VariableSpec
 
@@ -103,3 +111,52 @@ def test_a_file_that_is_no_model_checkpoint_is_refused_in_one_line(tmp_path: Pat
         load_model(path)
     with pytest.raises(QueryError, match="does not exist"):
         load_model(tmp_path / "none.ckpt")
+
+
+_HPARAMS: dict[str, Any] = {
+    "graph": {"nodes": ["X", "Z", "Y"], "directed": [["X", "Z"], ["Z", "Y"]], "bidirected": [["X", "Y"]]},
+    "variables": {
+        "X": {"type": "binary", "dim": 1, "classes": 2},
+        "Z": {"type": "continuous", "dim": 1, "mean": [0.0]},
+    },
+    "treatment": ["X"],
+    "mechanisms": {"hidden": 64, "depth": 2},
+}
+
+
+def _saved(**changes: Any) -> dict[str, Any]:
+    hparams = {**copy.deepcopy(_HPARAMS), **changes}
+    return {FAMILY_KEY: "idgen", "hyper_parameters": hparams, "state_dict": {}}
+
+
+@pytest.mark.parametrize(
+    ("saved", "words"),
+    [
+        ({FAMILY_KEY: "dcm", "hyper_parameters": _HPARAMS, "state_dict": {}}, "a dcm model, not a idgen model"),
+        (_saved(graph={"nodes": ["a", "b"], "directed": [["a", "b"]]}), "the nodes a, b, not this run's X, Z, Y"),
+        (_saved(graph={**_HPARAMS["graph"], "directed": [["X", "Z"], ["Z", "Y"], ["X", "Y"]]}), "the edge X -> Y"),
+        (_saved(graph={**_HPARAMS["graph"], "bidirected": []}), "without the edge X <-> Y"),
+        (_saved(variables={**_HPARAMS["variables"], "X": {"type": "categorical", "dim": 1, "classes": 3}}), "'X'"),
+        (_saved(treatment=["Z"]), "treatment ['Z'], where this run has ['X']"),
+        (_saved(mechanisms={"hidden": 8, "depth": 2}), "hidden 8 (here 64)"),
+    ],
+)
+def test_a_checkpoint_of_another_model_is_told_apart_in_words(saved: dict[str, Any], words: str) -> None:
+    problem = checkpoint_mismatch(saved, "idgen", _HPARAMS)
+    assert problem is not None and words in problem, problem
+
+
+def test_the_same_model_with_other_statistics_and_a_reversed_confounder_is_the_same_model() -> None:
+    moved = copy.deepcopy(_HPARAMS["variables"])
+    moved["Z"]["mean"] = [3.0]  # new data move the statistics, not the model
+    graph = {**_HPARAMS["graph"], "bidirected": [["Y", "X"]]}
+    assert checkpoint_mismatch(_saved(variables=moved, graph=graph), "idgen", _HPARAMS) is None
+
+
+def test_resuming_a_dcm_from_another_graphs_checkpoint_is_refused_before_any_weight_loads(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
+    path = _trained_dcm(cpu_trainer, tmp_path)
+    other = DCM(CausalGraph(directed=[("a", "b")]), {"a": VariableSpec("a"), "b": VariableSpec("b")})
+    with pytest.raises(ConfigError, match=r"^the checkpoint holds the nodes a, b, c, not this run's a, b;"):
+        other.check_resume(torch.load(path, weights_only=False))
