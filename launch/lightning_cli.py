@@ -89,9 +89,6 @@ class CausalCLI(LightningCLI):
             make_trainer=self._fresh_trainer,
         )
         if isinstance(model, CausalModule):
-            ckpt_path = kwargs.get("ckpt_path")
-            if ckpt_path not in (None, "last", "best", "hpc", "registry"):
-                model.check_resume(_peek(Path(ckpt_path)), f"ckpt_path {str(ckpt_path)!r}")
             model.fit_in(self._context)
         else:
             self.trainer.fit(model, **kwargs)
@@ -120,11 +117,21 @@ class CausalCLI(LightningCLI):
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
         print(summary or f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
 
+    def _check_resume(self) -> None:
+        """A ``fit --ckpt_path`` of another model is refused once the model exists, before the Trainer does."""
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        ckpt_path = config.get("ckpt_path") if self.subcommand == "fit" and hasattr(config, "get") else None
+        model = getattr(self, "model", None)
+        if isinstance(model, CausalModule) and ckpt_path not in (None, "last", "best", "hpc", "registry"):
+            model.check_resume(_peek(Path(ckpt_path)), f"ckpt_path {str(ckpt_path)!r}")
+
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
 
         A bar the config names (any ``ProgressBar`` callback) is kept as it is.
         """
+        if self._callback_templates is None:
+            self._check_resume()
         # read before the Trainer exists: it appends its default callbacks to this very list
         chosen = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
         if self._callback_templates is None:  # fresh copies for the Trainers a family makes (ID-GEN's stages)

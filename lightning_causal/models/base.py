@@ -134,7 +134,20 @@ class CausalModule(L.LightningModule):
 
     def training_step(self, batch: Mapping[str, Tensor], batch_idx: int) -> Tensor:
         loss, parts = self.model_step(batch, self.noise_rng())
-        if not torch.isfinite(loss):  # before backward: the weights are still those of the last good step
+        finite = torch.isfinite(loss.detach())
+        world = self._trainer.world_size if self._trainer is not None else 1
+        if world > 1:  # every rank learns of any rank's divergence in the same step, so all stop together
+            ranks = self.all_gather(finite)
+            assert isinstance(ranks, Tensor)
+            if not bool(ranks.all()):
+                bad = [r for r, ok in enumerate(ranks.reshape(-1).tolist()) if not ok]
+                self._diverged(
+                    f"the training loss went non-finite on rank {listing(bad)} of {world}"
+                    + ("" if bool(finite) else f" (here, rank {self.global_rank}: {float(loss.detach())})"),
+                    parts,
+                    int(self.global_step) + 1,
+                )
+        elif not bool(finite):  # before backward: the weights are still those of the last good step
             self._diverged(f"the training loss is {float(loss.detach())}", parts, int(self.global_step) + 1)
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         # per-part losses are summed here and logged once per epoch: one self.log per part and

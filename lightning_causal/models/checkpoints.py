@@ -133,6 +133,17 @@ def _variables_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> st
     return None
 
 
+def _differs(old: Any, new: Any) -> bool:
+    """Two architecture settings disagree: a setting left out or None (the default) agrees with any."""
+    if old is None or new is None:
+        return False
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        return any(_differs(old[k], new[k]) for k in old.keys() & new.keys())
+    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
+        return len(old) != len(new) or any(_differs(a, b) for a, b in zip(old, new, strict=True))
+    return bool(old != new)
+
+
 def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Mapping[str, Any]) -> str | None:
     """What makes ``checkpoint`` another model than the one ``family`` / ``hparams`` describe, or None.
 
@@ -158,7 +169,8 @@ def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Map
         if key in saved and key in hparams and saved[key] != hparams[key]:
             return f"{key} {saved[key]!r}, where this run has {hparams[key]!r}"
     old, new = saved.get("mechanisms"), hparams.get("mechanisms")
-    if isinstance(old, Mapping) and isinstance(new, Mapping) and old != new:
-        differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-        return "an architecture with " + ", ".join(f"{k} {old.get(k)!r} (here {new.get(k)!r})" for k in differ)
+    if isinstance(old, Mapping) and isinstance(new, Mapping):
+        differ = sorted(k for k in old.keys() & new.keys() if _differs(old[k], new[k]))
+        if differ:
+            return "an architecture with " + ", ".join(f"{k} {old[k]!r} (here {new[k]!r})" for k in differ)
     return None

@@ -1,8 +1,13 @@
-"""DCM trains under real DDP (gloo, two CPU processes): no unused parameters, ranks stay in sync."""
+"""DCM trains under real DDP (gloo, two CPU processes): no unused parameters, ranks stay in sync, and one rank's
+divergence stops every rank in the same step."""
 
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -42,3 +47,79 @@ def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path, cpu_trainer: Callable
     assert ranks[0]["world"] == 2 and ranks[0]["steps"] == 8
     assert ranks[0]["checksum"] == pytest.approx(ranks[1]["checksum"], rel=1e-6), "DDP keeps the replicas identical"
     assert torch.isfinite(torch.tensor(ranks[0]["checksum"]))
+
+
+RANK_SCRIPT = """
+import sys
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from lightning_causal.errors import TrainingError
+from lightning_causal.models import CausalModule
+
+
+class DivergesOnRankOne(CausalModule):
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    @property
+    def loss_names(self):
+        return ["w"]
+
+    def model_step(self, batch, rng):
+        loss = ((self.w - 1) ** 2).sum()
+        if self.global_rank == 1 and self.global_step == 2:  # rank 1's loss turns NaN at step 3
+            loss = loss * float("nan")
+        return loss, loss[None]
+
+
+trainer = L.Trainer(
+    accelerator="cpu", devices=2, strategy="ddp", max_steps=8, limit_val_batches=0, logger=False,
+    enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
+)
+try:
+    trainer.fit(DivergesOnRankOne(), torch.utils.data.DataLoader([{"x": torch.zeros(1)}] * 64, batch_size=4))
+except TrainingError as err:
+    Path(sys.argv[1], f"rank{trainer.global_rank}.err").write_text(str(err))
+    sys.exit(2)
+"""
+
+
+def test_one_ranks_divergence_stops_every_rank_in_the_same_step_naming_the_rank(tmp_path: Path) -> None:
+    """Two processes started apart, as srun starts them: each must stop by itself (a launcher kills no one here)."""
+    script = tmp_path / "rank.py"
+    script.write_text(RANK_SCRIPT)
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+    ranks = [
+        subprocess.Popen(
+            [sys.executable, str(script), str(tmp_path)],
+            env={**env, "LOCAL_RANK": str(r), "NODE_RANK": "0", "RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in (0, 1)
+    ]
+    outputs = []
+    for process in ranks:
+        try:
+            outputs.append(process.communicate(timeout=180)[0])
+        except subprocess.TimeoutExpired:
+            for p in ranks:
+                p.kill()
+            raise AssertionError("a rank still waits on a collective the other never joined") from None
+    for rank, process in enumerate(ranks):
+        assert process.returncode == 2, outputs[rank][-2000:]
+        text = (tmp_path / f"rank{rank}.err").read_text()
+        assert text.startswith("training diverged at step 3: the training loss went non-finite on rank 1 of 2"), text
+    assert "(here, rank 1: nan)" in (tmp_path / "rank1.err").read_text()
+    assert "here" not in (tmp_path / "rank0.err").read_text()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

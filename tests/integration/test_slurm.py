@@ -1,7 +1,9 @@
 """`sbatch slurm/train.sbatch CONFIG` on a real SLURM cluster (two simulated nodes on this machine).
 
 The job trains the shipped DCM config with DDP over gloo, one task per simulated node: ranks come
-from SLURM through Lightning's SLURMEnvironment, and both ranks must take part.
+from SLURM through Lightning's SLURMEnvironment, and both ranks must take part. A job array trains
+one seed per task, each in its own folder. The one-node-several-GPUs template (no GPU here) is
+checked to run the same body with one task per GPU.
 """
 
 from __future__ import annotations
@@ -76,3 +78,46 @@ def test_a_missing_config_is_one_line(tmp_path: Path) -> None:
         ["bash", str(ROOT / "slurm/train.sbatch"), "nope.yaml"], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 2 and "nope.yaml" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(slurm_available() is not None, reason=f"{slurm_available()}")
+def test_a_job_array_trains_one_seed_per_task_each_in_its_own_folder(tmp_path: Path) -> None:
+    root = tmp_path / "seeds"
+    with local_slurm(tmp_path / "cluster", nodes=2) as env:
+        env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "RUN_ROOT": str(root)}
+        job = _sbatch(
+            env,
+            tmp_path,
+            "--array=0-1",
+            "--output",
+            str(tmp_path / "job-%A_%a.out"),
+            "slurm/train.sbatch",
+            "configs/dcm/triangle_na.yaml",
+            "--trainer.accelerator=cpu",
+            "--trainer.max_steps=4",
+            "--trainer.enable_progress_bar=false",
+            "--data.n_train=128",
+            "--data.n_val=32",
+        )
+        states = [wait_for_job(f"{job}_{task}", env, timeout=300) for task in (0, 1)]
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob("job-*_*.out")))
+    assert [s.get("JobState") for s in states] == ["COMPLETED", "COMPLETED"], logs[-3000:]
+    assert "seed 0" in logs and "seed 1" in logs
+    weights = []
+    for seed in (0, 1):
+        (ckpt,) = (root / f"seed{seed}").rglob("last.ckpt")
+        saved = torch.load(ckpt, map_location="cpu", weights_only=False)
+        assert saved["global_step"] == 4
+        weights.append(torch.cat([v.flatten().float() for v in saved["state_dict"].values()]))
+    assert not torch.equal(weights[0], weights[1])  # seeded apart
+
+
+def test_the_gpu_template_runs_the_same_job_with_one_task_per_gpu() -> None:
+    text = (ROOT / "slurm/train_gpus.sbatch").read_text()
+    lines = [line.removeprefix("#SBATCH --") for line in text.splitlines() if line.startswith("#SBATCH --")]
+    headers = dict(line.split("=", 1) for line in lines if "=" in line)
+    assert headers["ntasks-per-node"] == headers["gpus-per-node"] and headers["nodes"] == "1"
+    assert headers["signal"] == "SIGUSR1@90" and "requeue" in lines and "time" in headers
+    assert subprocess.run(["bash", "-n", str(ROOT / "slurm/train_gpus.sbatch")]).returncode == 0
+    assert 'slurm/train.sbatch" "$@"' in text  # the same body as the multi-node template

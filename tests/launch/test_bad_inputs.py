@@ -34,6 +34,10 @@ IDGEN_DATA = (
     f"--data.data={ROOT / 'configs/tabular/confounded.csv'}",
     f"--data.graph={ROOT / 'configs/tabular/confounded.yaml'}",
 )
+SMOKING = (
+    f"--data.data={ROOT / 'configs/tabular/smoking.csv'}",
+    f"--data.graph={ROOT / 'configs/tabular/smoking.yaml'}",
+)
 GRAPH = CausalGraph(directed=[("x1", "x2"), ("x2", "x3"), ("x1", "x3")])
 
 
@@ -147,7 +151,7 @@ CASES = [
     (["fit", "--config", TABULAR, "--data.data={ab}", "--data.graph={confounded}", *SHORT], ["a <-> b"]),
     (["fit", "--config", CONFIG, "--ckpt_path={root}none.ckpt"], ["ckpt_path", "none.ckpt"]),
     (["fit", "--config", CONFIG, "--ckpt_path={text_ckpt}"], ["ckpt_path", "text.ckpt"]),
-    (["fit", "--config", TABULAR, "--ckpt_path={ckpt}"], ["ckpt_path", "good.ckpt", "x1, x2, x3", "age"]),
+    (["fit", "--config", TABULAR, *SMOKING, "--ckpt_path={ckpt}"], ["ckpt_path", "good.ckpt", "x1, x2, x3", "age"]),
     (["fit", "--config", CONFIG, "--ckpt_path={ckpt}"], ["ckpt_path", "good.ckpt", "hidden 8 (here 64)"]),
     # ID-GEN: the query, the run folder, the sampling of a conditional query
     (["fit", "--config", IDGEN_CONFIG, *IDGEN_DATA, "--model.init_args.treatment=Q"], ["'Q'", "treatment"]),
