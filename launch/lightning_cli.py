@@ -58,7 +58,9 @@ class CausalCLI(LightningCLI):
             root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
             family.check_fit(ckpt_path, root)
         if ckpt_path not in (None, "last", "best", "hpc", "registry"):
-            check_checkpoint(Path(ckpt_path))
+            checkpoint = check_checkpoint(Path(ckpt_path))
+            if self.subcommand == "fit":  # compared with the model once it exists (_check_resume)
+                self._resume = (f"ckpt_path {str(ckpt_path)!r}", checkpoint)
 
     def _parse_ckpt_path(self) -> None:
         """Keep the model the config describes when ``--ckpt_path`` resumes a run.
@@ -70,6 +72,7 @@ class CausalCLI(LightningCLI):
         """
 
     _context: FitContext | None = None
+    _resume: tuple[str, Any] | None = None  # fit --ckpt_path: its label and the checkpoint read by check_checkpoint
     _callback_templates: list[Any] | None = None
 
     def _run_subcommand(self, subcommand: str) -> None:
@@ -119,11 +122,10 @@ class CausalCLI(LightningCLI):
 
     def _check_resume(self) -> None:
         """A ``fit --ckpt_path`` of another model is refused once the model exists, before the Trainer does."""
-        config = self.config[self.subcommand] if self.subcommand else self.config
-        ckpt_path = config.get("ckpt_path") if self.subcommand == "fit" and hasattr(config, "get") else None
-        model = getattr(self, "model", None)
-        if isinstance(model, CausalModule) and ckpt_path not in (None, "last", "best", "hpc", "registry"):
-            model.check_resume(_peek(Path(ckpt_path)), f"ckpt_path {str(ckpt_path)!r}")
+        if self._resume is not None and isinstance(getattr(self, "model", None), CausalModule):
+            source, checkpoint = self._resume
+            self._resume = None  # the checkpoint read up front is compared once, then let go
+            self.model.check_resume(checkpoint, source)
 
     def instantiate_trainer(self, **kwargs: Any) -> L.Trainer:
         """The Trainer, with Lightning's per-epoch default bar replaced by one bar over all steps.
@@ -152,8 +154,9 @@ def _peek(path: Path) -> Any:
     return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
 
 
-def check_checkpoint(path: Path) -> None:
-    """``--ckpt_path`` must be a checkpoint file that loads; checked before anything is built."""
+def check_checkpoint(path: Path) -> dict[str, Any]:
+    """``--ckpt_path`` must be a checkpoint file that loads; checked before anything is built. Returns its contents
+    (tensors memory-mapped)."""
     if not path.is_file():
         raise ConfigError(
             f"ckpt_path {str(path)!r} {'is a folder' if path.is_dir() else 'does not exist'}; give a .ckpt file"
@@ -168,6 +171,7 @@ def check_checkpoint(path: Path) -> None:
         raise ConfigError(
             f"ckpt_path {str(path)!r} is not a Lightning checkpoint (no state_dict); give a .ckpt that fit wrote"
         )
+    return state
 
 
 def _family_class(config: Any) -> type[CausalModule] | None:

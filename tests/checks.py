@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -161,3 +162,10 @@ def plan_or_none(graph: CausalGraph, treatment: Sequence[str], outcome: Sequence
         return compile_plan(graph, treatment, outcome, condition)
     except NotIdentifiableError:
         return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (for a DDP rendezvous)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

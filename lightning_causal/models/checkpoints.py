@@ -74,13 +74,13 @@ def migrate_checkpoint(checkpoint: MutableMapping[str, Any]) -> bool:
     return changed
 
 
-def checkpoint_class(checkpoint: MutableMapping[str, Any]) -> str | None:
+def checkpoint_class(checkpoint: Mapping[str, Any]) -> str | None:
     """Where the class that wrote a checkpoint is defined (``"module:QualifiedName"``), or None (older checkpoints)."""
     where = checkpoint.get(FAMILY_CLASS_KEY)
     return where if isinstance(where, str) and ":" in where else None
 
 
-def checkpoint_family(checkpoint: MutableMapping[str, Any]) -> str | None:
+def checkpoint_family(checkpoint: Mapping[str, Any]) -> str | None:
     """The family a checkpoint was written by (release-0.1 checkpoints: read off their keys), or None."""
     family = checkpoint.get(FAMILY_KEY)
     if isinstance(family, str):
@@ -98,8 +98,9 @@ _STATISTICS = ("mean", "std", "low", "high")  # a variable's statistics may move
 _QUERY_KEYS = ("treatment", "outcome", "condition")
 
 
-def _edges(graph: Mapping[str, Any], kind: str, arrow: str) -> set[str]:
-    return {f"{a} {arrow} {b}" for a, b in graph.get(kind) or ()}
+def _edges(graph: Mapping[str, Any], kind: str) -> set[tuple[str, str]]:
+    """A graph's edges of one kind; a bidirected edge is an unordered pair (kept in sorted order)."""
+    return {(a, b) if kind == "directed" or a <= b else (b, a) for a, b in graph.get(kind) or ()}
 
 
 def _graph_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> str | None:
@@ -107,29 +108,25 @@ def _graph_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> str | 
     if set(nodes) != set(wanted):
         return f"the nodes {', '.join(nodes)}, not this run's {', '.join(wanted)}"
     for kind, arrow in (("directed", "->"), ("bidirected", "<->")):
-        old, new = _edges(saved, kind, arrow), _edges(here, kind, arrow)
-        if kind == "bidirected":  # an unordered pair
-            old |= {" ".join(reversed(e.split(" "))) for e in old}
-            new |= {" ".join(reversed(e.split(" "))) for e in new}
+        old, new = _edges(saved, kind), _edges(here, kind)
         if extra := sorted(old - new):
-            return f"the edge {extra[0]}, which this run's graph does not have"
+            return f"the edge {extra[0][0]} {arrow} {extra[0][1]}, which this run's graph does not have"
         if missing := sorted(new - old):
-            return f"a graph without the edge {missing[0]} of this run's graph"
+            return f"a graph without the edge {missing[0][0]} {arrow} {missing[0][1]} of this run's graph"
     return None
 
 
+def _settings(differ: list[str], old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """``k old (here new), ...`` for the settings that differ."""
+    return ", ".join(f"{k} {old.get(k)!r} (here {new.get(k)!r})" for k in differ)
+
+
 def _variables_mismatch(saved: Mapping[str, Any], here: Mapping[str, Any]) -> str | None:
-    for name in here:
-        if name not in saved:
-            continue
+    for name in sorted(here.keys() & saved.keys()):
         old = {k: v for k, v in dict(saved[name]).items() if k not in _STATISTICS}
         new = {k: v for k, v in dict(here[name]).items() if k not in _STATISTICS}
-        if old != new:
-            differ = sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))
-            shown = ", ".join(f"{k} {old.get(k)!r}" for k in differ)
-            return f"variable {name!r} with {shown}, where this run has " + ", ".join(
-                f"{k} {new.get(k)!r}" for k in differ
-            )
+        if differ := sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k)):
+            return f"variable {name!r} with {_settings(differ, old, new)}"
     return None
 
 
@@ -151,7 +148,7 @@ def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Map
     statistics, which move with the data), the query (ID-GEN's treatment, outcome and condition)
     and the architecture (``mechanisms``).
     """
-    saved_family = checkpoint_family(dict(checkpoint))
+    saved_family = checkpoint_family(checkpoint)
     if family and saved_family and saved_family != family:
         return f"a {saved_family} model, not a {family} model"
     saved = checkpoint.get("hyper_parameters")
@@ -172,5 +169,5 @@ def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Map
     if isinstance(old, Mapping) and isinstance(new, Mapping):
         differ = sorted(k for k in old.keys() & new.keys() if _differs(old[k], new[k]))
         if differ:
-            return "an architecture with " + ", ".join(f"{k} {old[k]!r} (here {new[k]!r})" for k in differ)
+            return f"an architecture with {_settings(differ, old, new)}"
     return None

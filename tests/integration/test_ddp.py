@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -18,6 +17,7 @@ import torch
 from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.models import DCM
+from tests.checks import free_port
 
 
 class _Checksum(L.Callback):
@@ -92,7 +92,7 @@ def test_one_ranks_divergence_stops_every_rank_in_the_same_step_naming_the_rank(
     """Two processes started apart, as srun starts them: each must stop by itself (a launcher kills no one here)."""
     script = tmp_path / "rank.py"
     script.write_text(RANK_SCRIPT)
-    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), "WORLD_SIZE": "2"}
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
     ranks = [
         subprocess.Popen(
             [sys.executable, str(script), str(tmp_path)],
@@ -117,9 +117,3 @@ def test_one_ranks_divergence_stops_every_rank_in_the_same_step_naming_the_rank(
         assert text.startswith("training diverged at step 3: the training loss went non-finite on rank 1 of 2"), text
     assert "(here, rank 1: nan)" in (tmp_path / "rank1.err").read_text()
     assert "here" not in (tmp_path / "rank0.err").read_text()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

@@ -9,7 +9,6 @@ checked to run the same body with one task per GPU.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,15 +16,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from tests.checks import free_port
 from tests.slurm_cluster import local_slurm, slurm_available, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _sbatch(env: dict[str, str], tmp: Path, *args: str) -> str:
@@ -43,7 +37,7 @@ def test_two_node_ddp_job_trains_the_shipped_config(tmp_path: Path) -> None:
             **env,
             "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}",  # this venv's lightning-causal
             "MASTER_ADDR": "127.0.0.1",  # the simulated node names do not resolve
-            "MASTER_PORT": str(_free_port()),
+            "MASTER_PORT": str(free_port()),
         }
         job = _sbatch(
             env,
