@@ -2,12 +2,14 @@
 
 ``local_slurm(tmp, nodes=2)`` starts munged (when none runs), slurmctld and one slurmd per simulated
 node, waits until the nodes are idle, yields the environment to run ``sbatch``/``scontrol`` with,
-and stops every daemon it started. Needs root and Debian's slurm-wlm and munge packages; callers
-skip when :func:`slurm_available` says no.
+and stops every daemon it started. The daemons listen on fixed ports, so one cluster runs at a time:
+a second ``local_slurm`` (another pytest-xdist worker) waits on a file lock until the first is down.
+Needs root and Debian's slurm-wlm and munge packages; callers skip when :func:`slurm_available` says no.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import socket
@@ -19,6 +21,7 @@ from pathlib import Path
 
 __all__ = ["job_state", "local_slurm", "slurm_available", "wait_for_job"]
 
+LOCK = Path("/tmp/lightning-causal-local-slurm.lock")  # one cluster at a time: its ports are fixed
 _BINARIES = ("slurmctld", "slurmd", "sbatch", "scontrol", "sinfo", "munged")
 
 
@@ -80,6 +83,12 @@ def _munge_running() -> bool:
 @contextmanager
 def local_slurm(tmp: Path, nodes: int = 2, timeout: float = 60.0) -> Iterator[dict[str, str]]:
     """Start a cluster of ``nodes`` simulated nodes under ``tmp``; yields the environment for its commands."""
+    with open(LOCK, "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes, after every daemon has stopped
+        yield from _cluster(tmp, nodes, timeout)
+
+
+def _cluster(tmp: Path, nodes: int, timeout: float) -> Iterator[dict[str, str]]:
     for sub in ("state", "spool", "log"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
     conf = tmp / "slurm.conf"
