@@ -1,8 +1,23 @@
-"""Lightning callbacks: EMA weights, ground-truth metrics, a step-counting progress bar, latest and best checkpoints."""
+"""Lightning callbacks: EMA weights, ground-truth metrics, a step-counting progress bar, latest and best
+checkpoints, a clean stop on SIGUSR1, run statistics, torch.compile and the W&B logger."""
 
 from lightning_causal.callbacks.checkpoints import BestCheckpoint, LatestCheckpoint
+from lightning_causal.callbacks.compile import Compile
 from lightning_causal.callbacks.ema import EMA
 from lightning_causal.callbacks.ground_truth import GroundTruthMetrics
+from lightning_causal.callbacks.preemption import Preemption
 from lightning_causal.callbacks.progress import StepProgressBar
+from lightning_causal.callbacks.run_stats import RunStats
+from lightning_causal.callbacks.wandb_run import WandbRun
 
-__all__ = ["EMA", "BestCheckpoint", "GroundTruthMetrics", "LatestCheckpoint", "StepProgressBar"]
+__all__ = [
+    "EMA",
+    "BestCheckpoint",
+    "Compile",
+    "GroundTruthMetrics",
+    "LatestCheckpoint",
+    "Preemption",
+    "RunStats",
+    "StepProgressBar",
+    "WandbRun",
+]

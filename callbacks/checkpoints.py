@@ -10,7 +10,9 @@ thousands of steps back. The shipped configs keep the two apart:
 * :class:`BestCheckpoint` keeps ``best.ckpt``, the weights of the lowest ``val/loss``: the model to
   query.
 
-Both write atomically on a local file system (the checkpoint goes to a temporary file in the same
+Both write to ``<trainer.default_root_dir>/checkpoints/`` unless given a folder (the same folder in
+a resumed or requeued run; Lightning's default would be a new ``lightning_logs/version_<n>``), and
+both write atomically on a local file system (the checkpoint goes to a temporary file in the same
 folder, is flushed to disk and renamed over the old one), so a process killed while saving leaves
 the previous checkpoint whole, never a truncated one.
 """
@@ -32,7 +34,14 @@ def _is_local(path: str) -> bool:
 
 
 class _AtomicCheckpoint(ModelCheckpoint):
-    """A :class:`ModelCheckpoint` whose local files are replaced atomically."""
+    """A :class:`ModelCheckpoint` whose local files are replaced atomically, by default in ``<root>/checkpoints``."""
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Without a ``dirpath``: the run folder's ``checkpoints/`` (Lightning's default, the logger's folder,
+        changes with every resumed run: ``version_0``, ``version_1``, ...)."""
+        if self.dirpath is None:
+            self.dirpath = str(Path(trainer.default_root_dir) / "checkpoints")
+        super().setup(trainer, pl_module, stage)
 
     def _save_checkpoint(self, trainer: L.Trainer, filepath: str) -> None:
         if not _is_local(filepath):
@@ -56,7 +65,7 @@ class LatestCheckpoint(_AtomicCheckpoint):
     more when training ends, so it always holds the step training reached; no other file is kept.
 
     Args:
-        dirpath: the folder (default: the run's ``checkpoints/`` folder, as Lightning chooses it).
+        dirpath: the folder (default: ``checkpoints/`` in the Trainer's ``default_root_dir``).
         every_n_train_steps: steps between two saves.
         train_time_interval: a time between two saves instead of a number of steps.
     """
@@ -85,7 +94,7 @@ class BestCheckpoint(_AtomicCheckpoint):
     """``best.ckpt``: the weights of the lowest ``monitor`` value (default ``val/loss``), for querying.
 
     Args:
-        dirpath: the folder (default: the run's ``checkpoints/`` folder).
+        dirpath: the folder (default: ``checkpoints/`` in the Trainer's ``default_root_dir``).
         monitor: the logged value to minimise.
         filename: the file's name without ``.ckpt``.
     """

@@ -8,7 +8,9 @@ Sub-commands:
 * ``demo``: the main job on built-in data (see :mod:`lightning_causal.launch.demo`).
 
 User errors print one line (``error: ...``) and exit with status 2, never a traceback (``--debug``
-shows it); see :mod:`lightning_causal.launch.error_policy`.
+shows it); see :mod:`lightning_causal.launch.error_policy`. A run stopped by SIGUSR1 (SLURM's
+warning before a time limit or a preemption) prints where it stopped and exits with 0 once its job
+is requeued, 3 otherwise (:mod:`lightning_causal.preemption`).
 """
 
 from __future__ import annotations
@@ -19,11 +21,16 @@ from collections.abc import Sequence
 
 from lightning_causal import __version__
 from lightning_causal.launch.error_policy import DEBUG_ENV, CommandParser, debug_requested, user_error
+from lightning_causal.preemption import Preempted, watch
+from lightning_causal.ranks import global_rank
 
 __all__ = ["build_parser", "main"]
 
 
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+PREEMPTED_STATUS = 3
+"""The exit status of a run stopped by SIGUSR1 and not requeued (0 once SLURM requeued it)."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.argv[1:] = args_list  # LightningCLI reads sys.argv itself (without --debug)
     try:
         if args_list and args_list[0] in LIGHTNING_COMMANDS:
+            watch()  # first: SIGUSR1 (SLURM's warning) during the imports must not end the process
             from lightning_causal.launch.lightning_cli import run_lightning
 
             return run_lightning(None if from_shell else args_list)
@@ -70,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Preempted as stop:  # a clean stop on SIGUSR1: the report says where, what holds it, what follows
+        if (global_rank() == 0 or not stop.agreed) and stop.report != "":
+            print(stop.report or f"{stop} (SIGUSR1)", file=sys.stderr, flush=True)
+        return 0 if stop.requeued else PREEMPTED_STATUS
     except Exception as err:
         found = user_error(err)
         if found is None or debug:

@@ -13,22 +13,30 @@ from __future__ import annotations
 
 import copy
 import importlib
+import json
 import logging
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
+from lightning_causal.callbacks.preemption import Preemption, place_after_step_callbacks
 from lightning_causal.callbacks.progress import StepProgressBar
+from lightning_causal.callbacks.run_stats import RunStats
+from lightning_causal.callbacks.wandb_run import WandbRun
 from lightning_causal.errors import ConfigError, TrainingError
+from lightning_causal.files import atomic_write
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.launch.settings import check_settings
 from lightning_causal.models.base import CausalModule
+from lightning_causal.models.checkpoints import read_checkpoint
 from lightning_causal.models.interface import FitContext
+from lightning_causal.preemption import PREEMPTED_FILE, Preempted, job_key, requeue
+from lightning_causal.ranks import global_rank
 from lightning_causal.variables.spec import variables_to_dict
 
 __all__ = ["CausalCLI", "run_lightning"]
@@ -53,9 +61,13 @@ class CausalCLI(LightningCLI):
         _seed_the_model(config)
         ckpt_path = config.get("ckpt_path") if hasattr(config, "get") else None
         family = _family_class(config)
+        trainer: Any = config.get("trainer") if hasattr(config, "get") else None
+        root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
+        if self.subcommand == "fit" and ckpt_path is None:
+            ckpt_path = requeued_checkpoint(Path(root or "."))
+            if ckpt_path is not None:
+                config["ckpt_path"] = ckpt_path
         if family is not None and self.subcommand == "fit":
-            trainer: Any = config.get("trainer") if hasattr(config, "get") else None
-            root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
             family.check_fit(ckpt_path, root)
         if ckpt_path not in (None, "last", "best", "hpc", "registry"):
             checkpoint = check_checkpoint(Path(ckpt_path))
@@ -76,12 +88,48 @@ class CausalCLI(LightningCLI):
     _callback_templates: list[Any] | None = None
 
     def _run_subcommand(self, subcommand: str) -> None:
-        """Run the subcommand; a diverged run's error also says which checkpoint (and step) is kept."""
+        """Run the subcommand; a diverged run's error also says which checkpoint (and step) is kept; a preempted
+        run is requeued (see :meth:`_preempted`)."""
         try:
             super()._run_subcommand(subcommand)  # type: ignore[misc]
         except TrainingError as err:
             trainer = self._context.last_trainer if self._context is not None else self.trainer
             raise TrainingError(f"{err}. {checkpoint_note(trainer)}", err.step) from err
+        except Preempted as stop:
+            self._preempted(stop)
+            raise
+
+    def _preempted(self, stop: Preempted) -> None:
+        """After a stop on SIGUSR1: note the checkpoint for the requeued job, requeue it, and say so in ``stop.report``.
+
+        A run of the command's own Trainer resumes from the checkpoint the stop wrote (the requeued job
+        finds it in ``preempted.json``); a family that trains several Trainers (ID-GEN) resumes its run
+        folder by itself. Rank 0 requeues (or any rank that stopped on its own signal, e.g. mid-generation).
+        """
+        root = Path(self.trainer.default_root_dir)
+        own = self._context is None or not self._context.trainers
+        resume_from = stop.checkpoint if own else None
+        rank_zero = global_rank() == 0
+        job = job_key()
+        if rank_zero and job is not None:
+            record = {"job": job, "checkpoint": str(resume_from) if resume_from else None, "step": stop.step}
+            atomic_write(root / PREEMPTED_FILE, json.dumps(record, indent=2) + "\n")
+        held = f"{stop.checkpoint} holds step {stop.step}" if stop.checkpoint else "the finished parts are kept"
+        if job is not None and (rank_zero or not stop.agreed):
+            # said before the requeue: SLURM ends this job's processes as soon as it is requeued
+            print(f"{stop} (SIGUSR1): {held}; requeuing SLURM job {job}, which resumes from there", flush=True)
+            stop.requeued, why = requeue()
+            if stop.requeued:
+                stop.report = ""  # said already
+                return
+            failed = f"not requeued ({why}); "
+        else:
+            failed = ""
+        if resume_from is not None:
+            then = f"{failed}resume with the same command and --ckpt_path {resume_from}"
+        else:
+            then = f"{failed}run the same command again to resume"
+        stop.report = f"{stop} (SIGUSR1): {held}; {then}"
 
     def fit(self, model: L.LightningModule, **kwargs: Any) -> None:
         """Train as the model's family says (one Lightning run, or ID-GEN's stages in its run folder)."""
@@ -97,8 +145,23 @@ class CausalCLI(LightningCLI):
             self.trainer.fit(model, **kwargs)
 
     def _fresh_trainer(self, root: Path) -> L.Trainer:
-        """A Trainer of the config's settings with fresh copies of its callbacks, writing to ``root``."""
-        return self.instantiate_trainer(default_root_dir=str(root), callbacks=copy.deepcopy(self._callback_templates))
+        """A Trainer of the config's settings with fresh copies of its callbacks, writing to ``root``.
+
+        Its metrics go to the command's W&B run, in a section named after ``root`` (``stage1/...``).
+        """
+        trainer = self.instantiate_trainer(
+            default_root_dir=str(root), callbacks=copy.deepcopy(self._callback_templates)
+        )
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbRun):
+                logger.bind(self.trainer.default_root_dir, section=root.name)
+        return trainer
+
+    def before_fit(self) -> None:
+        """The resolved config goes to the W&B run (its ``config``)."""
+        for logger in self.trainer.loggers:
+            if isinstance(logger, WandbRun):
+                logger.log_config(self.config[self.subcommand].as_dict())
 
     def validate(self, model: L.LightningModule, **kwargs: Any) -> None:
         """``trainer.validate``, where the model's family runs it as one Lightning run."""
@@ -116,6 +179,7 @@ class CausalCLI(LightningCLI):
         """Say at which step training ended and which step the saved checkpoints hold (or the family's line)."""
         if not self.trainer.is_global_zero:
             return
+        (Path(self.trainer.default_root_dir) / PREEMPTED_FILE).unlink(missing_ok=True)  # finished: nothing to resume
         model = self.model
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
         print(summary or f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
@@ -140,18 +204,47 @@ class CausalCLI(LightningCLI):
             self._callback_templates = copy.deepcopy(list(chosen))
         chosen = kwargs.get("callbacks", chosen)
         named = any(isinstance(c, ProgressBar) for c in chosen)
+        added = [
+            kind() for kind in (RunStats, Preemption) if not any(isinstance(c, kind) for c in chosen)
+        ]  # throughput, memory and lr in the logs; SIGUSR1 stops at a step boundary, resumably
+        if added:
+            kwargs["callbacks"] = [*chosen, *added]
         trainer = super().instantiate_trainer(**kwargs)
+        for logger in trainer.loggers:  # W&B writes into the run folder and keeps its run id there
+            if isinstance(logger, WandbRun):
+                logger.bind(trainer.default_root_dir)
+        callbacks = trainer.callbacks  # type: ignore[attr-defined]  # set by its callback connector
         if not named:
-            callbacks = trainer.callbacks  # type: ignore[attr-defined]  # set by its callback connector
             for i, callback in enumerate(callbacks):
                 if type(callback) is TQDMProgressBar:
                     callbacks[i] = StepProgressBar()
+        place_after_step_callbacks(callbacks)
         return trainer
+
+
+def requeued_checkpoint(root: Path) -> str | None:
+    """The checkpoint a preempted run of this SLURM job left in ``root`` (``preempted.json``), when it exists."""
+    job = job_key()
+    record_path = root / PREEMPTED_FILE
+    if job is None or not record_path.is_file():
+        return None
+    try:
+        record = json.loads(record_path.read_text())
+    except (OSError, ValueError):
+        return None
+    checkpoint = record.get("checkpoint") if isinstance(record, dict) else None
+    if record.get("job") != job or not checkpoint or not Path(checkpoint).is_file():
+        return None
+    if global_rank() == 0:
+        restart = os.environ.get("SLURM_RESTART_COUNT", "?")
+        step = record.get("step")
+        print(f"Requeued job {job} (restart {restart}): resuming from {checkpoint} (step {step})", flush=True)
+    return str(checkpoint)
 
 
 def _peek(path: Path) -> Any:
     """A checkpoint's contents with its tensors memory-mapped, not read: cheap even for large ones."""
-    return torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+    return read_checkpoint(path, mmap=True)
 
 
 def check_checkpoint(path: Path) -> dict[str, Any]:
@@ -163,6 +256,8 @@ def check_checkpoint(path: Path) -> dict[str, Any]:
         )
     try:
         state = _peek(path)
+    except ConfigError:
+        raise
     except Exception as err:  # torch's unpickler raises many types for a file that is no checkpoint
         raise ConfigError(
             f"ckpt_path {str(path)!r} is not a checkpoint ({type(err).__name__}); give a .ckpt that fit wrote"

@@ -74,3 +74,17 @@ def check_settings(config: Any) -> None:
             continue
         if not ok(value):
             raise ConfigError(f"{path} is {value!r}; give {accepts}")
+    _check_precision(_get(config, "trainer.precision"), _get(config, "trainer.accelerator"))
+
+
+def _check_precision(precision: Any, accelerator: Any) -> None:
+    """bf16 on a GPU without it (before Ampere) is refused with the fallback; on a CPU it runs (CPU autocast)."""
+    if not str(precision or "").startswith("bf16") or str(accelerator or "auto") not in ("auto", "gpu", "cuda"):
+        return
+    import torch
+
+    if torch.cuda.is_available() and not torch.cuda.is_bf16_supported():
+        raise ConfigError(
+            f"trainer.precision is {precision!r}, but this GPU ({torch.cuda.get_device_name()}) has no bf16; "
+            "give 16-mixed (fp16 with loss scaling) or 32-true"
+        )

@@ -8,6 +8,7 @@ T = 10 for vectors, 8x8 images with a two-level UNet.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -79,3 +80,8 @@ def named_graphs() -> dict[str, NamedGraph]:
 def napkin() -> CausalGraph:
     """The napkin: W1 -> W2 -> X -> Y with W1 <-> X and W1 <-> Y."""
     return NAMED_GRAPHS["napkin"].graph
+
+
+# W&B stays off in tests that train the shipped configs (their logger is WandbRun, offline): starting a
+# W&B run costs seconds per fit. tests/callbacks/test_wandb_run.py runs W&B offline and reads its files.
+os.environ.setdefault("WANDB_MODE", "disabled")

@@ -146,6 +146,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
             "lightning_causal.image_files",
             "lightning_causal.values",
             "lightning_causal.randomness",
+            "lightning_causal.ranks",
+            "lightning_causal.preemption",
             "lightning_causal.quiet",
         ),
     ),

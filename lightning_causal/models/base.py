@@ -7,8 +7,8 @@ otherwise copy:
   them (``OptimizerCallable`` / ``LRSchedulerCallable``; default: fused AdamW at lr 1e-3, no
   schedule); a schedule that needs the run's length (``total_steps = None``, as
   :class:`~lightning_causal.models.optim.WarmupCosine`) gets it from the Trainer;
-* the per-rank noise RNG of training (rank r seeds ``seed + 1_000_003 r``), saved in and restored
-  from checkpoints, so a resumed run draws the same noise;
+* the per-rank noise RNG of training (rank r seeds ``seed + 1_000_003 r``), every rank's state saved
+  in and restored from checkpoints, so a resumed run draws the same noise on every rank;
 * one :meth:`model_step` (the summed loss and its per-part vector) that serves training,
   validation and test; validation and test use a fixed noise stream per batch, so their losses
   are comparable across epochs; per-part losses are logged once per epoch (``train/loss_<part>``);
@@ -51,6 +51,7 @@ from lightning_causal.randomness import torch_rng
 __all__ = ["CausalModule"]
 
 NOISE_STATE_KEY = "noise_rng_state"
+NOISE_STATES_KEY = "noise_rng_states"  # every rank's state, in rank order, when several ranks trained
 ModuleT = TypeVar("ModuleT", bound="CausalModule")
 
 
@@ -87,6 +88,7 @@ class CausalModule(L.LightningModule):
         self.noise_seed = int(seed)
         self._noise: torch.Generator | None = None
         self._noise_state: Tensor | None = None
+        self._noise_states: list[Tensor] | None = None
         self._part_loss_sum: Tensor | None = None
         self._part_loss_steps = 0
 
@@ -106,9 +108,14 @@ class CausalModule(L.LightningModule):
         if self._noise is None or self._noise.device != self.device:
             rng = torch.Generator(device=self.device)
             rng.manual_seed(self.noise_seed + 1_000_003 * self.global_rank)
-            if self._noise_state is not None:
+            states, world = self._noise_states, self.trainer.world_size if self._trainer is not None else 1
+            if states is not None and len(states) == world:  # each rank its own saved stream
+                rng.set_state(states[self.global_rank].to("cpu", torch.uint8).clone())  # its own storage
+            elif self._noise_state is not None and self.global_rank == 0:
                 rng.set_state(self._noise_state)
-                self._noise_state = None
+            elif self._noise_state is not None:  # resumed on more ranks than saved: a fresh stream per step
+                rng.manual_seed(self.noise_seed + 1_000_003 * self.global_rank + 7_919 * int(self.global_step))
+            self._noise_state, self._noise_states = None, None
             self._noise = rng
         return self._noise
 
@@ -239,7 +246,12 @@ class CausalModule(L.LightningModule):
         if trainer is not None and trainer.training:
             self._check_weights("when the checkpoint of this step was about to be saved")
         if self._noise is not None:
-            checkpoint[NOISE_STATE_KEY] = self._noise.get_state()
+            state = self._noise.get_state()
+            checkpoint[NOISE_STATE_KEY] = state
+            if trainer is not None and trainer.world_size > 1:  # every rank saves: rank 1's noise is not rank 0's
+                gathered = self.all_gather(state.to(self.device))
+                assert isinstance(gathered, Tensor)
+                checkpoint[NOISE_STATES_KEY] = [row.to("cpu", torch.uint8).clone() for row in gathered]
         if self.family:
             checkpoint[FAMILY_KEY] = self.family
             checkpoint[FAMILY_CLASS_KEY] = f"{type(self).__module__}:{type(self).__qualname__}"
@@ -249,6 +261,7 @@ class CausalModule(L.LightningModule):
         self.check_resume(checkpoint)
         self._noise = None
         self._noise_state = checkpoint.get(NOISE_STATE_KEY)
+        self._noise_states = checkpoint.get(NOISE_STATES_KEY)
 
     def check_resume(self, checkpoint: Mapping[str, Any], source: str = "the checkpoint") -> None:
         """Refuse, before any weight is loaded, a checkpoint of another family, graph, variable type, query or

@@ -15,9 +15,16 @@ differently; :func:`migrate_checkpoint` renames them in place, so such a checkpo
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
 from collections.abc import Mapping, MutableMapping
+from pathlib import Path
 from typing import Any
+
+import torch
+
+from lightning_causal.errors import ConfigError
 
 __all__ = [
     "FAMILY_CLASS_KEY",
@@ -26,6 +33,7 @@ __all__ = [
     "checkpoint_family",
     "checkpoint_mismatch",
     "migrate_checkpoint",
+    "read_checkpoint",
 ]
 
 FAMILY_KEY = "lightning_causal_family"
@@ -45,6 +53,30 @@ _OLD_KEYS = (
     (re.compile(rf"^network\.({_PARTS})\."), "node_mechanisms."),
     (re.compile(rf"^factor_networks\.([^.]+)\.({_PARTS})\."), "factor_mechanisms."),
 )
+
+
+TRUST_ENV = "LIGHTNING_CAUSAL_TRUST_CHECKPOINTS"
+"""Set to 1 to read a checkpoint that holds Python objects beyond tensors and plain values (runs its pickle code)."""
+
+
+def read_checkpoint(path: str | Path, mmap: bool = False) -> Any:
+    """A checkpoint's contents, read with ``weights_only=True``: tensors and plain values, never code.
+
+    Every checkpoint this framework writes reads so. One holding other Python objects is refused in one
+    line, unless :data:`TRUST_ENV` is set to 1 (then it is unpickled in full: only for files you trust).
+    """
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except pickle.UnpicklingError as err:
+        if "weights only load failed" not in str(err).lower():  # not a checkpoint at all: the caller says so
+            raise
+        if os.environ.get(TRUST_ENV) == "1":
+            return torch.load(path, map_location="cpu", weights_only=False, mmap=mmap)
+        found = str(err).split("GLOBAL ", 1)[-1].split(" ", 1)[0] if "GLOBAL " in str(err) else "Python objects"
+        raise ConfigError(
+            f"checkpoint {str(path)!r} holds {found}, beyond tensors and plain values, and is read with "
+            f"weights_only=True; if you trust the file, set {TRUST_ENV}=1 to read it in full"
+        ) from None
 
 
 def _renamed(key: str) -> str:

@@ -22,7 +22,12 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lightning_causal.errors import ConfigError, LightningCausalError, QueryError, listing
-from lightning_causal.models.checkpoints import checkpoint_class, checkpoint_family, migrate_checkpoint
+from lightning_causal.models.checkpoints import (
+    checkpoint_class,
+    checkpoint_family,
+    migrate_checkpoint,
+    read_checkpoint,
+)
 
 if TYPE_CHECKING:
     from lightning_causal.models.base import CausalModule
@@ -94,7 +99,7 @@ def load_model(path: str | Path, map_location: Any = "cpu") -> CausalModule:
     if not path.is_file():
         raise QueryError(f"checkpoint {str(path)!r} does not exist; pass the .ckpt a fit run wrote")
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=False, mmap=True)
+        checkpoint = read_checkpoint(path, mmap=True)
         if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
             raise QueryError(f"checkpoint {str(path)!r} holds no model (no state_dict); pass a .ckpt that fit wrote")
         family = checkpoint_family(checkpoint)

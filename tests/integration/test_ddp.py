@@ -117,3 +117,63 @@ def test_one_ranks_divergence_stops_every_rank_in_the_same_step_naming_the_rank(
         assert text.startswith("training diverged at step 3: the training loss went non-finite on rank 1 of 2"), text
     assert "(here, rank 1: nan)" in (tmp_path / "rank1.err").read_text()
     assert "here" not in (tmp_path / "rank0.err").read_text()
+
+
+GENERATE_SCRIPT = """
+import sys
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+
+from lightning_causal.models import IDGEN
+from lightning_causal.models.idgen import generate_dataset
+
+dist.init_process_group("gloo")  # as after a stage's DDP run
+checkpoint, source, folder = sys.argv[1:4]
+model = IDGEN.load(checkpoint)
+(dataset,) = [d for d in model.plan.datasets if d.name == "D1"]
+rows = generate_dataset(model, dataset, torch.load(source), Path(folder), 1000, 150, torch.device("cpu"), False)
+torch.save(rows, Path(folder).parent / f"rows{dist.get_rank()}.pt")
+dist.destroy_process_group()
+"""
+
+
+def test_a_generated_dataset_is_the_same_drawn_by_one_rank_or_two(tmp_path: Path) -> None:
+    """Every rank draws its own shards (shard i on rank i mod 2), rank 0 writes the manifest once all exist,
+    and every rank reads the whole dataset: byte for byte the shards one process draws."""
+    from lightning_causal.data.shards import read_manifest
+    from lightning_causal.datamodules import LatentSCMDataModule
+    from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen import fit_idgen, generate_dataset, stage_trainer_factory
+    from lightning_causal.variables.spec import variables_to_dict
+
+    data = LatentSCMDataModule("frontdoor", n_train=600, n_val=50, batch_size=64, seed=0)
+    model = IDGEN(data.graph, variables_to_dict(data.variables), treatment="X", outcome="Y", mechanisms={"hidden": 16})
+    factory = stage_trainer_factory(5, progress=False, accelerator="cpu")
+    model = fit_idgen(model, data, tmp_path / "run", factory, shard_rows=150, progress=False)
+    source = data.train_tensors
+    torch.save(source, tmp_path / "source.pt")
+    (dataset,) = [d for d in model.plan.datasets if d.name == "D1"]
+    one = generate_dataset(model, dataset, source, tmp_path / "one" / "D1", 1000, 150, torch.device("cpu"), False)
+
+    script = tmp_path / "generate.py"
+    script.write_text(GENERATE_SCRIPT)
+    env = {**os.environ, "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(free_port()), "WORLD_SIZE": "2"}
+    folder = tmp_path / "two" / "D1"
+    args = [sys.executable, str(script), str(tmp_path / "run" / "idgen.ckpt"), str(tmp_path / "source.pt"), str(folder)]
+    ranks = [
+        subprocess.Popen(args, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)}, stderr=subprocess.PIPE)
+        for r in (0, 1)
+    ]
+    for process in ranks:
+        _, err = process.communicate(timeout=180)
+        assert process.returncode == 0, err.decode()[-2000:]
+    shards = sorted(p.name for p in (tmp_path / "one" / "D1").glob("shard-*.tar"))
+    assert len(shards) == 7 and shards == sorted(p.name for p in folder.glob("shard-*.tar"))
+    for name in shards:
+        assert (folder / name).read_bytes() == (tmp_path / "one" / "D1" / name).read_bytes(), name
+    assert read_manifest(folder) == read_manifest(tmp_path / "one" / "D1")
+    for rank in (0, 1):
+        rows = torch.load(tmp_path / "two" / f"rows{rank}.pt")
+        assert set(rows) == set(one) and all(torch.equal(rows[v], one[v]) for v in one)

@@ -9,15 +9,17 @@ checked to run the same body with one task per GPU.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 import torch
 
 from tests.checks import free_port
-from tests.slurm_cluster import local_slurm, slurm_available, wait_for_job
+from tests.slurm_cluster import job_state, local_slurm, slurm_available, wait_for_job
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -115,3 +117,125 @@ def test_the_gpu_template_runs_the_same_job_with_one_task_per_gpu() -> None:
     assert headers["signal"] == "SIGUSR1@90" and "requeue" in lines and "time" in headers
     assert subprocess.run(["bash", "-n", str(ROOT / "slurm/train_gpus.sbatch")]).returncode == 0
     assert 'slurm/train.sbatch" "$@"' in text  # the same body as the multi-node template
+
+
+# ---------------------------------------------------------------- preemption and requeue
+
+DCM_CONFIG = """
+seed_everything: 0
+trainer:
+  accelerator: cpu
+  enable_progress_bar: false
+  max_steps: 400
+  val_check_interval: 50
+  check_val_every_n_epoch: null
+  callbacks:
+    - class_path: lightning_causal.callbacks.EMA
+      init_args: {decay: 0.99}
+    - class_path: lightning_causal.callbacks.LatestCheckpoint
+      init_args: {every_n_train_steps: 10}
+model:
+  class_path: lightning_causal.models.DCM
+  init_args:
+    mechanisms: {hidden: 32}
+data:
+  class_path: lightning_causal.datamodules.SCMDataModule
+  init_args: {scm: triangle, variant: NA, n_train: 1024, n_val: 128, n_test: 0, batch_size: 64}
+"""
+
+IDGEN_CONFIG = """
+seed_everything: 0
+trainer:
+  accelerator: cpu
+  enable_progress_bar: false
+  max_steps: 150
+  val_check_interval: 50
+  check_val_every_n_epoch: null
+  callbacks:
+    - class_path: lightning_causal.callbacks.EMA
+      init_args: {decay: 0.99}
+    - class_path: lightning_causal.callbacks.LatestCheckpoint
+      init_args: {every_n_train_steps: 10}
+model:
+  class_path: lightning_causal.models.IDGEN
+  init_args:
+    treatment: X
+    outcome: Y
+    mechanisms: {hidden: 16, depth: 1}
+data:
+  class_path: lightning_causal.datamodules.LatentSCMDataModule
+  init_args: {scm: frontdoor, n_train: 1024, n_val: 128, batch_size: 64}
+"""
+
+
+def _submit(env: dict[str, str], tmp: Path, config: Path, root: Path, name: str) -> str:
+    job_env = {**env, "MASTER_PORT": str(free_port())}  # each job its own rendezvous
+    return _sbatch(
+        job_env,
+        tmp,
+        f"--job-name={name}",
+        "--output",
+        str(tmp / f"{name}-%j.out"),
+        "--nodes=2",
+        "--ntasks-per-node=1",
+        "--overcommit",
+        "slurm/train.sbatch",
+        str(config),
+        f"--trainer.default_root_dir={root}",
+    )
+
+
+def _step(path: Path) -> int:
+    try:
+        return int(torch.load(path, map_location="cpu", weights_only=False)["global_step"])
+    except Exception:  # being replaced at this moment
+        return -1
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(slurm_available() is not None, reason=f"{slurm_available()}")
+@pytest.mark.parametrize("family", ["dcm", "idgen"])
+def test_a_preempted_job_requeues_and_resumes_exactly(tmp_path: Path, family: str) -> None:
+    """``scancel -s USR1`` mid-training (ID-GEN: in its second stage, after all ranks drew the generated
+    dataset): the job stops at a step, writes that step, requeues, and the requeued job resumes from it
+    and ends with the weights of the same job never preempted (run alongside, on the same two nodes)."""
+    config = tmp_path / f"{family}.yaml"
+    config.write_text(DCM_CONFIG if family == "dcm" else IDGEN_CONFIG)
+    watched = Path("checkpoints/last.ckpt") if family == "dcm" else Path("stage1/checkpoints/last.ckpt")
+    with local_slurm(tmp_path / "cluster", nodes=2) as env:
+        env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "MASTER_ADDR": "127.0.0.1"}
+        whole = _submit(env, tmp_path, config, tmp_path / "whole", "whole")
+        stopped = _submit(env, tmp_path, config, tmp_path / "stopped", "stopped")
+        deadline = time.monotonic() + 300
+        while _step(tmp_path / "stopped" / watched) < 10:
+            assert time.monotonic() < deadline, (tmp_path / f"stopped-{stopped}.out").read_text()[-3000:]
+            assert job_state(stopped, env).get("JobState") in {"PENDING", "RUNNING", "CONFIGURING"}
+            time.sleep(0.2)
+        signalled = subprocess.run(["scancel", "-s", "USR1", stopped], env=env, capture_output=True, text=True)
+        assert signalled.returncode == 0, signalled.stderr
+        states = {job: wait_for_job(job, env, timeout=420) for job in (stopped, whole)}
+    log = (tmp_path / f"stopped-{stopped}.out").read_text()
+    assert [s.get("JobState") for s in states.values()] == ["COMPLETED", "COMPLETED"], log[-4000:]
+    assert states[stopped].get("Restarts") == "1" and states[whole].get("Restarts") == "0", log[-4000:]
+    stops = re.findall(r"preempted (.*?at step (\d+)) \(SIGUSR1\): .*requeuing SLURM job (\d+)", log)
+    assert len(stops) == 1 and stops[0][2] == stopped, log[-4000:]
+    step = int(stops[0][1])
+    assert 10 <= step < 150, log[-4000:]
+    if family == "dcm":
+        assert f"Requeued job {stopped} (restart 1): resuming from" in log and f"(step {step})" in log, log[-4000:]
+        finals = [
+            torch.load(r / "checkpoints/last.ckpt", weights_only=False)
+            for r in (tmp_path / "stopped", tmp_path / "whole")
+        ]
+        assert finals[0]["global_step"] == finals[1]["global_step"] == 400
+        pairs = [(f["state_dict"], f["current_model_state"]) for f in finals]
+    else:
+        assert stops[0][0].startswith("in stage 1"), stops
+        assert "Resuming" in log and "stages 0..0 are trained" in log, log[-4000:]
+        finals = [torch.load(r / "idgen.ckpt", weights_only=False) for r in (tmp_path / "stopped", tmp_path / "whole")]
+        resumed = torch.load(tmp_path / "stopped/stage1/checkpoints/last.ckpt", weights_only=False)
+        assert resumed["global_step"] == 150
+        pairs = [(f["state_dict"],) for f in finals]
+    for a, b in zip(*pairs, strict=True):
+        for name, value in a.items():
+            assert torch.equal(value, b[name]), name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -66,4 +67,4 @@ def test_seed_everything_seeds_the_model_and_a_data_seed_of_its_own_trains_with_
     assert fit.returncode == 0, fit.stderr[-3000:]  # the model's seed 3 and the data's 5 do not clash in the logger
     ckpt = torch.load(run / "idgen.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["hyper_parameters"]["seed"] == 3
-    assert list(run.rglob("hparams.yaml"))  # the default logger ran
+    assert json.loads((run / "wandb_run.json").read_text())["id"]  # the config's logger (W&B) ran

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import copy
 import re
 from collections.abc import Callable
@@ -160,3 +161,25 @@ def test_resuming_a_dcm_from_another_graphs_checkpoint_is_refused_before_any_wei
     other = DCM(CausalGraph(directed=[("a", "b")]), {"a": VariableSpec("a"), "b": VariableSpec("b")})
     with pytest.raises(ConfigError, match=r"^the checkpoint holds the nodes a, b, c, not this run's a, b;"):
         other.check_resume(torch.load(path, weights_only=False))
+
+
+def test_checkpoints_are_read_weights_only_and_other_objects_only_when_trusted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lightning_causal.models.checkpoints import TRUST_ENV, read_checkpoint
+
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"state_dict": {"w": torch.ones(2)}, "hyper_parameters": {"graph": {"nodes": ["a"]}}}, plain)
+    assert torch.equal(read_checkpoint(plain)["state_dict"]["w"], torch.ones(2))
+    odd = tmp_path / "odd.ckpt"
+    torch.save({"state_dict": {}, "extra": argparse.Namespace(a=1)}, odd)
+    monkeypatch.delenv(TRUST_ENV, raising=False)
+    with pytest.raises(ConfigError, match=r"holds argparse.Namespace, .*set LIGHTNING_CAUSAL_TRUST_CHECKPOINTS=1"):
+        read_checkpoint(odd)
+    monkeypatch.setenv(TRUST_ENV, "1")
+    assert read_checkpoint(odd)["extra"].a == 1
+    garbage = tmp_path / "garbage.ckpt"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(Exception) as err:  # not a checkpoint: the caller's own message, not "trust it"
+        read_checkpoint(garbage)
+    assert not isinstance(err.value, ConfigError)

@@ -8,6 +8,13 @@ progress bar. Each shard has its own seed (from the model's seed, the dataset an
 index), so the shards an interrupted run finished are kept and a resumed run writes the rows an
 uninterrupted one would (for one shard size: another ``shard_rows`` draws other rows); the
 manifest is written last, so a folder with a manifest is a finished dataset.
+
+On several ranks (a process group after the first stage's DDP run) every rank draws its own shards
+(shard i on rank i mod world size) on its own device, rank 0 writes the manifest once every shard
+exists, and every rank reads the dataset back: the rows are those one process would draw. No rank
+waits without a limit: :data:`WAIT_TIMEOUT` seconds without a new shard (or without the manifest)
+stop the run with a line naming the shard and the rank that draws it. After the preemption signal
+(:mod:`lightning_causal.preemption`) a rank stops before its next shard; the finished ones are kept.
 """
 
 from __future__ import annotations
@@ -24,9 +31,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from lightning_causal.data.shards import (
-    column_entries,
     read_manifest,
-    read_shard,
     read_shards,
     shard_name,
     write_manifest,
@@ -36,12 +41,16 @@ from lightning_causal.errors import DataError
 from lightning_causal.generators.base import ConditionalGenerator
 from lightning_causal.mechanisms import MechanismGenerator
 from lightning_causal.plan.parts import Dataset
+from lightning_causal.preemption import received, stop
 from lightning_causal.sampling.data import TensorData, generate_rows
 
 if TYPE_CHECKING:
     from lightning_causal.models.idgen.module import IDGEN
 
-__all__ = ["IMAGE_SHARD_ROWS", "generate_dataset", "shard_seed", "wait_for_dataset"]
+__all__ = ["IMAGE_SHARD_ROWS", "WAIT_TIMEOUT", "generate_dataset", "shard_ranks", "shard_seed", "wait_for_dataset"]
+
+WAIT_TIMEOUT = 1800.0
+"""Seconds a rank waits for another rank's next shard (or rank 0's manifest) before it stops with an error."""
 
 IMAGE_SHARD_ROWS = 1000
 """Rows per shard of a generated dataset with image columns (each shard is one step of the progress bar)."""
@@ -62,6 +71,7 @@ def generate_dataset(
     shard_rows: int,
     device: torch.device,
     progress: bool = True,
+    timeout: float = WAIT_TIMEOUT,
 ) -> dict[str, Tensor]:
     """Generate ``dataset`` of the plan from the trained factors, as shards in ``folder``; returns its rows.
 
@@ -85,41 +95,82 @@ def generate_dataset(
     if any(spec.is_image for spec in variables.values()):  # image rows are slow to draw: finer shards and progress
         shard_rows = min(shard_rows, IMAGE_SHARD_ROWS)
     count = (rows + shard_rows - 1) // shard_rows
-    shards: list[tuple[str, int]] = []
-    parts: list[dict[str, Tensor]] = []  # the rows in memory: written shards are not read back
+    sizes = [min(shard_rows, rows - index * shard_rows) for index in range(count)]
+    rank, world = shard_ranks()
     source_rows = TensorData(dict(source))
     model.to(device)
     was_training = model.training
     model.eval()
     folder.mkdir(parents=True, exist_ok=True)
-    bar = tqdm(total=rows, desc=f"Generating {dataset.name}", unit="rows", disable=not progress, file=sys.stdout)
+    mine = range(rank, count, world)  # each rank its own shards; a shard's rows depend on its seed only
+    total = sum(sizes[i] for i in mine)
+    what = f"Generating {dataset.name}" + (f" (rank {rank} of {world})" if world > 1 else "")
+    bar = tqdm(total=total, desc=what, unit="rows", disable=not progress, file=sys.stdout)
     try:
-        for index in range(count):
-            n = min(shard_rows, rows - index * shard_rows)
+        for index in mine:
             path = folder / shard_name(index)
-            if path.is_file():  # finished by an earlier, interrupted run
-                parts.append(read_shard(path, column_entries(variables), n))
-            else:
+            if not path.is_file():  # else finished by an earlier, interrupted run
+                if received():  # preempted: the finished shards are kept, a rerun draws the rest
+                    done = _done(folder, count)
+                    raise stop(f"while generating {dataset.name} ({done} of {count} shards)", agreed=False)
                 rng = torch.Generator(device=device).manual_seed(shard_seed(model.noise_seed, dataset.name, index))
                 with torch.no_grad():
-                    values = generate_rows(source_rows, dataset.wiring, dataset.copied, generators, n, rng)
-                part = {v: values[v].detach().cpu() for v in columns}
-                write_shard(path, part, variables, index * shard_rows)
-                parts.append(part)
-            shards.append((path.name, n))
-            bar.update(n)
+                    values = generate_rows(source_rows, dataset.wiring, dataset.copied, generators, sizes[index], rng)
+                write_shard(path, {v: values[v].detach().cpu() for v in columns}, variables, index * shard_rows)
+            bar.update(sizes[index])
     finally:
         bar.close()
         model.train(was_training)
-    write_manifest(folder, variables, shards, dataset=dataset.name, origin=dataset.origin)
-    return {v: torch.cat([part[v] for part in parts]) for v in columns}
+    shards = [(shard_name(index), sizes[index]) for index in range(count)]
+    if world > 1:
+        _wait_for_shards(folder, dataset.name, shards, world, timeout)
+    if rank == 0:
+        write_manifest(folder, variables, shards, dataset=dataset.name, origin=dataset.origin)
+    return wait_for_dataset(folder, timeout)
 
 
-def wait_for_dataset(folder: Path, timeout: float = 24 * 3600) -> dict[str, Tensor]:
-    """The rows of a dataset another rank generates, once its manifest exists (at most ``timeout`` seconds)."""
+def shard_ranks() -> tuple[int, int]:
+    """This rank and the number of ranks that draw a generated dataset: the process group's, else (0, 1)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _done(folder: Path, count: int) -> int:
+    return sum((folder / shard_name(index)).is_file() for index in range(count))
+
+
+def _wait_for_shards(folder: Path, name: str, shards: list[tuple[str, int]], world: int, timeout: float) -> None:
+    """Wait until every shard exists (other ranks draw theirs); ``timeout`` s without a new shard is an error."""
+    last, done, since = -1, 0, time.monotonic()
+    while True:
+        done = _done(folder, len(shards))
+        if done == len(shards):
+            return
+        if done != last:
+            last, since = done, time.monotonic()
+        if received():
+            raise stop(f"while generating {name} ({done} of {len(shards)} shards)", agreed=False)
+        if time.monotonic() - since > timeout:
+            missing = next(i for i in range(len(shards)) if not (folder / shard_name(i)).is_file())
+            raise DataError(
+                f"waited {timeout:.0f} s without a new shard of {name} in {str(folder)!r}: shard {missing} "
+                f"(rank {missing % world} draws it) and {len(shards) - done - 1} more are missing; is that rank alive?"
+            )
+        time.sleep(0.2)
+
+
+def wait_for_dataset(folder: Path, timeout: float = WAIT_TIMEOUT) -> dict[str, Tensor]:
+    """The rows of a generated dataset, once rank 0 has written its manifest (at most ``timeout`` seconds)."""
     start = time.monotonic()
     while read_manifest(folder) is None:
+        if received():
+            raise stop(f"while waiting for the manifest of {str(folder)!r}", agreed=False)
         if time.monotonic() - start > timeout:
-            raise DataError(f"waited {timeout:.0f} s for rank 0 to generate {str(folder)!r}")
-        time.sleep(1.0)
+            raise DataError(
+                f"waited {timeout:.0f} s for rank 0 to write the manifest of {str(folder)!r}; is rank 0 alive?"
+            )
+        time.sleep(0.2)
     return read_shards(folder)

@@ -18,17 +18,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lightning_causal.callbacks.wandb_run import RUN_ID_FILE
 from lightning_causal.errors import ConfigError
 from lightning_causal.files import atomic_write
+from lightning_causal.preemption import PREEMPTED_FILE
+from lightning_causal.ranks import global_rank
 
 if TYPE_CHECKING:
     from lightning_causal.models.idgen.module import IDGEN
 
-__all__ = ["RUN_FORMAT", "RunFolder", "global_rank", "run_fingerprint"]
+__all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "run_fingerprint"]
 
 RUN_FORMAT = "lightning-causal/idgen-run/1"
 
@@ -43,12 +45,8 @@ def run_fingerprint(model: IDGEN) -> str:
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def global_rank() -> int:
-    """This process's rank as the launcher set it (torchrun, SLURM), before any Trainer exists; 0 alone."""
-    for key in ("RANK", "SLURM_PROCID", "LOCAL_RANK"):
-        if os.environ.get(key, "").isdigit():
-            return int(os.environ[key])
-    return 0
+COMMAND_FILES = frozenset({"config.yaml", "wandb", RUN_ID_FILE, PREEMPTED_FILE})
+"""What a command writes into the run folder beside the run itself (its config, W&B, a preemption note)."""
 
 
 class RunFolder:
@@ -72,7 +70,7 @@ class RunFolder:
                 )
             self.state = state
         else:
-            if root.is_dir() and any(root.iterdir()):
+            if root.is_dir() and any(p.name not in COMMAND_FILES for p in root.iterdir()):
                 raise ConfigError(
                     f"run folder {str(root)!r} is not empty and holds no ID-GEN run; give an empty or new folder"
                 )

@@ -35,13 +35,17 @@ from torch import Tensor
 
 from lightning_causal.callbacks.checkpoints import LatestCheckpoint
 from lightning_causal.callbacks.ema import EMA
+from lightning_causal.callbacks.preemption import Preemption
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.data.rows import RowSource
 from lightning_causal.errors import DataError
 from lightning_causal.files import atomic_write
-from lightning_causal.models.idgen.generation import generate_dataset, wait_for_dataset
-from lightning_causal.models.idgen.run_folder import RunFolder, global_rank
+from lightning_causal.models.checkpoints import read_checkpoint
+from lightning_causal.models.idgen.generation import generate_dataset
+from lightning_causal.models.idgen.run_folder import RunFolder
 from lightning_causal.models.idgen.stage_data import RowsData, StageData
+from lightning_causal.preemption import Preempted, received_anywhere, stop, watch
+from lightning_causal.ranks import global_rank
 
 if TYPE_CHECKING:
     from lightning_causal.models.idgen.module import IDGEN
@@ -53,7 +57,7 @@ TrainerFactory = Callable[[int, Path], L.Trainer]
 
 
 def _load_weights(model: IDGEN, path: Path) -> None:
-    checkpoint = torch.load(path, map_location="cpu", weights_only=False)
+    checkpoint = read_checkpoint(path)
     model.on_load_checkpoint(checkpoint)  # first: it renames the keys of release-0.1 checkpoints
     model.load_state_dict(checkpoint["state_dict"])
 
@@ -123,17 +127,18 @@ def fit_idgen(
             assert ds.source is not None
             source = data_of(ds.source)
             folder = run.data_dir(name)
+            rows = rows_wanted or len(next(iter(source.values())))
+            tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
             if run.writer:
-                rows = rows_wanted or len(next(iter(source.values())))
-                tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
                 run.mark_generated(name, folder)
-            else:
-                tensors[name] = wait_for_dataset(folder)
         return tensors[name]
 
+    watch()
     for stage in range(model.stage_count):
         if run.trained(stage) is not None:
             continue
+        if received_anywhere():  # every rank at the same boundary: the run folder holds every finished part
+            raise stop(f"before stage {stage} of {model.stage_count - 1}")
         names = model.stage_datasets(stage)
         for name in names:
             data_of(name)
@@ -166,7 +171,11 @@ def fit_idgen(
             for n in model.factor_mechanisms
             if n not in names
         }
-        stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
+        try:
+            stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
+        except Preempted as halt:
+            halt.where = f"in stage {stage} {halt.where}"
+            raise
         for n, weights in frozen.items():
             model.dataset_mechanisms(n).load_state_dict(weights)
         device = stage_trainer.strategy.root_device
@@ -239,6 +248,7 @@ def stage_trainer_factory(
             callbacks.append(EMA(decay=ema))
         if progress:
             callbacks.append(StepProgressBar())
+        callbacks.append(Preemption())  # after the EMA: the stop's checkpoint holds this step's average
         settings = {"val_check_interval": min(every, max_steps), "check_val_every_n_epoch": None, **trainer_kwargs}
         return L.Trainer(
             max_steps=max_steps,

@@ -156,7 +156,7 @@ def test_generation_leaves_the_models_mode_as_it_was(tiny_mechanisms: dict[str, 
 
 def test_waiting_for_a_dataset_gives_up_with_one_line_naming_the_folder(tmp_path: Path) -> None:
     folder = tmp_path / "data" / "D1"
-    with pytest.raises(DataError, match=r"waited 0 s for rank 0 to generate") as err:
+    with pytest.raises(DataError, match=r"waited 0 s for rank 0 to write the manifest of") as err:
         wait_for_dataset(folder, timeout=0.0)
     assert str(folder) in str(err.value) and "\n" not in str(err.value)
 

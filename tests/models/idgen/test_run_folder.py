@@ -20,8 +20,9 @@ from lightning_causal.errors import ConfigError
 from lightning_causal.graph.named import NAMED_GRAPHS
 from lightning_causal.models import IDGEN
 from lightning_causal.models.idgen import RunFolder, generate_dataset
-from lightning_causal.models.idgen.run_folder import RUN_FORMAT, global_rank, run_fingerprint
+from lightning_causal.models.idgen.run_folder import RUN_FORMAT, run_fingerprint
 from lightning_causal.plan import SamplingPlan
+from lightning_causal.ranks import global_rank
 
 RANKS = ("RANK", "SLURM_PROCID", "LOCAL_RANK")
 
