@@ -1,6 +1,6 @@
 """Training resumed from a checkpoint ends with exactly the weights of an uninterrupted run.
 
-Mid-epoch and end-of-epoch checkpoints, a real Trainer and the shipped data module: the resumed
+Mid-epoch, end-of-epoch and mid-validation kills, a real Trainer and the shipped data module: the resumed
 run must replay the same batches (the loader's saved state), the same diffusion noise (the model's
 saved generator) and the same EMA average (the callback's saved state).
 """
@@ -16,7 +16,7 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from lightning_causal.callbacks import EMA
+from lightning_causal.callbacks import EMA, LatestCheckpoint
 from lightning_causal.data.loaders import tensor_loader
 from lightning_causal.datamodules import SCMDataModule
 from lightning_causal.mechanisms import MechanismConfig
@@ -109,3 +109,50 @@ def test_loader_state_replays_the_rest_of_the_epoch() -> None:
     nxt = tensor_loader(tensors, batch_size=4, shuffle_seed=0)
     nxt.load_state_dict(ended)
     assert rows(nxt) == rows(loader)
+
+
+class _CrashInValidation(L.Callback):
+    """Raises in the middle of the validation run at ``step`` (a process killed there, as far as files go)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_validation_batch_start(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx: int
+    ) -> None:  # type: ignore[no-untyped-def]
+        if trainer.global_step == self.step and batch_idx == 1:
+            raise RuntimeError("killed during validation")
+
+
+def _fit_validating(
+    make: Callable[..., L.Trainer], root: Path, ckpt_path: Path | None = None, crash_at: int | None = None
+) -> dict[str, torch.Tensor]:
+    L.seed_everything(0, verbose=False)
+    data = SCMDataModule("triangle", "NA", n_train=600, n_val=200, n_test=0, batch_size=64, seed=3)
+    model = DCM(data.graph, data.variables, MechanismConfig(hidden=16), seed=5)
+    callbacks: list[L.Callback] = [EMA(decay=0.9), LatestCheckpoint(dirpath=root, every_n_train_steps=7)]
+    if crash_at is not None:
+        callbacks.append(_CrashInValidation(crash_at))
+    trainer = make(
+        max_steps=STEPS,
+        enable_checkpointing=True,
+        val_check_interval=7,
+        check_val_every_n_epoch=None,
+        callbacks=callbacks,
+        default_root_dir=root,
+    )
+    trainer.fit(model, data, ckpt_path=ckpt_path)
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def test_a_run_killed_mid_validation_resumes_exactly_from_its_latest_checkpoint(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
+    weights = _fit_validating(cpu_trainer, tmp_path / "whole")
+    with pytest.raises(RuntimeError, match="killed during validation"):
+        _fit_validating(cpu_trainer, tmp_path / "killed", crash_at=14)
+    last = tmp_path / "killed" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 14  # written before the step's validation
+    resumed = _fit_validating(cpu_trainer, tmp_path / "killed", ckpt_path=last)
+    for name, value in weights.items():
+        assert torch.equal(resumed[name], value), name
