@@ -24,6 +24,7 @@ import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 
+from lightning_causal.callbacks.image_samples import ImageSamples, image_variables
 from lightning_causal.callbacks.preemption import Preemption, place_after_step_callbacks
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.callbacks.run_stats import RunStats
@@ -204,9 +205,10 @@ class CausalCLI(LightningCLI):
             self._callback_templates = copy.deepcopy(list(chosen))
         chosen = kwargs.get("callbacks", chosen)
         named = any(isinstance(c, ProgressBar) for c in chosen)
-        added = [
-            kind() for kind in (RunStats, Preemption) if not any(isinstance(c, kind) for c in chosen)
-        ]  # throughput, memory and lr in the logs; SIGUSR1 stops at a step boundary, resumably
+        kinds: list[type[L.Callback]] = [RunStats, Preemption]  # logs' figures; SIGUSR1 stops resumably
+        if image_variables(getattr(self, "model", None)):
+            kinds.append(ImageSamples)  # grids of sampled images in the logs
+        added = [kind() for kind in kinds if not any(isinstance(c, kind) for c in chosen)]
         if added:
             kwargs["callbacks"] = [*chosen, *added]
         trainer = super().instantiate_trainer(**kwargs)
