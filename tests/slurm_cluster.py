@@ -119,6 +119,7 @@ def _cluster(tmp: Path, nodes: int, timeout: float) -> Iterator[dict[str, str]]:
         yield env
     finally:
         subprocess.run(["scancel", "--full", "--user", "root"], env=env, capture_output=True)
+        _wait_until_no_job(env, 60.0)  # a step still ending would outlive its daemons and meet the next cluster's job
         for proc in reversed(procs):
             proc.terminate()
         for proc in reversed(procs):
@@ -126,6 +127,17 @@ def _cluster(tmp: Path, nodes: int, timeout: float) -> Iterator[dict[str, str]]:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _wait_until_no_job(env: dict[str, str], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = subprocess.run(["squeue", "-h"], env=env, capture_output=True, text=True)
+        if out.returncode != 0 or not out.stdout.strip():
+            break
+        time.sleep(0.5)
+    # a job step's daemon that outlived its job (its tasks were killed) would hold on to the next cluster's job ids
+    subprocess.run(["pkill", "-x", "slurmstepd"], capture_output=True)
 
 
 def job_state(job: str, env: dict[str, str]) -> dict[str, str]:

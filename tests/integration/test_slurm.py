@@ -239,3 +239,43 @@ def test_a_preempted_job_requeues_and_resumes_exactly(tmp_path: Path, family: st
     for a, b in zip(*pairs, strict=True):
         for name, value in a.items():
             assert torch.equal(value, b[name]), name
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(slurm_available() is not None, reason=f"{slurm_available()}")
+def test_a_job_reaching_its_time_limit_is_warned_stops_and_requeues(tmp_path: Path) -> None:
+    """``--time=2 --signal=USR1@50``: SLURM warns the tasks 50 s before the limit (its timer is coarse: 50 to
+    110 s before, so 10 to 70 s after the start); the job stops at a step, requeues and the restarted job
+    resumes from that step. (That the resumed run is exact is the test above; the job is cancelled once
+    it resumed.)"""
+    config = tmp_path / "long.yaml"
+    config.write_text(DCM_CONFIG.replace("max_steps: 400", "max_steps: 1000000"))
+    with local_slurm(tmp_path / "cluster", nodes=2) as env:
+        env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "MASTER_ADDR": "127.0.0.1"}
+        job = _sbatch(
+            {**env, "MASTER_PORT": str(free_port())},
+            tmp_path,
+            "--nodes=2",
+            "--ntasks-per-node=1",
+            "--overcommit",
+            "--time=2",
+            "--signal=USR1@50",
+            "slurm/train.sbatch",
+            str(config),
+            f"--trainer.default_root_dir={tmp_path / 'run'}",
+        )
+        log_path = tmp_path / f"job-{job}.out"
+        deadline = time.monotonic() + 300
+        while "Requeued job" not in (log_path.read_text() if log_path.is_file() else ""):
+            state = job_state(job, env)
+            ended = {"COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "OUT_OF_MEMORY", "BOOT_FAIL"}
+            assert time.monotonic() < deadline and state.get("JobState") not in ended, f"{state.get('JobState')}: " + (
+                log_path.read_text()[-3000:] if log_path.is_file() else "no log"
+            )
+            time.sleep(1.0)
+        subprocess.run(["scancel", job], env=env, capture_output=True)
+        wait_for_job(job, env, timeout=120)
+    log = log_path.read_text()
+    stopped = re.search(r"preempted at step (\d+) \(SIGUSR1\): .* requeuing SLURM job (\d+)", log)
+    assert stopped is not None and stopped.group(2) == job, log[-3000:]
+    assert f"Requeued job {job} (restart 1): resuming from" in log and f"(step {stopped.group(1)})" in log, log[-3000:]
