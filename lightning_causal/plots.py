@@ -14,8 +14,15 @@ __all__ = ["plot_counterfactuals", "plot_interventional"]
 
 
 def _column(values: torch.Tensor) -> np.ndarray:
+    """The first coordinate of each row."""
     v = values.detach().cpu().float()
     return (v.reshape(len(v), -1)[:, 0] if v.dim() > 1 else v).numpy()
+
+
+def _finite(values: torch.Tensor) -> np.ndarray:
+    """The first coordinate of each row, non-finite values dropped (a diverging model still plots)."""
+    column = _column(values)
+    return column[np.isfinite(column)]
 
 
 def plot_interventional(
@@ -36,11 +43,15 @@ def plot_interventional(
     for r, (label, truth, generated) in enumerate(panels):
         for c, name in enumerate(variables):
             ax = axes[r][c]
-            t, g = _column(truth[name]), _column(generated[name])
-            lo, hi = np.quantile(np.concatenate([t, g]), [0.005, 0.995])
+            t, g = _finite(truth[name]), _finite(generated[name])
+            both = np.concatenate([t, g])
+            lo, hi = np.quantile(both, [0.005, 0.995]) if len(both) else (0.0, 0.0)
             bins = np.linspace(lo, hi, 40) if hi > lo else 20
             ax.hist(t, bins=bins, density=True, alpha=0.55, color="#2a9d8f", label="exact truth")
             ax.hist(g, bins=bins, density=True, alpha=0.55, color="#e76f51", label="model")
+            dropped = len(generated[name]) - len(g)
+            if dropped:
+                ax.text(0.02, 0.95, f"{dropped} non-finite", transform=ax.transAxes, fontsize=7, va="top")
             if r == 0:
                 dim = truth[name].reshape(len(truth[name]), -1).shape[1] if truth[name].dim() > 1 else 1
                 ax.set_title(name + (" [0]" if dim > 1 else ""), fontsize=10)
@@ -69,9 +80,13 @@ def plot_counterfactuals(
     for c, name in enumerate(variables):
         ax = axes[0][c]
         t, p, f = _column(truth[name]), _column(predicted[name]), _column(factual[name])
+        keep = np.isfinite(t) & np.isfinite(p) & np.isfinite(f)
+        t, p, f = t[keep], p[keep], f[keep]
+        if not keep.all():
+            ax.text(0.02, 0.95, f"{int((~keep).sum())} non-finite", transform=ax.transAxes, fontsize=7, va="top")
         ax.scatter(t, f, s=5, alpha=0.35, color="#adb5bd", label="factual (no change)")
         ax.scatter(t, p, s=5, alpha=0.6, color="#e76f51", label="model counterfactual")
-        lo, hi = float(min(t.min(), p.min())), float(max(t.max(), p.max()))
+        lo, hi = (float(min(t.min(), p.min())), float(max(t.max(), p.max()))) if keep.any() else (0.0, 1.0)
         ax.plot([lo, hi], [lo, hi], color="#264653", lw=1)
         ax.set_xlabel(f"exact counterfactual {name}", fontsize=9)
         ax.set_ylabel("answer", fontsize=9)

@@ -128,3 +128,16 @@ def test_a_previous_plot_is_replaced(tmp_path: Path) -> None:
     s = _samples(11)
     plot_interventional([("obs", s, s)], ["a"], str(target))
     assert target.read_bytes()[:8] == PNG_MAGIC
+
+
+@pytest.mark.parametrize("bad", ["some", "all"])
+def test_non_finite_samples_of_a_diverging_model_still_plot(tmp_path: Path, bad: str) -> None:
+    truth, model = _samples(10), _samples(11)
+    model = {k: v.clone() for k, v in model.items()}
+    if bad == "all":
+        model["a"][:] = float("nan")
+    else:
+        model["a"][:5] = float("inf")
+    grid = plot_interventional([("obs", truth, model)], ["a", "b"], tmp_path / "grid.png")
+    cf = plot_counterfactuals(truth, model, truth, ["a", "b"], tmp_path / "cf.png")
+    assert _size(grid)[0] > 0 and _size(cf)[0] > 0
