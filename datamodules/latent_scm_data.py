@@ -2,8 +2,9 @@
 
 The data are generated once, in ``__init__``, from the exact model of
 :mod:`lightning_causal.scm.latent` (``backdoor``, ``frontdoor``, ``napkin``, ``napkin_mixed``,
-``verma``, ``conditional`` or ``frontdoor_mixed``): the training and validation splits come from one
-generator seeded with ``seed``, in that order, so they are reproducible and distinct. The latents
+``verma``, ``conditional``, ``frontdoor_mixed`` or ``napkin_conditional``): the training and
+validation splits come from one generator seeded with ``seed``, in that order, so they are
+reproducible and distinct. The latents
 are drawn and discarded: the rows hold the observed variables only, and ``graph`` carries a
 bidirected edge per latent. Because the data exist at instantiation, LightningCLI can link
 ``data.graph`` and ``data.variables`` into the model. Exact interventional and conditional
@@ -41,7 +42,7 @@ class LatentSCMDataModule(TensorDataModule):
 
     Args:
         scm: the built-in model: ``backdoor``, ``frontdoor``, ``napkin``, ``napkin_mixed``,
-            ``verma``, ``conditional`` or ``frontdoor_mixed``.
+            ``verma``, ``conditional``, ``frontdoor_mixed`` or ``napkin_conditional``.
         n_train: number of training rows.
         n_val: number of validation rows.
         batch_size: rows per batch.

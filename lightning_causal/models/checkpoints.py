@@ -10,7 +10,9 @@ differently; :func:`migrate_checkpoint` renames them in place, so such a checkpo
 * the hyperparameter ``network`` (the architecture) is ``mechanisms``;
 * the DCM's module ``network`` is ``node_mechanisms``, ID-GEN's ``factor_networks`` are
   ``factor_mechanisms``, and inside both the banks ``diffusion``, ``classifiers`` and ``images`` are
-  ``banks.diffusion``, ``banks.classifier`` and ``banks.image``.
+  ``banks.diffusion``, ``banks.classifier`` and ``banks.image``;
+* an ID-GEN checkpoint written before ``conditioning`` existed learned its conditional query's
+  last stage: it reads as ``conditioning="learn"``.
 """
 
 from __future__ import annotations
@@ -95,6 +97,10 @@ def migrate_checkpoint(checkpoint: MutableMapping[str, Any]) -> bool:
     hparams = checkpoint.get("hyper_parameters")
     if isinstance(hparams, MutableMapping) and "network" in hparams and "mechanisms" not in hparams:
         hparams["mechanisms"] = hparams.pop("network")
+        changed = True
+    idgen = checkpoint_family(checkpoint) == "idgen"
+    if isinstance(hparams, MutableMapping) and idgen and "conditioning" not in hparams:
+        hparams["conditioning"] = "learn"  # its conditional queries were learned (the weights of that stage are here)
         changed = True
     state = checkpoint.get("state_dict")
     if isinstance(state, MutableMapping):

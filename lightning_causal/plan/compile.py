@@ -17,8 +17,13 @@ follow the same lines of ID. Mirroring ID-GEN's steps (Rahman et al., NeurIPS 20
 
 Every factor takes only variables that precede its output in pi, so every merged network is
 acyclic and pi restricted to its nodes is a valid sampling order (ID-GEN's Section 4.5 argument).
-IDC-GEN adds one stage: sample the network of P(y, z | do(x)) with x (and the line-3 inputs)
-copied from data rows, and train y given (z, x) on those samples.
+IDC-GEN answers P(y | do(x), z) from the network of P(y, z | do(x)) in one of two ways
+(``conditioning``): ``"learn"`` adds one stage that samples that network with x (and the line-3
+inputs) copied from data rows and trains y given (z, x) on those samples (the paper's IDC-GEN);
+``"select"`` trains nothing more and keeps, at query time, the joint draws whose z matches the
+given value (rejection; exact up to the joint network's factors, for discrete z only). ``"auto"``
+compiles the learned stage and leaves the choice to the learner, which knows the variables' types
+(:meth:`SamplingPlan.resolve_conditioning`: selection where every such z is discrete).
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.identification.api import identify
 from lightning_causal.identification.estimand import Estimand
 from lightning_causal.identification.trace import IdStep
-from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring
+from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring, check_conditioning
 from lightning_causal.plan.sampling_plan import SamplingPlan
 
 __all__ = ["compile_estimand", "compile_plan"]
@@ -189,8 +194,9 @@ class _Compiler:
         )
 
 
-def compile_estimand(estimand: Estimand) -> SamplingPlan:
-    """The sampling plan that follows the ID trace behind ``estimand``."""
+def compile_estimand(estimand: Estimand, conditioning: str = "auto") -> SamplingPlan:
+    """The sampling plan that follows the ID trace behind ``estimand``; ``conditioning``: see the module docstring."""
+    conditioning = check_conditioning(conditioning)
     graph = estimand.graph
     core = graph.core
     compiler = _Compiler(core)
@@ -198,7 +204,8 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
     remaining = tuple(c for c in estimand.condition if c not in estimand.moved)
     wiring = compiler.finish(top)
     treatment_like = set(estimand.treatment) | set(estimand.moved)
-    if remaining:
+    selected = remaining if conditioning == "select" else ()
+    if remaining and not selected:
         # IDC-GEN: sample (y, z) from the joint network with its inputs copied from data rows,
         # then train y given z and the intervened inputs on those samples.
         name = f"D{len(compiler.datasets)}"
@@ -250,6 +257,8 @@ def compile_estimand(estimand: Estimand) -> SamplingPlan:
         datasets=datasets,
         wiring=wiring,
         estimand_text=str(estimand),
+        conditioning=conditioning,
+        selected=selected,
     )
 
 
@@ -258,12 +267,18 @@ def compile_plan(
     treatment: str | Sequence[str] | None,
     outcome: str | Sequence[str],
     condition: str | Sequence[str] | None = (),
+    conditioning: str = "auto",
 ) -> SamplingPlan:
     """Compile the ID-GEN (IDC-GEN for conditional queries) sampling plan of a query.
 
+    ``conditioning`` says how the conditions a conditional query keeps are met: ``"select"`` (keep
+    the joint draws that match them; discrete conditions), ``"learn"`` (IDC-GEN's extra learned
+    stage) or ``"auto"`` (the learner picks selection where every such condition is discrete).
+
     Raises:
-        QueryError: for a malformed query.
+        QueryError: for a malformed query or an unknown ``conditioning``.
         NotIdentifiableError: when the query is not identifiable (nothing would be trained).
     """
+    conditioning = check_conditioning(conditioning)
     estimand = identify(graph, treatment, outcome, condition)
-    return compile_estimand(estimand)
+    return compile_estimand(estimand, conditioning)

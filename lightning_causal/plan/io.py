@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_causal.errors import QueryError
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.plan.parts import Dataset, Factor, Node, Wiring
+from lightning_causal.plan.parts import Dataset, Factor, Node, Wiring, check_conditioning
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
@@ -81,6 +81,8 @@ def plan_to_dict(plan: SamplingPlan) -> dict[str, Any]:
             for d in plan.datasets
         ],
         "wiring": _wiring_to_dict(plan.wiring),
+        "conditioning": plan.conditioning,
+        "selected": list(plan.selected),
     }
 
 
@@ -113,6 +115,9 @@ def plan_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             ],
             "wiring": _wiring_from_dict(data[key]),
             "estimand_text": data.get("estimand", ""),
+            # plans written before conditioning was chosen learned the last stage of a conditional query
+            "conditioning": check_conditioning(data.get("conditioning", "learn")),
+            "selected": tuple(data.get("selected", ())),
         }
     except KeyError as err:
         raise QueryError(f"sampling plan is missing the key {err.args[0]!r}") from None

@@ -5,7 +5,8 @@ of its inputs comes from (from outside the network, or from an earlier node). Th
 wiring, fitted with a generator per factor, is the :class:`~lightning_causal.SamplingNetwork` users
 sample from; a generated dataset is drawn through a wiring too.
 
-Plain frozen data classes with no imports from the rest of the project; the plan
+Plain frozen data classes (and the names of the ways a conditional query is met, :data:`CONDITIONING`)
+that import nothing from the project but its errors; the plan
 (:mod:`lightning_causal.plan.sampling_plan`), its compiler, its text and JSON forms and the sampling
 runner all read them.
 """
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["INPUT", "Dataset", "Factor", "Node", "Wiring"]
+from lightning_causal.errors import QueryError
+
+__all__ = ["CONDITIONING", "INPUT", "Dataset", "Factor", "Node", "Wiring", "check_conditioning"]
 
 INPUT = "input"
 """The source of a node input that is fed from outside the wiring."""
@@ -77,3 +80,17 @@ class Dataset:
     def columns(self) -> tuple[str, ...]:
         generated = self.wiring.output_variables if self.wiring else ()
         return self.copied + generated
+
+
+CONDITIONING = ("auto", "learn", "select")
+"""How a conditional query's remaining conditions are met (see the module docstring)."""
+
+
+def check_conditioning(conditioning: object) -> str:
+    """``conditioning`` checked to be one of :data:`CONDITIONING`."""
+    if conditioning not in CONDITIONING:
+        raise QueryError(
+            f"conditioning is {conditioning!r}; use 'auto' (selection for discrete conditions, a learned stage "
+            "otherwise), 'learn' (IDC-GEN's learned stage) or 'select' (keep the joint draws that match)"
+        )
+    return str(conditioning)

@@ -56,4 +56,11 @@ def plan_table(plan: SamplingPlan) -> str:
             "nearest the treatment and condition values: ID line 3 showed that any value w with P(x | w) > 0 "
             "gives the same answer)"
         )
+    if plan.selected:
+        kept = ", ".join(plan.selected)
+        lines.append(
+            f"  (a query keeps the draws whose {kept} equal{'s' * (len(plan.selected) == 1)} the given value"
+            f"{'s' * (len(plan.selected) > 1)}: P(y | do(x), z) = P(y, z | do(x)) / P(z | do(x)), "
+            "conditioning 'select')"
+        )
     return "\n".join(lines)

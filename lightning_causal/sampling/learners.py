@@ -88,8 +88,11 @@ class Learner(ABC):
         is generated from its source by the network of the factors already fitted (the step-7
         update copies the carried columns from random rows and resamples the rest; IDC-GEN
         samples the joint network), then the factors trained on it are fitted by :meth:`fit`.
+        A plan with ``"auto"`` conditioning is first resolved for the data's discrete variables
+        (:meth:`SamplingPlan.resolve_conditioning`).
         """
         observed = self.observe(data, plan_columns(plan), cardinalities)
+        plan = plan.resolve_conditioning(observed.cardinalities)
         rng = self.space.rng(seed)
         generators: dict[str, ConditionalGenerator] = {}
         data_by_name: dict[str, PlanData] = {"D0": observed}

@@ -34,6 +34,35 @@ class ValueSpace(ABC):
     def constants(self, values: Mapping[str, Any], n: int, data: PlanData) -> dict[str, Any]:
         """``n`` rows of each fixed value (an intervention or a condition), checked against ``data``."""
 
+    @staticmethod
+    def concat(parts: list[Any]) -> Any:
+        """The rows of ``parts`` (values of one variable) one after the other (NumPy arrays or torch tensors)."""
+        if _is_torch(parts[0]):
+            import torch  # only spaces of torch values pass tensors
+
+            return torch.cat(parts)
+        return np.concatenate(parts)
+
+    @staticmethod
+    def take(values: Any, index: np.ndarray) -> Any:
+        """The rows ``index`` (an int array) of ``values`` (a NumPy array or a torch tensor)."""
+        if _is_torch(values):
+            import torch
+
+            return values[torch.as_tensor(index, device=values.device)]
+        return values[index]
+
+    @staticmethod
+    def equal_rows(values: Any, target: Any) -> np.ndarray:
+        """Per row, whether ``values`` equals ``target`` (same shape) in every coordinate, as a NumPy bool array."""
+        same = values == target
+        same = same.reshape(len(same), -1).all(1)
+        return same.cpu().numpy() if _is_torch(same) else np.asarray(same)
+
+
+def _is_torch(values: Any) -> bool:
+    return type(values).__module__.startswith("torch")
+
 
 class NumpyValueSpace(ValueSpace):
     """Class codes as int64 NumPy arrays and a ``numpy.random.Generator`` (exact tables)."""

@@ -30,7 +30,9 @@ The built-ins (:data:`LATENT_SCMS`, made by :func:`make_latent_scm`), with their
 * ``verma``: Verma's chain A -> B -> X -> Y with A <-> X and B <-> Y (ID's line 7, a generated
   dataset, and a free input A); P(Y | do(X));
 * ``conditional``: X -> M -> Y -> Z with X <-> Y and Z binary; P(Y | do(X), Z);
-* ``frontdoor_mixed``: X -> M -> Y with X <-> Y and M categorical (4 classes); P(Y | do(X)).
+* ``frontdoor_mixed``: X -> M -> Y with X <-> Y and M categorical (4 classes); P(Y | do(X));
+* ``napkin_conditional``: the napkin with a binary proxy Y -> Z of the outcome; P(Y | do(X), Z)
+  (IDC on top of ID's line 7).
 
 Their structural equations are in :attr:`LatentSCM.equations` (``e_V`` is the noise of V).
 
@@ -86,6 +88,7 @@ LATENT_SCMS: tuple[str, ...] = (
     "verma",
     "conditional",
     "frontdoor_mixed",
+    "napkin_conditional",
 )
 
 LatentMechanism = Callable[[Mapping[str, Tensor], Tensor], Tensor]
@@ -559,6 +562,29 @@ def _recipes() -> dict[str, _Recipe]:
                 ),
             },
             discrete=(("M", "categorical", 4),),
+        ),
+        "napkin_conditional": _Recipe(
+            "the napkin with a binary proxy Z of the outcome: P(Y | do(X), Z) needs IDC on top of ID's line 7",
+            (("W1", "W2"), ("W2", "X"), ("X", "Y"), ("Y", "Z")),
+            (U("U1", ("W1", "X")), U("U2", ("W1", "Y"))),
+            {
+                "W1": ("0.4 U1 + 0.9 U2 + 0.3 e_W1", lambda p, e: 0.4 * p["U1"] + 0.9 * p["U2"] + 0.3 * e),
+                "W2": ("1.3 tanh(W1) + 0.45 e_W2", lambda p, e: 1.3 * torch.tanh(p["W1"]) + 0.45 * e),
+                "X": (
+                    "W2 + 0.4 tanh(1.5 U1) + 0.4 e_X",
+                    lambda p, e: p["W2"] + 0.4 * torch.tanh(1.5 * p["U1"]) + 0.4 * e,
+                ),
+                "Y": (
+                    "0.6 tanh(1.5 X) + 0.7 U2 + 0.25 e_Y",
+                    lambda p, e: 0.6 * torch.tanh(1.5 * p["X"]) + 0.7 * p["U2"] + 0.25 * e,
+                ),
+                "Z": (
+                    "Bernoulli(sigmoid(2.5 Y - 0.5)) by inverse CDF of e_Z",
+                    lambda p, e: _binary(2.5 * p["Y"] - 0.5, e),
+                ),
+            },
+            discrete=(("Z", "binary", 2),),
+            condition=("Z",),
         ),
     }
 

@@ -113,3 +113,38 @@ def test_plan_errors() -> None:
         net.sample(10, {"X": 0}, given={"W2": 0})
     with pytest.raises(QueryError, match="not a sampling plan"):
         SamplingPlan.from_dict({"format": "something else"})
+
+
+# ---------------------------------------------------------------------------------------------------- conditioning
+def test_select_trains_no_idc_stage_and_its_network_outputs_the_condition() -> None:
+    g = NAMED_GRAPHS["conditional"].graph
+    learn = compile_plan(g, "X", "Y", "Z", conditioning="learn")
+    select = compile_plan(g, "X", "Y", "Z", conditioning="select")
+    assert (learn.conditioning, learn.selected) == ("learn", ())
+    assert (select.conditioning, select.selected) == ("select", ("Z",))
+    assert len(learn.datasets) == len(select.datasets) + 1 and len(learn.stages) == len(select.stages) + 1
+    # the learned stage's network takes Z as an input; the selecting network draws Z next to Y
+    assert "Z" in learn.wiring.inputs and "Z" not in learn.wiring.output_variables
+    assert "Z" not in select.wiring.inputs and {"Y", "Z"} <= set(select.wiring.output_variables)
+    assert "Z" not in select.arbitrary
+
+
+def test_auto_is_resolved_by_the_types_of_the_kept_conditions() -> None:
+    g = NAMED_GRAPHS["conditional"].graph
+    auto = compile_plan(g, "X", "Y", "Z")
+    assert auto.conditioning == "auto" and not auto.selected
+    assert auto.resolve_conditioning({"X", "Y", "Z"}).selected == ("Z",)
+    learned = auto.resolve_conditioning({"X", "Y"})  # Z continuous: only a learned stage answers
+    assert learned.conditioning == "learn" and len(learned.datasets) == len(auto.datasets)
+    with pytest.raises(QueryError, match="'Z' is not discrete") as err:
+        compile_plan(g, "X", "Y", "Z", conditioning="select").resolve_conditioning({"X", "Y"})
+    assert "\n" not in str(err.value)
+    # a condition rule 2 moves into the intervention set is no condition to select on
+    movable = compile_plan(NAMED_GRAPHS["backdoor"].graph, "X", "Y")
+    assert movable.resolve_conditioning(set()) is movable
+
+
+def test_an_unknown_conditioning_is_refused_in_one_line() -> None:
+    with pytest.raises(QueryError, match="conditioning is 'sample'; use 'auto'") as err:
+        compile_plan(NAMED_GRAPHS["conditional"].graph, "X", "Y", "Z", conditioning="sample")
+    assert "\n" not in str(err.value)

@@ -22,3 +22,16 @@ def test_plan_serialises_and_reloads(tmp_path) -> None:  # type: ignore[no-untyp
     a = plan.fit(joint).distribution({"W1": 1})
     b = again.fit(joint).distribution({"W1": 1})
     np.testing.assert_allclose(a.probs, b.probs, atol=1e-15)
+
+
+def test_a_selecting_plan_round_trips_and_plans_written_before_conditioning_learn(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g = NAMED_GRAPHS["conditional"].graph
+    select = compile_plan(g, "X", "Y", "Z", conditioning="select")
+    again = SamplingPlan.load(select.save(tmp_path / "select.json"))
+    assert (again.conditioning, again.selected) == ("select", ("Z",)) and str(again) == str(select)
+    assert "keeps the draws whose Z equals the given value" in str(select)
+    old = compile_plan(g, "X", "Y", "Z", conditioning="learn").to_dict()
+    del old["conditioning"], old["selected"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    loaded = SamplingPlan.load(tmp_path / "old.json")
+    assert (loaded.conditioning, loaded.selected) == ("learn", ()) and len(loaded.stages) == len(select.stages) + 1

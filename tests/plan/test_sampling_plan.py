@@ -162,18 +162,21 @@ def test_load_refuses_a_missing_or_broken_file_in_one_line(tmp_path) -> None:  #
 
 # ---------------------------------------------------------------------------------------------------- fit
 @pytest.mark.parametrize(
-    "scm,treatment,condition",
+    "scm,treatment,condition,conditioning",
     [
-        (strong_napkin_scm(), "X", ()),
-        (DiscreteSCM.random(NAMED_GRAPHS["napkin"].graph, seed=11, cardinality=(2, 3)), "X", ()),
-        (DiscreteSCM.random(NAMED_GRAPHS["frontdoor"].graph, seed=2), "X", ()),
-        (DiscreteSCM.random(NAMED_GRAPHS["conditional"].graph, seed=5), "X", ("Z",)),
-        (DiscreteSCM.random(MOVABLE, seed=3), "X", ("Z",)),
+        (strong_napkin_scm(), "X", (), "auto"),
+        (DiscreteSCM.random(NAMED_GRAPHS["napkin"].graph, seed=11, cardinality=(2, 3)), "X", (), "auto"),
+        (DiscreteSCM.random(NAMED_GRAPHS["frontdoor"].graph, seed=2), "X", (), "auto"),
+        (DiscreteSCM.random(NAMED_GRAPHS["conditional"].graph, seed=5), "X", ("Z",), "learn"),
+        (DiscreteSCM.random(NAMED_GRAPHS["conditional"].graph, seed=5), "X", ("Z",), "select"),
+        (DiscreteSCM.random(MOVABLE, seed=3), "X", ("Z",), "auto"),
     ],
-    ids=["strong-napkin", "napkin", "frontdoor", "idc-gen", "rule-2"],
+    ids=["strong-napkin", "napkin", "frontdoor", "idc-gen", "idc-select", "rule-2"],
 )
-def test_fit_on_an_exact_distribution_gives_the_brute_force_interventional_answer(scm, treatment, condition) -> None:  # type: ignore[no-untyped-def]
-    plan = compile_plan(scm.graph, treatment, "Y", condition)
+def test_fit_on_an_exact_distribution_gives_the_brute_force_interventional_answer(  # type: ignore[no-untyped-def]
+    scm, treatment, condition, conditioning
+) -> None:
+    plan = compile_plan(scm.graph, treatment, "Y", condition, conditioning=conditioning)
     network = plan.fit(scm.observational())
     assert isinstance(network, SamplingNetwork) and network.plan is plan
     assert set(network.generators) == {f.name for f in plan.factors}

@@ -62,8 +62,11 @@ def test_distribution_is_the_interventional_answer_and_samples_follow_it(name: s
         assert _empirical(samples, scm.cardinalities).tvd(truth) < 0.015
 
 
-def test_a_conditional_query_answers_given_the_condition() -> None:
-    scm, network = _fitted("conditional", seed=2, condition=("Z",))
+@pytest.mark.parametrize("conditioning", ["learn", "select"])
+def test_a_conditional_query_answers_given_the_condition(conditioning: str) -> None:
+    scm = DiscreteSCM.random(NAMED_GRAPHS["conditional"].graph, seed=2)
+    network = compile_plan(scm.graph, "X", "Y", "Z", conditioning=conditioning).fit(scm.observational())
+    assert network.plan.selected == (("Z",) if conditioning == "select" else ())
     for x in range(scm.cardinalities["X"]):
         for z in range(scm.cardinalities["Z"]):
             truth = scm.interventional(["Y"], {"X": x}, given={"Z": z})
@@ -71,6 +74,39 @@ def test_a_conditional_query_answers_given_the_condition() -> None:
     samples = network.sample(40_000, {"X": 1}, given={"Z": 0}, seed=3)
     truth = scm.interventional(["Y"], {"X": 1}, given={"Z": 0})
     assert _empirical(samples, scm.cardinalities).tvd(truth) < 0.015
+    again = network.sample(40_000, {"X": 1}, given={"Z": 0}, seed=3)
+    np.testing.assert_array_equal(samples["Y"], again["Y"])
+
+
+def _rare_proxy(p_one: float) -> DiscreteSCM:
+    """The conditional graph's SCM with Z = 1 drawn with probability ``p_one`` whatever Y is."""
+    scm = DiscreteSCM.random(NAMED_GRAPHS["conditional"].graph, seed=2)
+    table = np.zeros_like(scm.tables["Z"])
+    table[..., 0], table[..., 1] = 1 - p_one, p_one
+    return DiscreteSCM(scm.graph, scm.cardinalities, scm.latents, {**scm.tables, "Z": table})
+
+
+def test_selection_refuses_a_condition_too_rare_to_select_in_one_line() -> None:
+    network = compile_plan(NAMED_GRAPHS["conditional"].graph, "X", "Y", "Z").fit(_rare_proxy(0.0004).observational())
+    assert network.plan.selected == ("Z",)
+    rare = r"given Z = 1 matched \d+ of \d+ draws of the network under do\(X = 0\)"
+    with pytest.raises(QueryError, match=rare) as err:
+        network.sample(100, {"X": 0}, given={"Z": 1}, seed=0)
+    assert "conditioning='learn'" in str(err.value) and "\n" not in str(err.value)
+    exact = network.distribution({"X": 0}, {"Z": 1})  # the exact answer still exists
+    assert exact.variables == ("Y",)
+    # rare but above the floor: selection draws more rounds and still answers
+    scm = _rare_proxy(0.01)
+    network = compile_plan(scm.graph, "X", "Y", "Z").fit(scm.observational())
+    samples = network.sample(20_000, {"X": 0}, given={"Z": 1}, seed=1)
+    truth = scm.interventional(["Y"], {"X": 0}, given={"Z": 1})
+    assert samples["Y"].shape == (20_000,) and _empirical(samples, scm.cardinalities).tvd(truth) < 0.02
+
+
+def test_the_exact_answer_given_an_impossible_condition_is_refused() -> None:
+    network = compile_plan(NAMED_GRAPHS["conditional"].graph, "X", "Y", "Z").fit(_rare_proxy(0.0).observational())
+    with pytest.raises(QueryError, match="given Z = 1 has probability 0"):
+        network.distribution({"X": 0}, {"Z": 1})
 
 
 def test_the_network_reports_the_observed_cardinalities_and_its_parts() -> None:

@@ -39,6 +39,12 @@ SPEC: dict[str, tuple[set[tuple[str, str]], set[frozenset[str]], dict[str, int],
     ),
     "conditional": ({("X", "M"), ("M", "Y"), ("Y", "Z")}, {frozenset({"X", "Y"})}, {"Z": 2}, ("Z",)),
     "frontdoor_mixed": ({("X", "M"), ("M", "Y")}, {frozenset({"X", "Y"})}, {"M": 4}, ()),
+    "napkin_conditional": (
+        {("W1", "W2"), ("W2", "X"), ("X", "Y"), ("Y", "Z")},
+        {frozenset({"W1", "X"}), frozenset({"W1", "Y"})},
+        {"Z": 2},
+        ("Z",),
+    ),
 }
 
 N = 200_000
@@ -186,7 +192,7 @@ def test_treatment_values_are_quantiles_or_classes(name: str) -> None:
         assert got == [round(v, 2) for v in got] and np.allclose(got, want, atol=0.02)
     rows[0]["X"] = 99.0  # a copy: the cache stays intact
     assert scm.treatment_values()[0]["X"] != 99.0
-    assert scm.given_values() == ([{"Z": 0}, {"Z": 1}] if name == "conditional" else [{}])
+    assert scm.given_values() == ([{"Z": 0}, {"Z": 1}] if name.endswith("conditional") else [{}])
 
 
 # ---------------------------------------------------------------------- confounding and overlap

@@ -112,5 +112,14 @@ def test_two_factors_of_one_variable_on_one_dataset_are_separate_models() -> Non
 def test_a_conditional_query_keeps_its_condition(tiny_mechanisms: dict[str, Any]) -> None:
     graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
     model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", mechanisms=tiny_mechanisms)
-    assert model.plan.condition == ("Z",) and model.stage_count == 3
+    # a binary Z is selected (the joint network's draws that match it): no IDC-GEN stage
+    assert model.plan.condition == ("Z",) and model.plan.selected == ("Z",) and model.stage_count == 2
+    assert model.hparams["conditioning"] == "select"
+    learned = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", conditioning="learn", mechanisms=tiny_mechanisms)
+    assert learned.stage_count == 3 and learned.hparams["conditioning"] == "learn"
+    continuous = IDGEN(graph, {}, "X", "Y", "Z", mechanisms=tiny_mechanisms)  # only a learned stage answers
+    assert continuous.stage_count == 3 and continuous.hparams["conditioning"] == "learn"
+    with pytest.raises(QueryError, match="condition 'Z' is not discrete"):
+        IDGEN(graph, {}, "X", "Y", "Z", conditioning="select", mechanisms=tiny_mechanisms)
+    model = learned
     assert model.hparams["condition"] == ["Z"] and model.hparams["family"] == "idgen"

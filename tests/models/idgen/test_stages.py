@@ -134,10 +134,14 @@ def test_frontdoor_answers_near_the_truth_and_far_from_the_naive_conditional(tmp
         assert _mean_error(got, truth) < 0.5 * _mean_error(naive, truth), (x, float(got.mean()), float(truth.mean()))
 
 
-def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_path: Path) -> None:
+@pytest.mark.parametrize("conditioning,stages", [("learn", 3), ("auto", 2)])
+def test_a_conditional_query_answers_given_each_value(tmp_path: Path, conditioning: str, stages: int) -> None:
+    # Z is binary: "auto" keeps the joint draws whose Z matches (no IDC-GEN stage), "learn" trains y given z
     dm = LatentSCMDataModule("conditional", n_train=3000, n_val=0, batch_size=256, seed=0)
-    model = fit_idgen(_model(dm, {"hidden": 64}), dm, tmp_path / "run", _factory(800), progress=False)
-    assert model.stage_count == 3 and model.plan.condition == ("Z",)
+    model = _model(dm, {"hidden": 64}, conditioning=conditioning)
+    model = fit_idgen(model, dm, tmp_path / "run", _factory(800), progress=False)
+    assert model.stage_count == stages and model.plan.condition == ("Z",)
+    assert model.hparams["conditioning"] == ("learn" if conditioning == "learn" else "select")
     x = dm.scm.treatment_values()[2]
     means = {}
     for z in (0, 1):
@@ -147,6 +151,11 @@ def test_a_conditional_query_trains_idc_gen_and_answers_given_each_value(tmp_pat
         assert _mean_error(got, truth) < 0.25, (z, float(got.mean()), float(truth.mean()))
         means[z] = float(got.mean())
     assert means[1] > means[0] + 0.3  # Z is a proxy of Y: the answer moves with it
+    # one value of Z per row: every row is answered given its own value
+    rows = model.sample(4000, x, given={"Z": torch.arange(4000) % 2}, seed=3)["Y"][:, 0]
+    assert abs(float(rows[0::2].mean()) - means[0]) < 0.12 and abs(float(rows[1::2].mean()) - means[1]) < 0.12
+    again = model.sample(4000, x, given={"Z": torch.arange(4000) % 2}, seed=3)["Y"][:, 0]
+    assert torch.equal(rows, again)
 
 
 def test_mixed_napkin_answers_do_not_depend_on_the_free_input(tmp_path: Path) -> None:
