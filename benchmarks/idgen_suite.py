@@ -3,6 +3,7 @@
     python benchmarks/idgen_suite.py                    # all built-in latent-confounder SCMs
     python benchmarks/idgen_suite.py --quick            # a few minutes
     python benchmarks/idgen_suite.py --scms frontdoor napkin --steps 4000 --out results.json
+    python benchmarks/idgen_suite.py --scms conditional --conditioning learn --no-baselines  # IDC-GEN's learned stage
 
 Protocol, per structural model (lightning_causal/scm/latent.py: latent confounders, nonlinear and
 mixed continuous/categorical mechanisms, exact interventional and conditional samples) and seed:
@@ -11,7 +12,9 @@ mixed continuous/categorical mechanisms, exact interventional and conditional sa
 * three answers to its textbook query P(y | do(x)) (P(y | do(x), z) for ``conditional``), trained
   with the same generator (conditional diffusion for continuous variables, Gumbel-max for discrete
   ones, the same network sizes) and the same budget of optimizer steps:
-  - **ID-GEN**: the plan of the identified estimand, stage by stage (``--steps`` per stage);
+  - **ID-GEN**: the plan of the identified estimand, stage by stage (``--steps`` per stage); a
+    conditional query meets its condition as ``--conditioning`` says (default ``auto``: by
+    selection for a discrete z, no extra stage; ``learn``: IDC-GEN's learned stage of y given z);
   - **naive**: the conditional P(y | x) (P(y | x, z)) learned directly from the data, which is
     what ID-GEN answers when it is told there are no latent confounders;
   - **DCM, confounders ignored**: a DCM on the graph with its bidirected edges dropped (Chao et
@@ -49,6 +52,7 @@ from lightning_causal.mechanisms import MechanismConfig
 from lightning_causal.metrics.mmd import mmd
 from lightning_causal.models import DCM, IDGEN, AdamW
 from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+from lightning_causal.models.idgen.run_folder import stage_steps
 from lightning_causal.quiet import quiet
 from lightning_causal.scm.latent import LATENT_SCMS
 from lightning_causal.variables.spec import variables_to_dict
@@ -70,6 +74,7 @@ def _idgen(
     condition: tuple[str, ...],
     hidden: int,
     seed: int,
+    conditioning: str = "auto",
 ) -> IDGEN:
     variables = variables_to_dict({v: s for v, s in dm.variables.items() if v in graph.nodes})
     return IDGEN(
@@ -78,6 +83,7 @@ def _idgen(
         treatment=treatment,
         outcome=dm.scm.outcome,
         condition=condition,
+        conditioning=conditioning,
         mechanisms=_network(hidden),
         optimizer=partial(AdamW, lr=1e-3),
         seed=seed,
@@ -92,8 +98,10 @@ def _naive_graph(dm: LatentSCMDataModule) -> tuple[CausalGraph, tuple[str, ...]]
     return CausalGraph(directed=[(v, y) for v in inputs]), inputs
 
 
-def _train_idgen(model: IDGEN, dm: LatentSCMDataModule, steps: int, folder: str) -> IDGEN:
-    factory = stage_trainer_factory(steps, progress=False, accelerator="cpu", ema=0.999)
+def _train_idgen(model: IDGEN, dm: LatentSCMDataModule, steps: int, folder: str, patience: int | None = None) -> IDGEN:
+    """``steps`` per stage; with ``patience``, at most ``steps`` (the stopping rule of DiffusionLearner's defaults)."""
+    stop: dict[str, Any] = {"patience": patience, "min_steps": min(1000, steps), "val_every": 250} if patience else {}
+    factory = stage_trainer_factory(steps, progress=False, accelerator="cpu", ema=0.999, **stop)
     return fit_idgen(model, dm, folder, factory, batch_size=dm.batch_size, progress=False)
 
 
@@ -129,19 +137,31 @@ def _score(samples: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
     return {"mmd": float(mmd(a, b)), "mean_error": abs(float(a.mean() - b.mean()))}
 
 
-def run_one(name: str, seed: int, rows: int, steps: int, hidden: int) -> dict[str, Any]:
+def run_one(
+    name: str,
+    seed: int,
+    rows: int,
+    steps: int,
+    hidden: int,
+    conditioning: str = "auto",
+    baselines: bool = True,
+    patience: int | None = None,
+) -> dict[str, Any]:
     dm = LatentSCMDataModule(name, n_train=rows, n_val=500, batch_size=256, seed=seed)
     scm = dm.scm
     out: dict[str, Any] = {"scm": name, "seed": seed, "query": scm.query, "points": []}
     with tempfile.TemporaryDirectory() as folder, quiet():
         start = time.perf_counter()
-        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed)
-        idgen = _train_idgen(model, dm, steps, f"{folder}/idgen")
+        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed, conditioning)
+        idgen = _train_idgen(model, dm, steps, f"{folder}/idgen", patience)
         out["idgen_seconds"] = time.perf_counter() - start
-        budget = steps * idgen.stage_count  # the same number of optimizer steps for every answer
-        naive_graph, inputs = _naive_graph(dm)
-        naive = _train_idgen(_idgen(dm, naive_graph, inputs, (), hidden, seed), dm, budget, f"{folder}/naive")
-        dcm = _train_dcm(dm, budget, hidden, seed)
+        out["conditioning"] = idgen.plan.conditioning
+        out["stage_steps"] = stage_steps(Path(folder) / "idgen")
+        budget = sum(out["stage_steps"])  # the same number of optimizer steps for every answer
+        if baselines:
+            naive_graph, inputs = _naive_graph(dm)
+            naive = _train_idgen(_idgen(dm, naive_graph, inputs, (), hidden, seed), dm, budget, f"{folder}/naive")
+            dcm = _train_dcm(dm, budget, hidden, seed)
     out["stages"], out["steps_per_stage"], out["budget"] = idgen.stage_count, steps, budget
     for x in scm.treatment_values():
         for given in scm.given_values():
@@ -157,9 +177,10 @@ def run_one(name: str, seed: int, rows: int, steps: int, hidden: int) -> dict[st
             )["Y"]
             point: dict[str, Any] = {"x": x, "given": given, "floor": _score(truth_b, truth_a)}
             point["idgen"] = _score(idgen.sample(SAMPLES, x, given=given or None, seed=seed + 21)["Y"], truth_a)
-            naive_x = {**x, **given}  # the naive model reads z as an input (rule 2 made it one)
-            point["naive"] = _score(naive.sample(SAMPLES, naive_x, seed=seed + 22)["Y"], truth_a)
-            point["dcm_blind"] = _score(_dcm_answer(dcm, x, given, SAMPLES, seed + 23), truth_a)
+            if baselines:
+                naive_x = {**x, **given}  # the naive model reads z as an input (rule 2 made it one)
+                point["naive"] = _score(naive.sample(SAMPLES, naive_x, seed=seed + 22)["Y"], truth_a)
+                point["dcm_blind"] = _score(_dcm_answer(dcm, x, given, SAMPLES, seed + 23), truth_a)
             out["points"].append(point)
     return out
 
@@ -170,8 +191,11 @@ def summarise(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         points = [p for r in results if r["scm"] == name for p in r["points"]]
         row: dict[str, Any] = {"scm": name, "query": next(r["query"] for r in results if r["scm"] == name)}
         for method in ("floor", "idgen", "naive", "dcm_blind"):
-            row[method] = sum(p[method]["mmd"] for p in points) / len(points)
-            row[f"{method}_mean_error"] = sum(p[method]["mean_error"] for p in points) / len(points)
+            if all(method in p for p in points):
+                row[method] = sum(p[method]["mmd"] for p in points) / len(points)
+                row[f"{method}_mean_error"] = sum(p[method]["mean_error"] for p in points) / len(points)
+            else:  # baselines not run
+                row[method] = row[f"{method}_mean_error"] = float("nan")
         row["worst_idgen"] = max(p["idgen"]["mmd"] for p in points)
         table.append(row)
     return table
@@ -185,6 +209,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=3000, help="optimizer steps per ID-GEN stage (default 3000)")
     parser.add_argument("--hidden", type=int, default=128, help="hidden width of every network (default 128)")
     parser.add_argument("--quick", action="store_true", help="2000 rows, 800 steps per stage")
+    parser.add_argument(
+        "--conditioning",
+        choices=("auto", "learn", "select"),
+        default="auto",
+        help="how ID-GEN meets a conditional query's condition (default auto: selection for a discrete z)",
+    )
+    parser.add_argument("--no-baselines", action="store_true", help="train ID-GEN only (no naive answer, no DCM)")
+    parser.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop a stage after this many validations (every 250 steps) without a new best, after 1000 steps and "
+        "before --steps (DiffusionLearner's default rule: --patience 6 --steps 10000); default: exactly --steps",
+    )
     parser.add_argument("--out", type=Path, default=None, help="write every number as JSON")
     args = parser.parse_args(argv)
     if args.quick:
@@ -194,12 +232,18 @@ def main(argv: list[str] | None = None) -> int:
     for name in args.scms:
         for seed in args.seeds:
             start = time.perf_counter()
-            result = run_one(name, seed, args.rows, args.steps, args.hidden)
+            result = run_one(
+                name, seed, args.rows, args.steps, args.hidden, args.conditioning, not args.no_baselines, args.patience
+            )
+            print(f"  steps per stage: {result['stage_steps']}", file=sys.stderr, flush=True)
             result["seconds"] = time.perf_counter() - start
             results.append(result)
             print(f"{name} seed {seed}: {result['seconds']:.0f} s", file=sys.stderr, flush=True)
     table = summarise(results)
-    print(f"\nMMD to exact samples, averaged over evaluation values ({args.rows} rows, {args.steps} steps per stage)\n")
+    print(
+        f"\nMMD to exact samples, averaged over evaluation values ({args.rows} rows, {args.steps} steps per stage, "
+        f"conditioning {args.conditioning})\n"
+    )
     print(
         "| SCM | query | floor | ID-GEN | naive P(y given x) | DCM, no confounders | E[y] error: ID-GEN / naive / DCM |"
     )

@@ -84,6 +84,19 @@ class LatestCheckpoint(_AtomicCheckpoint):
             train_time_interval=train_time_interval,
         )
 
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """After a validation at a step this callback saved at (before the validation ran), save again.
+
+        Lightning resumes such a step without validating it again, so what the validation changed
+        (a stopping rule's counters, the best score so far) must be in the checkpoint.
+        """
+        if trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        if self._last_global_step_saved == trainer.global_step and trainer.global_step > 0:
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+        else:
+            super().on_validation_end(trainer, pl_module)
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Save the step training ended at, unless the last periodic save already holds it."""
         if self._last_global_step_saved != trainer.global_step and not trainer.sanity_checking:

@@ -25,6 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgre
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_causal.callbacks.image_samples import ImageSamples, image_variables
+from lightning_causal.callbacks.plateau import StopOnPlateau
 from lightning_causal.callbacks.preemption import Preemption, place_after_step_callbacks
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.callbacks.run_stats import RunStats
@@ -183,7 +184,9 @@ class CausalCLI(LightningCLI):
         (Path(self.trainer.default_root_dir) / PREEMPTED_FILE).unlink(missing_ok=True)  # finished: nothing to resume
         model = self.model
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
-        print(summary or f"Training ended at step {self.trainer.global_step}. {checkpoint_note(self.trainer)}")
+        stopped = [c.summary() for c in self.trainer.callbacks if isinstance(c, StopOnPlateau)]  # type: ignore[attr-defined]
+        why = next((f" ({s})" for s in stopped if s), "")
+        print(summary or f"Training ended at step {self.trainer.global_step}{why}. {checkpoint_note(self.trainer)}")
 
     def _check_resume(self) -> None:
         """A ``fit --ckpt_path`` of another model is refused once the model exists, before the Trainer does."""

@@ -32,15 +32,16 @@ def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shel
     ]
     first = run_cli(*fit, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    assert "Trained the ID-GEN plan of P(Y | do(X), Z) in 3 stages" in first.stdout
-    for stage in range(3):
-        assert f"Stage {stage} of 2: training" in first.stdout
+    # Z is binary: the joint network of (Y, Z) is trained and a query keeps the draws whose Z matches
+    assert "Trained the ID-GEN plan of P(Y | do(X), Z) in 2 stages of 12, 12 steps" in first.stdout
+    for stage in range(2):
+        assert f"Stage {stage} of 1: training" in first.stdout
         assert (run / f"stage{stage}" / "final.ckpt").is_file()
-    assert (run / "data" / "D1" / "manifest.json").is_file() and (run / "data" / "D2" / "manifest.json").is_file()
+    assert (run / "data" / "D1" / "manifest.json").is_file() and not (run / "data" / "D2").exists()
 
     again = run_cli(*fit, cwd=tmp_path)  # resumes: nothing is trained or generated again
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "stages 0..2 are trained" in again.stdout and "Stage 0 of 2" not in again.stdout
+    assert "stages 0..1 are trained" in again.stdout and "Stage 0 of 1" not in again.stdout
 
     out = tmp_path / "y.csv"
     sample = run_cli("sample", "--ckpt", str(run), "--do", "X=0.8", "--given", "Z=1", "--n", "40", "--out", str(out))
@@ -68,3 +69,21 @@ def test_seed_everything_seeds_the_model_and_a_data_seed_of_its_own_trains_with_
     ckpt = torch.load(run / "idgen.ckpt", map_location="cpu", weights_only=False)
     assert ckpt["hyper_parameters"]["seed"] == 3
     assert json.loads((run / "wandb_run.json").read_text())["id"]  # the config's logger (W&B) ran
+
+
+def test_conditioning_learn_from_the_config_trains_idc_gens_stage(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    fit = run_cli(
+        *TABLE_FIT,
+        "--model.init_args.conditioning=learn",
+        "--trainer.max_steps=3",
+        "--trainer.val_check_interval=3",
+        f"--trainer.default_root_dir={run}",
+        cwd=tmp_path,
+    )
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    assert "Trained the ID-GEN plan of P(Y | do(X), Z) in 3 stages of 3, 3, 3 steps" in fit.stdout
+    assert (run / "data" / "D2" / "manifest.json").is_file()
+    bad = run_cli(*TABLE_FIT, "--model.init_args.conditioning=sample", f"--trainer.default_root_dir={run}-bad")
+    assert bad.returncode != 0 and "conditioning is 'sample'; use 'auto'" in bad.stderr
+    assert "Traceback" not in bad.stderr

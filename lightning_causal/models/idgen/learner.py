@@ -41,8 +41,16 @@ class DiffusionLearner(Learner):
 
         network = plan.fit(data, learner=DiffusionLearner(max_steps=5000, run_dir="runs/napkin"))
 
+    Every stage trains until its validation loss (on 5% of its rows, held out) has had no new best
+    for ``patience`` validations (every ``val_every`` steps), and at least ``min_steps`` and at most
+    ``max_steps`` steps (:class:`~lightning_causal.callbacks.StopOnPlateau`); ``patience=None``
+    trains every stage for exactly ``max_steps`` steps.
+
     Args:
-        max_steps: optimizer steps per stage.
+        max_steps: the most optimizer steps of a stage (with ``patience=None``: the steps of every stage).
+        patience: validations without a new best before a stage stops (None: no stopping rule).
+        min_steps: the fewest optimizer steps of a stage.
+        val_every: steps between validations.
         batch_size: rows per batch.
         mechanisms: the architecture of the factors' mechanisms (:class:`MechanismConfig` or its fields).
         variables: declared types (e.g. ``{"M": {"type": "categorical", "classes": 4}}``); others are
@@ -59,7 +67,7 @@ class DiffusionLearner(Learner):
 
     def __init__(
         self,
-        max_steps: int = 2000,
+        max_steps: int = 10_000,
         batch_size: int = 256,
         mechanisms: MechanismConfig | Mapping[str, Any] | None = None,
         variables: Mapping[str, Any] | None = None,
@@ -67,9 +75,13 @@ class DiffusionLearner(Learner):
         lr: float = 1e-3,
         progress: bool = True,
         generation_guidance: float | None = None,
+        patience: int | None = 6,
+        min_steps: int = 1000,
+        val_every: int = 250,
         **trainer_kwargs: Any,
     ) -> None:
         self.max_steps = max_steps
+        self.patience, self.min_steps, self.val_every = patience, min_steps, val_every
         self.batch_size = batch_size
         self.mechanisms = mechanisms
         self.declared = dict(variables or {})
@@ -109,13 +121,21 @@ class DiffusionLearner(Learner):
             treatment=plan.treatment,
             outcome=plan.outcome,
             condition=plan.condition,
+            conditioning=plan.conditioning,
             mechanisms=mechanisms,
             optimizer=partial(AdamW, lr=self.lr),
             seed=int(seed),
             generated_size=generated_size,
             generation_guidance=self.generation_guidance,
         )
-        factory = stage_trainer_factory(self.max_steps, progress=self.progress, **self.trainer_kwargs)
+        factory = stage_trainer_factory(
+            self.max_steps,
+            progress=self.progress,
+            patience=self.patience,
+            min_steps=min(self.min_steps, self.max_steps),
+            val_every=self.val_every,
+            **self.trainer_kwargs,
+        )
         with quiet(), tempfile.TemporaryDirectory(prefix="idgen-") as scratch:
             folder = self.run_dir if self.run_dir is not None else scratch
             fit_idgen(model, observed.columns, folder, factory, self.batch_size, progress=self.progress)

@@ -47,6 +47,7 @@ from lightning_causal.graph.io import resolve_graph_spec
 from lightning_causal.mechanisms import EmpiricalRows, MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.idgen.factors import FactorMechanisms
+from lightning_causal.models.idgen.run_folder import stage_steps
 from lightning_causal.models.idgen.stages import fit_idgen
 from lightning_causal.models.interface import FitContext, QueryLabels
 from lightning_causal.plan.compile import compile_plan
@@ -81,6 +82,10 @@ class IDGEN(CausalModule):
         treatment: the intervened variables X of P(y | do(x), z).
         outcome: the outcome variables Y.
         condition: the conditioning variables Z of a conditional query (default: none).
+        conditioning: how a conditional query meets the conditions it keeps: ``"select"`` trains the
+            network of P(y, z | do(x)) and keeps the draws whose z matches (exact up to that network;
+            discrete z only), ``"learn"`` trains IDC-GEN's extra stage of y given z, ``"auto"``
+            (default) selects where every such condition is discrete and learns otherwise.
         mechanisms: the architecture of every factor's mechanism (:class:`~lightning_causal.mechanisms.MechanismConfig`:
             widths, conditioning, diffusion schedule, ``roots`` for factors without inputs, images), or its fields.
         optimizer: builds the optimizer (default: fused AdamW, lr 1e-3).
@@ -108,6 +113,7 @@ class IDGEN(CausalModule):
         treatment: Query = None,
         outcome: Query = "Y",
         condition: Query = None,
+        conditioning: str = "auto",
         mechanisms: MechanismConfig | dict[str, Any] | None = None,
         optimizer: OptimizerCallable | None = None,
         scheduler: LRSchedulerCallable | None = None,
@@ -134,7 +140,8 @@ class IDGEN(CausalModule):
             raise QueryError(
                 f"generation_guidance is {generation_guidance!r}; give a weight >= 0 (0: no guidance), or leave it out"
             )
-        self.plan: SamplingPlan = compile_plan(causal_graph, _names(treatment), _names(outcome), _names(condition))
+        plan = compile_plan(causal_graph, _names(treatment), _names(outcome), _names(condition), conditioning)
+        self.plan: SamplingPlan = plan.resolve_conditioning({v for v, s in specs.items() if s.is_discrete})
         self.save_hyperparameters(
             {
                 "family": "idgen",
@@ -143,6 +150,7 @@ class IDGEN(CausalModule):
                 "treatment": list(self.plan.treatment),
                 "outcome": list(self.plan.outcome),
                 "condition": list(self.plan.condition),
+                "conditioning": self.plan.conditioning,
                 "mechanisms": asdict(config),
                 "seed": seed,
                 "sample_steps": sample_steps,
@@ -304,8 +312,11 @@ class IDGEN(CausalModule):
         """Where the trained plan is, and how to sample it."""
         root = Path(context.trainer.default_root_dir)
         stages = self.stage_count
+        steps = stage_steps(root)
+        took = f" of {', '.join(map(str, steps))} steps" if steps else ""
         return (
-            f"Trained the ID-GEN plan of {self.plan.query} in {stages} stage{'s' * (stages != 1)} (run folder {root}). "
+            f"Trained the ID-GEN plan of {self.plan.query} in {stages} stage{'s' * (stages != 1)}{took} "
+            f"(run folder {root}). "
             f"The trained plan is {root / 'idgen.ckpt'}: lightning-causal sample --ckpt {root / 'idgen.ckpt'} "
             "--do ... --n ... --out samples.csv"
         )

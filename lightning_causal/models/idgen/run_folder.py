@@ -30,7 +30,7 @@ from lightning_causal.ranks import global_rank
 if TYPE_CHECKING:
     from lightning_causal.models.idgen.module import IDGEN
 
-__all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "run_fingerprint"]
+__all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "run_fingerprint", "stage_steps"]
 
 RUN_FORMAT = "lightning-causal/idgen-run/1"
 
@@ -111,12 +111,24 @@ class RunFolder:
         """The last of the first ``stages`` stages that is trained (None when none is)."""
         return max((k for k in range(stages) if self.trained(k)), default=None)
 
-    def mark_trained(self, stage: int, checkpoint: Path, steps: int) -> None:
-        """Record that stage ``stage`` is trained, its final checkpoint and the steps it took."""
-        self.state["stages"][str(stage)] = {"checkpoint": str(checkpoint.relative_to(self.root)), "steps": steps}
+    def mark_trained(self, stage: int, checkpoint: Path, steps: int, stopped: str | None = None) -> None:
+        """Record that stage ``stage`` is trained, its final checkpoint, the steps it took and why it stopped early."""
+        entry: dict[str, Any] = {"checkpoint": str(checkpoint.relative_to(self.root)), "steps": steps}
+        if stopped:
+            entry["stopped"] = stopped
+        self.state["stages"][str(stage)] = entry
         self.save()
 
     def mark_generated(self, name: str, folder: Path) -> None:
         """Record that the dataset ``name`` is generated in ``folder``."""
         self.state["datasets"][name] = str(folder.relative_to(self.root))
         self.save()
+
+
+def stage_steps(root: Path) -> list[int]:
+    """The optimizer steps each trained stage of the run folder ``root`` took, in stage order (none: no manifest)."""
+    try:
+        stages = json.loads((Path(root) / "idgen.json").read_text())["stages"]
+        return [int(stages[k]["steps"]) for k in sorted(stages, key=int)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []

@@ -1,5 +1,7 @@
 """The data of one ID-GEN stage when it is not the user's data module: generated datasets, or rows given as a dict.
 
+Both hold some rows out for validation (the loss a stopping rule watches).
+
 A stage that trains on several generated datasets draws one batch of each per step (a batch is
 ``{dataset: {variable: tensor}}``); the last ``val_fraction`` of every dataset's rows validate
 (generated rows are independent draws, so a tail split is a random one). Loaders are the resumable
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import lightning as L
+import torch
 from torch import Tensor
 
 from lightning_causal.data.loaders import tensor_loader, zipped_loader
@@ -50,12 +53,26 @@ class StageData(L.LightningDataModule):
 
 
 class RowsData(L.LightningDataModule):
-    """Shuffled training batches of rows given as ``{variable: tensor}`` (stage 0 when no data module is given)."""
+    """Batches of rows given as ``{variable: tensor}`` (stage 0 when no data module is given).
 
-    def __init__(self, tensors: Mapping[str, Tensor], batch_size: int, seed: int) -> None:
+    ``val_fraction`` of the rows (chosen by a permutation seeded with ``seed``: given rows may be
+    sorted) validate, when there are at least 200; the others train.
+    """
+
+    def __init__(self, tensors: Mapping[str, Tensor], batch_size: int, seed: int, val_fraction: float = 0.05) -> None:
         super().__init__()
-        self.tensors, self.batch_size, self.seed = dict(tensors), batch_size, seed
+        n = len(next(iter(tensors.values())))
+        n_val = int(n * val_fraction) if n >= 200 else 0
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+        held, kept = order[:n_val].sort().values, order[n_val:].sort().values
+        self.tensors = {v: t[kept] for v, t in tensors.items()} if n_val else dict(tensors)
+        self.val_tensors = {v: t[held] for v, t in tensors.items()} if n_val else {}
+        self.batch_size, self.seed = batch_size, seed
 
     def train_dataloader(self) -> Any:
         """Shuffled batches ``{variable: tensor}``."""
         return tensor_loader(self.tensors, self.batch_size, self.seed)
+
+    def val_dataloader(self) -> Any:
+        """The held-out rows in order (none for fewer than 200 rows)."""
+        return tensor_loader(self.val_tensors, self.batch_size, None) if self.val_tensors else []

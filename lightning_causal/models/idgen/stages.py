@@ -35,6 +35,7 @@ from torch import Tensor
 
 from lightning_causal.callbacks.checkpoints import LatestCheckpoint
 from lightning_causal.callbacks.ema import EMA
+from lightning_causal.callbacks.plateau import StopOnPlateau
 from lightning_causal.callbacks.preemption import Preemption
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.data.rows import RowSource
@@ -181,7 +182,8 @@ def fit_idgen(
         device = stage_trainer.strategy.root_device
         final = stage_root / "final.ckpt"
         _save_weights(stage_trainer, final)
-        run.mark_trained(stage, final, int(stage_trainer.global_step))
+        stopped = [c.summary() for c in stage_trainer.callbacks if isinstance(c, StopOnPlateau)]  # type: ignore[attr-defined]
+        run.mark_trained(stage, final, int(stage_trainer.global_step), next((s for s in stopped if s), None))
     final_stage = run.trained(model.stage_count - 1)
     assert final_stage is not None
     target = root / "idgen.ckpt"
@@ -236,20 +238,34 @@ def stage_trainer_factory(
     devices: int | str = 1,
     ema: float | None = 0.999,
     checkpoint_every: int | None = None,
+    patience: int | None = None,
+    min_steps: int = 0,
+    val_every: int | None = None,
     **trainer_kwargs: Any,
 ) -> TrainerFactory:
-    """The default Trainer of each stage: ``max_steps`` steps, validation and ``last.ckpt`` every ``checkpoint_every``
-    steps (default: a tenth of the run), EMA of the weights."""
+    """The default Trainer of each stage: at most ``max_steps`` steps, ``last.ckpt`` every ``checkpoint_every`` steps
+    (default: a tenth of the run), EMA of the weights.
+
+    With ``patience``, a stage also stops when its validation loss has had no new best for
+    ``patience`` validations (:class:`~lightning_causal.callbacks.StopOnPlateau`, not before
+    ``min_steps``); without, every stage takes ``max_steps`` steps. Validation runs every
+    ``val_every`` steps (default: with ``patience``, the smaller of 250 and a tenth of the run;
+    without, at every checkpoint).
+    """
+    every = checkpoint_every or max(1, max_steps // 10)
+    check = val_every or (min(every, 250) if patience is not None else every)
+    StopOnPlateau(patience if patience is not None else 1, min_steps)  # checks the settings now, once
 
     def make(stage: int, root: Path) -> L.Trainer:
-        every = checkpoint_every or max(1, max_steps // 10)
         callbacks: list[Any] = [LatestCheckpoint(dirpath=root / "checkpoints", every_n_train_steps=every)]
         if ema is not None:
             callbacks.append(EMA(decay=ema))
+        if patience is not None:
+            callbacks.append(StopOnPlateau(patience, min_steps))
         if progress:
             callbacks.append(StepProgressBar())
         callbacks.append(Preemption())  # after the EMA: the stop's checkpoint holds this step's average
-        settings = {"val_check_interval": min(every, max_steps), "check_val_every_n_epoch": None, **trainer_kwargs}
+        settings = {"val_check_interval": min(check, max_steps), "check_val_every_n_epoch": None, **trainer_kwargs}
         return L.Trainer(
             max_steps=max_steps,
             accelerator=accelerator,
