@@ -37,6 +37,7 @@ from lightning_causal.plan.text import plan_table
 from lightning_causal.sampling.fit import fit_plan
 
 if TYPE_CHECKING:
+    from lightning_causal.sampling.ensemble import EnsembleNetwork
     from lightning_causal.sampling.learners import Learner
     from lightning_causal.sampling.sampling_network import SamplingNetwork
 
@@ -176,6 +177,35 @@ class SamplingPlan:
             raise TypeError(f"SamplingPlan.fit() got an unexpected keyword argument {name!r}")
         return fit_plan(
             self, data, learner=learner, seed=seed, generated_size=generated_size, cardinalities=cardinalities
+        )
+
+    def fit_ensemble(
+        self,
+        data: Any,
+        members: int = 20,
+        learner: str | Learner = "categorical",
+        seed: int = 0,
+        generated_size: int | None = None,
+        cardinalities: Mapping[str, int] | None = None,
+        progress: bool = False,
+    ) -> EnsembleNetwork:
+        """Fit the plan on ``data`` and on ``members`` bootstrap resamples of its rows: answers with intervals.
+
+        ``network.interval({"X": 1})`` gives the 90% interval of the mean of every outcome under
+        ``do(X = 1)``; see :mod:`lightning_causal.sampling.ensemble`. Arguments as :meth:`fit`
+        (``data`` must be rows, not an exact distribution).
+        """
+        from lightning_causal.sampling.ensemble import fit_ensemble  # the sampling package imports plans
+
+        return fit_ensemble(
+            self,
+            data,
+            members,
+            learner=learner,
+            seed=seed,
+            generated_size=generated_size,
+            cardinalities=cardinalities,
+            progress=progress,
         )
 
     # ------------------------------------------------------------------ text

@@ -9,7 +9,9 @@
   :func:`generate_rows`, the one place a plan's datasets are generated;
 * ``fit.py``: :func:`fit_plan`, ID-GEN's training loop;
 * ``sampling_network.py``: :class:`SamplingNetwork`, the fitted network users sample from;
-* ``exact.py``: variable elimination over exact tables.
+* ``exact.py``: variable elimination over exact tables;
+* ``ensemble.py``: :func:`fit_ensemble`, the network fitted on all rows and on bootstrap resamples,
+  and the intervals of its answers (:class:`EnsembleNetwork`).
 
 The package imports no torch.
 """
@@ -20,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_causal.sampling.ancestral import run_wiring
 from lightning_causal.sampling.data import ArrayData, ExactData, PlanData, TensorData, generate_rows
+from lightning_causal.sampling.ensemble import EnsembleNetwork, Interval, bootstrap_rows, fit_ensemble
 from lightning_causal.sampling.exact import wiring_joint
 from lightning_causal.sampling.fit import fit_plan
 from lightning_causal.sampling.learners import (
@@ -38,7 +41,9 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrayData",
     "CategoricalLearner",
+    "EnsembleNetwork",
     "ExactData",
+    "Interval",
     "Learner",
     "NumpyValueSpace",
     "PlanData",
@@ -47,6 +52,8 @@ __all__ = [
     "TensorValueSpace",
     "ValueSpace",
     "available_learners",
+    "bootstrap_rows",
+    "fit_ensemble",
     "fit_plan",
     "generate_rows",
     "learner_for",

@@ -74,6 +74,11 @@ class Learner(ABC):
     def fit(self, factors: Sequence[Factor], data: PlanData) -> dict[str, ConditionalGenerator]:
         """Fitted generators of ``factors`` (all trained on ``data``), keyed by factor name."""
 
+    def member(self, index: int) -> Learner:
+        """The learner of bootstrap member ``index`` of an ensemble (:func:`~lightning_causal.sampling.fit_ensemble`),
+        after this one fitted all rows: it must type the resampled rows as this one typed all of them."""
+        return self
+
     def fit_plan(
         self,
         plan: SamplingPlan,

@@ -10,6 +10,7 @@ rule of :mod:`lightning_causal.variables.inference` (:func:`~lightning_causal.da
 
 from __future__ import annotations
 
+import copy
 import tempfile
 from collections.abc import Mapping, Sequence
 from functools import partial
@@ -30,6 +31,7 @@ from lightning_causal.sampling.data import PlanData, TensorData
 from lightning_causal.sampling.learners import Learner, plan_columns
 from lightning_causal.sampling.sampling_network import SamplingNetwork
 from lightning_causal.sampling.tensor_space import TensorValueSpace
+from lightning_causal.variables.spec import variables_to_dict
 
 __all__ = ["DiffusionLearner"]
 
@@ -91,6 +93,13 @@ class DiffusionLearner(Learner):
         self.generation_guidance = generation_guidance
         self.trainer_kwargs = trainer_kwargs
         self.space = TensorValueSpace({})
+
+    def member(self, index: int) -> DiffusionLearner:
+        """A copy that types rows as this learner typed its data and trains in ``<run_dir>/member-<index>``."""
+        twin = copy.copy(self)
+        twin.declared = variables_to_dict(self.variables)
+        twin.run_dir = None if self.run_dir is None else Path(self.run_dir) / f"member-{index}"
+        return twin
 
     def observe(self, data: Any, needed: Sequence[str], cardinalities: Mapping[str, int] | None) -> PlanData:
         """The observed rows, checked and typed (:func:`~lightning_causal.data.as_rows`)."""
