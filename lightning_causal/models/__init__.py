@@ -7,7 +7,9 @@
   hold and how release-0.1 ones are read; ``interface.py``: what commands hand a family;
 * ``dcm/``: :class:`DCM`, diffusion causal models over a DAG (Chao et al. 2023);
 * ``idgen/``: :class:`IDGEN`, any identifiable query on a graph with latent confounders, answered
-  by conditional generative models trained per factor of its ID-GEN plan (Rahman et al. 2024).
+  by conditional generative models trained per factor of its ID-GEN plan (Rahman et al. 2024);
+* ``ensemble.py``: :func:`fit_bootstrap`, a model trained on its rows and on bootstrap resamples
+  of them, for intervals.
 
 A new family (Diff-SCM, DIME, IWDD) is one new package here whose LightningModule subclasses
 :class:`CausalModule` with a ``family`` name; it builds its mechanisms from
@@ -19,6 +21,7 @@ from typing import Any
 
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.dcm import DCM
+from lightning_causal.models.ensemble import bootstrap_data, fit_bootstrap
 from lightning_causal.models.families import families, load_model, model_family
 from lightning_causal.models.idgen import IDGEN
 from lightning_causal.models.interface import FitContext, QueryLabels
@@ -32,7 +35,9 @@ __all__ = [
     "FitContext",
     "QueryLabels",
     "WarmupCosine",
+    "bootstrap_data",
     "families",
+    "fit_bootstrap",
     "load_model",
     "model_family",
 ]

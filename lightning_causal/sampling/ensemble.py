@@ -66,6 +66,14 @@ class Interval:
         return f"{self.estimate:.4g} [{self.low:.4g}, {self.high:.4g}] ({self.level:.0%}, {self.members} members)"
 
 
+def _classes(network: Any) -> dict[str, int]:
+    """The number of classes of every discrete variable of a network (its data's) or a model (its specs')."""
+    if hasattr(network, "cardinalities"):
+        return dict(network.cardinalities)
+    specs = getattr(network, "variables", {})
+    return {v: s.classes for v, s in specs.items() if s.is_discrete}
+
+
 def bootstrap_rows(columns: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """``n`` rows drawn with replacement from the ``n`` rows of ``columns`` (NumPy arrays or torch tensors)."""
     n = len(next(iter(columns.values())))
@@ -88,7 +96,11 @@ def _level(level: Any) -> float:
 
 
 class EnsembleNetwork:
-    """A sampling network fitted on all rows, with bootstrap members for intervals (see the module docstring).
+    """An answer fitted on all rows, with bootstrap members for intervals (see the module docstring).
+
+    The fitted objects are sampling networks (:func:`fit_ensemble`) or trained models such as a DCM
+    (:func:`lightning_causal.models.fit_bootstrap`): anything with ``sample(n, interventions,
+    given, seed=...)`` and, for :meth:`counterfactual`, ``counterfactual(factual, interventions, seed=...)``.
 
     Args:
         network: fitted on all rows: :meth:`sample` draws from it and estimates come from it.
@@ -96,18 +108,39 @@ class EnsembleNetwork:
         seeds: the seed of each member's resample and fit.
     """
 
-    def __init__(self, network: SamplingNetwork, members: Sequence[SamplingNetwork], seeds: Sequence[int]) -> None:
+    def __init__(self, network: Any, members: Sequence[Any], seeds: Sequence[int]) -> None:
         self.network = network
         self.members = list(members)
         self.seeds = list(seeds)
 
     @property
     def plan(self) -> SamplingPlan:
-        return self.network.plan
+        """The plan of an ensemble of sampling networks."""
+        return self.network.plan  # type: ignore[no-any-return]
 
     def sample(self, n: int, interventions: Mapping[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
-        """Samples of the network fitted on all rows (:meth:`SamplingNetwork.sample`)."""
-        return self.network.sample(n, interventions, **kwargs)
+        """Samples of the answer fitted on all rows (its ``sample``)."""
+        return self.network.sample(n, interventions, **kwargs)  # type: ignore[no-any-return]
+
+    def counterfactual(
+        self,
+        factual: Mapping[str, Any],
+        interventions: Mapping[str, Any],
+        level: float = 0.9,
+        seed: int = 0,
+    ) -> dict[str, Interval]:
+        """Intervals of the mean counterfactual of each variable over the ``factual`` rows, had ``interventions`` been.
+
+        Each model computes the counterfactuals of the same rows (a DCM's abduction and prediction).
+        """
+        level = _level(level)
+        if not hasattr(self.network, "counterfactual"):
+            raise QueryError(f"{type(self.network).__name__} answers no counterfactuals: fit an ensemble of DCMs")
+
+        def mean(model: Any) -> dict[str, float]:
+            return self._summarise(model, model.counterfactual(factual, interventions, seed=seed), None)
+
+        return self._intervals(mean(self.network), [mean(m) for m in self.members], level)
 
     def interval(
         self,
@@ -166,7 +199,7 @@ class EnsembleNetwork:
 
     def _statistic(
         self,
-        network: SamplingNetwork,
+        network: Any,
         interventions: Mapping[str, Any] | None,
         given: Mapping[str, Any] | None,
         statistic: str | float,
@@ -178,15 +211,19 @@ class EnsembleNetwork:
             if isinstance(statistic, bool) or not isinstance(statistic, int | float) or not 0 < statistic < 1:
                 raise QueryError(f"statistic is {statistic!r}; give 'mean' or a quantile level between 0 and 1")
             quantile = float(statistic)
-        cards = network.cardinalities
-        if quantile is None and isinstance(network.space, NumpyValueSpace):  # exact tables: the exact answer
-            exact = network.distribution(interventions, given)
+        if quantile is None and isinstance(getattr(network, "space", None), NumpyValueSpace):
+            exact = network.distribution(interventions, given)  # exact tables: the exact answer
             return {
                 f"P({v}={k})": float(p)
                 for v in network.plan.outcome
                 for k, p in enumerate(exact.marginal([v]).aligned([v]))
             }
-        samples = network.sample(n, interventions, given, seed=seed)
+        return self._summarise(network, network.sample(n, interventions, given, seed=seed), quantile)
+
+    @staticmethod
+    def _summarise(network: Any, samples: Mapping[str, Any], quantile: float | None) -> dict[str, float]:
+        """The mean (or ``quantile``) of every coordinate of every variable; class probabilities of discrete ones."""
+        cards = _classes(network)
         out: dict[str, float] = {}
         for v, values in samples.items():
             array = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
@@ -198,17 +235,17 @@ class EnsembleNetwork:
                 continue
             flat = array.reshape(len(array), -1).astype(np.float64)
             if flat.shape[1] > 64:
-                raise QueryError(
-                    f"outcome {v!r} has {flat.shape[1]} values per sample (an image?): intervals are for numbers "
-                    "and classes"
-                )
+                continue  # an image: no interval of its pixels
             stat = flat.mean(0) if quantile is None else np.quantile(flat, quantile, axis=0)
             names = [v] if flat.shape[1] == 1 else [f"{v}[{j}]" for j in range(flat.shape[1])]
             out.update({name: float(s) for name, s in zip(names, stat, strict=True)})
+        if not out:
+            raise QueryError("the answer's variables are all images: intervals are for numbers and classes")
         return out
 
     def __repr__(self) -> str:
-        return f"EnsembleNetwork({self.plan.query}, {len(self.members)} bootstrap members)"
+        what = self.network.plan.query if hasattr(self.network, "plan") else type(self.network).__name__
+        return f"EnsembleNetwork({what}, {len(self.members)} bootstrap members)"
 
 
 def fit_ensemble(
