@@ -22,8 +22,9 @@ IDC-GEN answers P(y | do(x), z) from the network of P(y, z | do(x)) in one of tw
 inputs) copied from data rows and trains y given (z, x) on those samples (the paper's IDC-GEN);
 ``"select"`` trains nothing more and keeps, at query time, the joint draws whose z matches the
 given value (rejection; exact up to the joint network's factors, for discrete z only). ``"auto"``
-compiles the learned stage and leaves the choice to the learner, which knows the variables' types
-(:meth:`SamplingPlan.resolve_conditioning`: selection where every such z is discrete).
+compiles the learned stage and its selecting twin, and leaves the choice to the learner, which
+knows the variables' types (:meth:`SamplingPlan.resolve_conditioning`: selection where every such
+z is discrete).
 """
 
 from __future__ import annotations
@@ -259,6 +260,7 @@ def compile_estimand(estimand: Estimand, conditioning: str = "auto") -> Sampling
         estimand_text=str(estimand),
         conditioning=conditioning,
         selected=selected,
+        selecting=compile_estimand(estimand, "select") if conditioning == "auto" and remaining else None,
     )
 
 

@@ -83,6 +83,7 @@ def plan_to_dict(plan: SamplingPlan) -> dict[str, Any]:
         "wiring": _wiring_to_dict(plan.wiring),
         "conditioning": plan.conditioning,
         "selected": list(plan.selected),
+        "selecting": plan_to_dict(plan.selecting) if plan.selecting is not None else None,
     }
 
 
@@ -118,6 +119,7 @@ def plan_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             # plans written before conditioning was chosen learned the last stage of a conditional query
             "conditioning": check_conditioning(data.get("conditioning", "learn")),
             "selected": tuple(data.get("selected", ())),
+            "selecting": data.get("selecting"),  # the "select" twin's dict, built into a plan by the caller
         }
     except KeyError as err:
         raise QueryError(f"sampling plan is missing the key {err.args[0]!r}") from None

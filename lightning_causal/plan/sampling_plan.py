@@ -58,6 +58,8 @@ class SamplingPlan:
         factors, datasets, wiring: see the module docstring.
         conditioning: ``"auto"``, ``"learn"`` or ``"select"`` (see :func:`~lightning_causal.compile_plan`).
         selected: the conditions met by keeping the joint draws that match them (``"select"`` only).
+        selecting: of an ``"auto"`` plan with conditions to meet, the same query's ``"select"`` plan
+            (what :meth:`resolve_conditioning` picks for discrete conditions).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class SamplingPlan:
         estimand_text: str = "",
         conditioning: str = "learn",
         selected: Sequence[str] = (),
+        selecting: SamplingPlan | None = None,
     ) -> None:
         self.graph = graph
         self.treatment = tuple(treatment)
@@ -85,6 +88,7 @@ class SamplingPlan:
         self.estimand_text = estimand_text
         self.conditioning = conditioning
         self.selected = tuple(selected)
+        self.selecting = selecting
         fixed = set(self.treatment) | set(self.condition)
         self.arbitrary = tuple(v for v in wiring.inputs if v not in fixed)
         self._factor = {f.name: f for f in self.factors}
@@ -108,11 +112,14 @@ class SamplingPlan:
         return tuple(v for v in self.condition if v not in self.moved)
 
     def resolve_conditioning(self, discrete: Collection[str]) -> SamplingPlan:
-        """This plan with ``"auto"`` conditioning decided for variables whose discrete ones are ``discrete``.
+        """This plan with ``"auto"`` conditioning decided for data whose discrete variables are ``discrete``.
 
         ``"auto"`` becomes ``"select"`` where every kept condition is discrete (no extra learned stage:
         the joint draws that match are kept) and ``"learn"`` otherwise; a ``"select"`` plan with a
         condition that is not discrete is refused (a continuous value is matched by no draw).
+
+        Raises:
+            QueryError: ``"select"`` with a condition that is not discrete.
         """
         kept = self.kept_conditions
         if not kept:
@@ -125,10 +132,11 @@ class SamplingPlan:
             )
         if self.conditioning != "auto":
             return self
-        from lightning_causal.plan.compile import compile_plan  # the compiler builds plans: imported when needed
-
-        mode = "learn" if continuous else "select"
-        return compile_plan(self.graph, self.treatment, self.outcome, self.condition, conditioning=mode)
+        if not continuous and self.selecting is not None:
+            return self.selecting
+        learned = SamplingPlan.from_dict(self.to_dict())
+        learned.conditioning, learned.selecting = "learn", None
+        return learned
 
     def role(self, variable: str) -> str:
         """How a network input is fed: ``treatment``, ``condition`` or ``data``."""
@@ -223,7 +231,9 @@ class SamplingPlan:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SamplingPlan:
         """Rebuild a plan written by :meth:`to_dict`."""
-        return cls(**plan_fields(data))
+        fields = plan_fields(data)
+        twin = fields.pop("selecting")
+        return cls(**fields, selecting=cls.from_dict(twin) if twin else None)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)

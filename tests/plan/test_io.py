@@ -35,3 +35,13 @@ def test_a_selecting_plan_round_trips_and_plans_written_before_conditioning_lear
     (tmp_path / "old.json").write_text(json.dumps(old))
     loaded = SamplingPlan.load(tmp_path / "old.json")
     assert (loaded.conditioning, loaded.selected) == ("learn", ()) and len(loaded.stages) == len(select.stages) + 1
+
+
+def test_an_auto_plan_round_trips_with_its_selecting_twin(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g = NAMED_GRAPHS["conditional"].graph
+    auto = compile_plan(g, "X", "Y", "Z")
+    again = SamplingPlan.load(auto.save(tmp_path / "auto.json"))
+    assert again.conditioning == "auto" and again.selecting is not None
+    assert again.resolve_conditioning({"X", "Y", "Z"}).to_dict() == auto.resolve_conditioning({"Z"}).to_dict()
+    learned = again.resolve_conditioning({"X"})
+    assert learned.conditioning == "learn" and learned.selecting is None and len(learned.stages) == len(auto.stages)
