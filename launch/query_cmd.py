@@ -36,6 +36,7 @@ from lightning_causal.variables.spec import VariableSpec
 __all__ = [
     "FLAGS",
     "add_query_parsers",
+    "load_ensemble",
     "load_model",
     "parse_assignments",
     "run_counterfactual",
@@ -127,6 +128,67 @@ def _interventions(args: argparse.Namespace, variables: dict[str, VariableSpec])
     return hard
 
 
+def _trained(folder: Path) -> Path:
+    """The checkpoint of one ensemble model in ``folder``: fit_bootstrap's final.ckpt, or ID-GEN's idgen.ckpt."""
+    final = folder / "final.ckpt"
+    return final if final.is_file() else folder
+
+
+def load_ensemble(path: Path) -> tuple[Any, list[Any]]:
+    """The model fitted on all rows and its bootstrap members, from an ensemble folder.
+
+    The folder is what ``lightning_causal.models.fit_bootstrap(..., run_dir=...)`` writes (``full/``
+    and ``member-<k>/``) or ``plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))`` (the
+    full run's ``idgen.ckpt`` and ``member-<k>/``).
+    """
+    members = sorted(
+        (p for p in path.glob("member-*") if p.is_dir() and p.name.removeprefix("member-").isdigit()),
+        key=lambda p: int(p.name.removeprefix("member-")),
+    )
+    if not path.is_dir() or len(members) < 2:
+        raise QueryError(
+            f"--interval needs an ensemble folder with member-<k>/ folders (2 or more), and {str(path)!r} has "
+            f"{len(members)}: train one with lightning_causal.models.fit_bootstrap(..., run_dir=...) or "
+            "plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))"
+        )
+    full = path / "full"
+    model = load_model(_trained(full) if full.is_dir() else path)
+    return model, [load_model(_trained(m)) for m in members]
+
+
+def _print_intervals(intervals: dict[str, Any], out: Path, what: str) -> Path:
+    """The intervals as a table on screen and as ``<stem>.intervals.csv`` beside ``out``."""
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [
+            {
+                "quantity": k,
+                "estimate": i.estimate,
+                "low": i.low,
+                "high": i.high,
+                "level": i.level,
+                "members": i.members,
+            }
+            for k, i in intervals.items()
+        ]
+    )
+    target = out.with_name(f"{out.stem}.intervals.csv")
+    partial = target.with_name(f".{target.name}.partial")
+    frame.to_csv(partial, index=False)
+    partial.replace(target)
+    level = next(iter(intervals.values())).level
+    print(f"{what}, {level:.0%} bootstrap intervals ({next(iter(intervals.values())).members} members):")
+    for k, i in intervals.items():
+        print(f"  {k}: {i.estimate:.4g} [{i.low:.4g}, {i.high:.4g}]")
+    return target
+
+
+def _check_level(level: float | None) -> None:
+    if level is not None and not 0 < level < 1:
+        raise QueryError(f"--interval is {level}; give the interval's coverage between 0 and 1, e.g. 0.9")
+
+
 def _add(delta: torch.Tensor) -> Any:
     return lambda v: v + delta
 
@@ -141,6 +203,15 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--shift", action="append", metavar="NAME=DELTA", help="shift intervention: add DELTA (repeatable)")
     p.add_argument("--seed", type=int, default=0, help="seed of the sampling noise (default 0)")
+    p.add_argument(
+        "--interval",
+        type=float,
+        default=None,
+        metavar="LEVEL",
+        help="with --ckpt an ensemble folder (member-<k>/ beside the full fit): also the LEVEL (e.g. 0.9) bootstrap "
+        "interval of the mean of every variable (class probabilities of discrete ones), printed and written to "
+        "<stem>.intervals.csv",
+    )
     p.add_argument("--steps", type=int, default=None, help="DDIM steps (default: all T)")
     p.add_argument(
         "--out",
@@ -196,7 +267,8 @@ def run_sample(args: argparse.Namespace) -> int:
     from lightning_causal.data.table_files import write_values
 
     _check_counts(args)
-    model = load_model(args.ckpt)
+    _check_level(args.interval)
+    model, members = load_ensemble(args.ckpt) if args.interval is not None else (load_model(args.ckpt), [])
     interventions = _interventions(args, model.variables)
     given = parse_assignments(args.given, model.variables, "--given")
     model.check_query(interventions, given, FLAGS)
@@ -211,6 +283,13 @@ def run_sample(args: argparse.Namespace) -> int:
     )
     written = write_values(args.out, values, model.variables)
     print(f"wrote {args.n} samples ({model.query_text(interventions, given)}) to {_listing(written)}")
+    if members:
+        from lightning_causal.sampling.ensemble import EnsembleNetwork
+
+        ensemble = EnsembleNetwork(model, members, [])
+        intervals = ensemble.interval(interventions, given or None, level=args.interval, n=args.n, seed=args.seed)
+        what = f"means of {model.query_text(interventions, given)}"
+        print(f"wrote {_print_intervals(intervals, args.out, what)}")
     return 0
 
 
@@ -223,7 +302,8 @@ def run_counterfactual(args: argparse.Namespace) -> int:
     from lightning_causal.data.table_files import read_values, write_values
 
     _check_counts(args)
-    model = load_model(args.ckpt)
+    _check_level(args.interval)
+    model, members = load_ensemble(args.ckpt) if args.interval is not None else (load_model(args.ckpt), [])
     interventions = _interventions(args, model.variables)
     if not interventions:
         raise QueryError("a counterfactual needs --do or --shift")
@@ -232,4 +312,10 @@ def run_counterfactual(args: argparse.Namespace) -> int:
     values = model.counterfactual(factual, interventions, seed=args.seed, steps=args.steps)
     written = write_values(args.out, values, model.variables)
     print(f"wrote {len(next(iter(values.values())))} counterfactual rows to {_listing(written)}")
+    if members:
+        from lightning_causal.sampling.ensemble import EnsembleNetwork
+
+        ensemble = EnsembleNetwork(model, members, [])
+        intervals = ensemble.counterfactual(factual, interventions, level=args.interval, seed=args.seed)
+        print(f"wrote {_print_intervals(intervals, args.out, 'mean counterfactuals of the factual rows')}")
     return 0

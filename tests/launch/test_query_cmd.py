@@ -115,3 +115,67 @@ def test_fit_resumes_from_a_checkpoint(checkpoint: Path, tmp_path: Path) -> None
     assert "Restored all states from the checkpoint" in result.stdout + result.stderr
     resumed = torch.load(sorted(tmp_path.rglob("last.ckpt"))[0], map_location="cpu", weights_only=False)
     assert resumed["global_step"] == 70  # 60 from the first run, 10 more
+
+
+@pytest.fixture(scope="module")
+def ensemble_folder(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    """A DCM bootstrap ensemble (2 members, a few steps) written by fit_bootstrap, and its data."""
+    import lightning as L
+
+    from lightning_causal.datamodules import SCMDataModule
+    from lightning_causal.models import DCM, fit_bootstrap
+
+    root = tmp_path_factory.mktemp("ensemble")
+    data = SCMDataModule("triangle", "NA", n_train=300, n_val=50, n_test=20, batch_size=64, seed=0)
+
+    def trainer(folder: Path) -> L.Trainer:
+        return L.Trainer(max_steps=3, default_root_dir=folder, logger=False, enable_progress_bar=False)
+
+    fit_bootstrap(lambda: DCM(data.graph, data.variables, {"hidden": 8}), data, 2, trainer, root, seed=0)
+    return root, data
+
+
+def test_sample_and_counterfactual_with_intervals_from_an_ensemble_folder(
+    ensemble_folder: tuple[Path, object], tmp_path: Path
+) -> None:
+    from lightning_causal.data.table_files import write_values
+    from lightning_causal.models import DCM
+    from lightning_causal.sampling import EnsembleNetwork
+
+    root, data = ensemble_folder
+    out = tmp_path / "s.csv"
+    got = run("sample", "--ckpt", str(root), "--do", "x1=0.5", "--n", "200", "--interval", "0.8", "--out", str(out))
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert "80% bootstrap intervals (2 members)" in got.stdout and "  x3: " in got.stdout
+    table = pd.read_csv(tmp_path / "s.intervals.csv")
+    assert list(table["quantity"]) == ["x1", "x2", "x3"] and (table["low"] <= table["high"]).all()
+    # the same numbers as the Python API on the same folder
+    models = [DCM.load(root / d / "final.ckpt") for d in ("full", "member-0", "member-1")]
+    api = EnsembleNetwork(models[0], models[1:], []).interval({"x1": 0.5}, level=0.8, n=200, seed=0)
+    assert table.set_index("quantity")["high"]["x3"] == pytest.approx(api["x3"].high, rel=1e-6)
+    factual = tmp_path / "rows.csv"
+    write_values(factual, data.test_tensors, data.variables)  # type: ignore[attr-defined]
+    cf = run(
+        "counterfactual",
+        "--ckpt",
+        str(root),
+        "--factual",
+        str(factual),
+        "--do",
+        "x1=0.5",
+        "--interval",
+        "0.9",
+        "--out",
+        str(tmp_path / "cf.csv"),
+    )
+    assert cf.returncode == 0, cf.stderr[-2000:]
+    assert "mean counterfactuals of the factual rows, 90% bootstrap intervals" in cf.stdout
+    assert (tmp_path / "cf.intervals.csv").is_file()
+
+
+def test_an_interval_from_a_single_model_is_refused_in_one_line(checkpoint: Path, tmp_path: Path) -> None:
+    got = run("sample", "--ckpt", str(checkpoint), "--n", "5", "--interval", "0.9", "--out", str(tmp_path / "s.csv"))
+    assert got.returncode != 0 and "--interval needs an ensemble folder" in got.stderr
+    assert "Traceback" not in got.stderr and not (tmp_path / "s.csv").exists()
+    bad = run("sample", "--ckpt", str(checkpoint), "--n", "5", "--interval", "90", "--out", str(tmp_path / "s.csv"))
+    assert bad.returncode != 0 and "--interval is 90.0; give the interval's coverage between 0 and 1" in bad.stderr

@@ -119,3 +119,14 @@ def test_a_trained_ensemble_types_every_member_alike_and_resumes_from_its_folder
     again = plan.fit_ensemble(dm, members=2, learner=learner, seed=0)  # every folder is done: nothing retrains
     assert [(tmp_path / f"member-{k}" / "stage0" / "final.ckpt").stat().st_mtime_ns for k in (0, 1)] == written
     assert again.interval({"X": 0.5}, n=200) == intervals
+    # the command line reads the same folder: the full run's idgen.ckpt and member-<k>/idgen.ckpt
+    from tests.checks import run_cli
+
+    out = tmp_path / "y.csv"
+    got = run_cli(
+        "sample", "--ckpt", str(tmp_path), "--do", "X=0.5", "--n", "200", "--interval", "0.9", "--out", str(out)
+    )
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert (
+        "P(Y | do(X)), 90% bootstrap intervals (2 members)" in got.stdout and (tmp_path / "y.intervals.csv").is_file()
+    )
