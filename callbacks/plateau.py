@@ -29,7 +29,7 @@ from torch import Tensor
 
 from lightning_causal.errors import ConfigError
 
-__all__ = ["StopOnPlateau"]
+__all__ = ["StopOnPlateau", "stop_reason"]
 
 
 def _whole(name: str, value: Any, least: int) -> int:
@@ -101,3 +101,9 @@ class StopOnPlateau(EarlyStopping):
         self.stopped_step = state.pop("stopped_step", None)
         self.checked_step = state.pop("checked_step", None)
         super().load_state_dict(state)
+
+
+def stop_reason(trainer: L.Trainer) -> str | None:
+    """Why a :class:`StopOnPlateau` among ``trainer``'s callbacks stopped its run (None: none did)."""
+    reasons = (c.summary() for c in trainer.callbacks if isinstance(c, StopOnPlateau))  # type: ignore[attr-defined]
+    return next((r for r in reasons if r), None)

@@ -25,7 +25,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, ProgressBar, TQDMProgre
 from lightning.pytorch.cli import LightningCLI
 
 from lightning_causal.callbacks.image_samples import ImageSamples, image_variables
-from lightning_causal.callbacks.plateau import StopOnPlateau
+from lightning_causal.callbacks.plateau import stop_reason
 from lightning_causal.callbacks.preemption import Preemption, place_after_step_callbacks
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.callbacks.run_stats import RunStats
@@ -184,8 +184,8 @@ class CausalCLI(LightningCLI):
         (Path(self.trainer.default_root_dir) / PREEMPTED_FILE).unlink(missing_ok=True)  # finished: nothing to resume
         model = self.model
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
-        stopped = [c.summary() for c in self.trainer.callbacks if isinstance(c, StopOnPlateau)]  # type: ignore[attr-defined]
-        why = next((f" ({s})" for s in stopped if s), "")
+        stopped = stop_reason(self.trainer)
+        why = f" ({stopped})" if stopped else ""
         print(summary or f"Training ended at step {self.trainer.global_step}{why}. {checkpoint_note(self.trainer)}")
 
     def _check_resume(self) -> None:

@@ -13,7 +13,7 @@ from lightning_causal.models import DCM
 from lightning_causal.variables import VariableSpec
 from tests.conftest import TINY_IMAGE
 
-__all__ = ["Images", "Losses", "image_dcm", "vector_dcm"]
+__all__ = ["Images", "Kill", "Losses", "image_dcm", "vector_dcm"]
 
 
 class Losses(L.Callback):
@@ -22,6 +22,17 @@ class Losses(L.Callback):
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, *_: Any) -> None:
         self.losses.append(float(outputs["loss"] if isinstance(outputs, dict) else outputs))
+
+
+class Kill(L.Callback):
+    """Stops the run with an error after ``step`` optimizer steps (a crash, as far as the run folder knows)."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError("killed")
 
 
 def vector_dcm(seed: int = 0) -> tuple[DCM, SCMDataModule]:

@@ -24,9 +24,9 @@ from typing import Any
 
 import lightning as L
 
-from lightning_causal.errors import DataError, QueryError
+from lightning_causal.errors import DataError
 from lightning_causal.models.base import CausalModule
-from lightning_causal.sampling.ensemble import EnsembleNetwork, bootstrap_rows
+from lightning_causal.sampling.ensemble import EnsembleNetwork, bootstrap_rows, check_members
 
 __all__ = ["bootstrap_data", "fit_bootstrap"]
 
@@ -62,8 +62,7 @@ def fit_bootstrap(
         run_dir: where the members' folders go (default: a temporary folder, removed afterwards).
         seed: member ``k`` resamples with ``seed + k + 1`` and is seeded so for training.
     """
-    if isinstance(members, bool) or not isinstance(members, int) or members < 2:
-        raise QueryError(f"members is {members!r}; give the number of bootstrap members, 2 or more (20 or more)")
+    check_members(members)
     make = trainer or _default_trainer
     seeds = [seed + k + 1 for k in range(members)]
     with tempfile.TemporaryDirectory(prefix="bootstrap-") as scratch:

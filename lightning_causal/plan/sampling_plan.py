@@ -22,6 +22,7 @@ Plans print as a table (``str(plan)``), serialise to JSON (:meth:`SamplingPlan.t
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
@@ -134,7 +135,7 @@ class SamplingPlan:
             return self
         if not continuous and self.selecting is not None:
             return self.selecting
-        learned = SamplingPlan.from_dict(self.to_dict())
+        learned = copy.copy(self)  # its parts are immutable: only the two fields differ
         learned.conditioning, learned.selecting = "learn", None
         return learned
 

@@ -30,12 +30,12 @@ from lightning_causal.errors import QueryError
 from lightning_causal.sampling.data import ArrayData
 from lightning_causal.sampling.learners import Learner, learner_for, plan_columns
 from lightning_causal.sampling.sampling_network import SamplingNetwork
-from lightning_causal.sampling.value_space import NumpyValueSpace
+from lightning_causal.sampling.value_space import NumpyValueSpace, ValueSpace
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
 
-__all__ = ["EnsembleNetwork", "Interval", "bootstrap_rows", "fit_ensemble"]
+__all__ = ["EnsembleNetwork", "Interval", "bootstrap_rows", "check_members", "fit_ensemble"]
 
 
 @dataclass(frozen=True)
@@ -78,15 +78,14 @@ def bootstrap_rows(columns: Mapping[str, Any], seed: int) -> dict[str, Any]:
     """``n`` rows drawn with replacement from the ``n`` rows of ``columns`` (NumPy arrays or torch tensors)."""
     n = len(next(iter(columns.values())))
     pick = np.random.default_rng(seed).integers(0, n, n)
-    out = {}
-    for v, column in columns.items():
-        if type(column).__module__.startswith("torch"):
-            import torch  # tensors come only from the torch learners
+    return {v: ValueSpace.take(column, pick) for v, column in columns.items()}
 
-            out[v] = column[torch.as_tensor(pick, device=column.device)]
-        else:
-            out[v] = column[pick]
-    return out
+
+def check_members(members: Any) -> int:
+    """``members`` checked to be a number of bootstrap members (2 or more)."""
+    if isinstance(members, bool) or not isinstance(members, int) or members < 2:
+        raise QueryError(f"members is {members!r}; give the number of bootstrap members, 2 or more (20 or more)")
+    return members
 
 
 def _level(level: Any) -> float:
@@ -262,8 +261,7 @@ def fit_ensemble(
 
     ``progress`` shows a bar over the members.
     """
-    if isinstance(members, bool) or not isinstance(members, int) or members < 2:
-        raise QueryError(f"members is {members!r}; give the number of bootstrap members, 2 or more (20 or more)")
+    check_members(members)
     chosen = learner_for(learner)
     observed = chosen.observe(data, plan_columns(plan), cardinalities)  # the rows the members resample
     if not isinstance(observed, ArrayData) or not observed.columns:

@@ -435,6 +435,23 @@ class _Recipe:
 
 
 def _recipes() -> dict[str, _Recipe]:
+    recipes = _base_recipes()
+    napkin = recipes["napkin"]
+    recipes["napkin_conditional"] = _Recipe(  # the napkin's equations and a binary proxy of Y
+        "the napkin with a binary proxy Z of the outcome: P(Y | do(X), Z) needs IDC on top of ID's line 7",
+        (*napkin.directed, ("Y", "Z")),
+        napkin.latents,
+        {
+            **napkin.equations,
+            "Z": ("Bernoulli(sigmoid(2.5 Y - 0.5)) by inverse CDF of e_Z", lambda p, e: _binary(2.5 * p["Y"] - 0.5, e)),
+        },
+        discrete=(("Z", "binary", 2),),
+        condition=("Z",),
+    )
+    return recipes
+
+
+def _base_recipes() -> dict[str, _Recipe]:
     U = LatentConfounder
     return {
         "backdoor": _Recipe(
@@ -562,29 +579,6 @@ def _recipes() -> dict[str, _Recipe]:
                 ),
             },
             discrete=(("M", "categorical", 4),),
-        ),
-        "napkin_conditional": _Recipe(
-            "the napkin with a binary proxy Z of the outcome: P(Y | do(X), Z) needs IDC on top of ID's line 7",
-            (("W1", "W2"), ("W2", "X"), ("X", "Y"), ("Y", "Z")),
-            (U("U1", ("W1", "X")), U("U2", ("W1", "Y"))),
-            {
-                "W1": ("0.4 U1 + 0.9 U2 + 0.3 e_W1", lambda p, e: 0.4 * p["U1"] + 0.9 * p["U2"] + 0.3 * e),
-                "W2": ("1.3 tanh(W1) + 0.45 e_W2", lambda p, e: 1.3 * torch.tanh(p["W1"]) + 0.45 * e),
-                "X": (
-                    "W2 + 0.4 tanh(1.5 U1) + 0.4 e_X",
-                    lambda p, e: p["W2"] + 0.4 * torch.tanh(1.5 * p["U1"]) + 0.4 * e,
-                ),
-                "Y": (
-                    "0.6 tanh(1.5 X) + 0.7 U2 + 0.25 e_Y",
-                    lambda p, e: 0.6 * torch.tanh(1.5 * p["X"]) + 0.7 * p["U2"] + 0.25 * e,
-                ),
-                "Z": (
-                    "Bernoulli(sigmoid(2.5 Y - 0.5)) by inverse CDF of e_Z",
-                    lambda p, e: _binary(2.5 * p["Y"] - 0.5, e),
-                ),
-            },
-            discrete=(("Z", "binary", 2),),
-            condition=("Z",),
         ),
     }
 

@@ -21,6 +21,7 @@ from lightning_causal.errors import ConfigError
 from lightning_causal.models import IDGEN, AdamW
 from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
 from lightning_causal.variables.spec import variables_to_dict
+from tests.training_models import Kill
 
 
 @pytest.fixture(scope="module")
@@ -34,22 +35,13 @@ def _model(dm: LatentSCMDataModule, tiny: dict[str, Any], lr: float) -> IDGEN:
     )
 
 
-class _Kill(L.Callback):
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
-        if trainer.global_step == self.step:
-            raise RuntimeError("killed")
-
-
 def _factory(kill: int | None = None, **stop: Any) -> Any:
     base = stage_trainer_factory(200, progress=False, checkpoint_every=5, val_every=5, accelerator="cpu", **stop)
 
     def make(stage: int, root: Path) -> L.Trainer:
         trainer = base(stage, root)
         if kill is not None and stage == 0:
-            trainer.callbacks.append(_Kill(kill))  # type: ignore[attr-defined]
+            trainer.callbacks.append(Kill(kill))  # type: ignore[attr-defined]
         return trainer
 
     return make

@@ -35,7 +35,7 @@ from torch import Tensor
 
 from lightning_causal.callbacks.checkpoints import LatestCheckpoint
 from lightning_causal.callbacks.ema import EMA
-from lightning_causal.callbacks.plateau import StopOnPlateau
+from lightning_causal.callbacks.plateau import StopOnPlateau, stop_reason
 from lightning_causal.callbacks.preemption import Preemption
 from lightning_causal.callbacks.progress import StepProgressBar
 from lightning_causal.data.rows import RowSource
@@ -182,8 +182,7 @@ def fit_idgen(
         device = stage_trainer.strategy.root_device
         final = stage_root / "final.ckpt"
         _save_weights(stage_trainer, final)
-        stopped = [c.summary() for c in stage_trainer.callbacks if isinstance(c, StopOnPlateau)]  # type: ignore[attr-defined]
-        run.mark_trained(stage, final, int(stage_trainer.global_step), next((s for s in stopped if s), None))
+        run.mark_trained(stage, final, int(stage_trainer.global_step), stop_reason(stage_trainer))
     final_stage = run.trained(model.stage_count - 1)
     assert final_stage is not None
     target = root / "idgen.ckpt"

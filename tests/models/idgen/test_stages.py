@@ -16,6 +16,7 @@ from lightning_causal.errors import ConfigError
 from lightning_causal.models import IDGEN
 from lightning_causal.models.idgen import fit_idgen, generate_dataset, stage_trainer_factory
 from lightning_causal.variables.spec import variables_to_dict
+from tests.training_models import Kill
 
 
 def _model(dm: LatentSCMDataModule, mechanisms: dict[str, Any], **kwargs: Any) -> IDGEN:
@@ -31,24 +32,13 @@ def _model(dm: LatentSCMDataModule, mechanisms: dict[str, Any], **kwargs: Any) -
     )
 
 
-class _Kill(L.Callback):
-    """Stops the run with an error after ``step`` optimizer steps (a crash, as far as the run folder knows)."""
-
-    def __init__(self, step: int) -> None:
-        self.step = step
-
-    def on_train_batch_end(self, trainer: L.Trainer, *_: Any) -> None:
-        if trainer.global_step == self.step:
-            raise RuntimeError("killed")
-
-
 def _factory(max_steps: int, kill: tuple[int, int] | None = None) -> Any:
     base = stage_trainer_factory(max_steps, progress=False, checkpoint_every=10, ema=0.99, accelerator="cpu")
 
     def make(stage: int, root: Path) -> L.Trainer:
         trainer = base(stage, root)
         if kill is not None and stage == kill[0]:
-            trainer.callbacks.append(_Kill(kill[1]))  # type: ignore[attr-defined]
+            trainer.callbacks.append(Kill(kill[1]))  # type: ignore[attr-defined]
         return trainer
 
     return make
