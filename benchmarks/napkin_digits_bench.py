@@ -15,22 +15,28 @@ W2, latent colour W1 <-> Y and thickness W1 <-> X):
   optimizer steps (steps per stage x ID-GEN's stages): **conditional**, P(Y | X = x) learned
   directly (ID-GEN's plan when told there is no confounding), and **DCM**, the diffusion causal
   model of the graph with the bidirected edges dropped (Chao et al. 2023), sampled under do(X = x);
-* two interventions, X set to one fixed image of a 3 and one of a 5 (their colours and thicknesses
-  below); ``--samples`` images of Y from each answer, and as many exact samples of Y under the
-  same intervention from the structural model;
+* interventions (``--interventions``): ``every`` (default) sets X to 20 images that cover every
+  attribute value: intervention k is digit k % 10, thickness k % 3, colour (k // 3) % 6, so the
+  first 18 cover all colour x thickness pairs and every digit comes twice, with two strokes and two
+  thicknesses; ``two`` is the earlier pair, a red regular 3 and a cyan thick 5. ``--samples`` images
+  of Y from each answer, and as many exact samples of Y under the same intervention from the
+  structural model;
 * an attribute network (digit, colour, thickness heads), trained on the model's own renderings of
   Y, reads the attributes of every image; its held-out accuracy is reported. Scores per answer:
   TVD between its attribute distribution and the exact one (per attribute, and their mean, as
   ID-GEN's paper reports), and FID and KID against the exact samples on the attribute network's
   penultimate features. The exact samples' own TVD is the floor (classifier error + sampling).
+  The summary gives each answer's TVD averaged over the interventions and at its worst one.
+
+``--no-baselines`` trains and scores ID-GEN alone (the baselines cost twice its training time).
 
 ``--guidance 0 1 3`` samples every answer at each classifier-free guidance weight and scores each
 (default: the config's ``network.image.guidance``); ``--seed`` sets the training seed of all three
 answers (model initialisation, noise, timesteps; the data and their order stay fixed), so that runs
 with several seeds measure the spread between trainings.
 
-``--grid`` writes a PNG: for each intervention, the x image and Y samples of ID-GEN, then of the
-conditional model.
+``--grid`` writes a PNG: for each intervention, the x image and Y samples of ID-GEN, then of each
+baseline.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from typing import Any
 
 import torch
 import yaml
+from tqdm.auto import tqdm
 
 from lightning_causal import CausalGraph
 from lightning_causal.callbacks import EMA
@@ -58,11 +65,16 @@ from lightning_causal.metrics.image_quality import attribute_tvd, fid_kid, train
 from lightning_causal.models import DCM, IDGEN, AdamW
 from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
 from lightning_causal.quiet import quiet
-from lightning_causal.scm.napkin_digits import ATTRIBUTES
+from lightning_causal.scm.napkin_digits import ATTRIBUTES, THICKNESSES
 from lightning_causal.variables.spec import variables_to_dict
 
-INTERVENTIONS = ({"digit": 3, "colour": 0, "thickness": 1}, {"digit": 5, "colour": 5, "thickness": 2})
-"""x: a red regular 3 and a cyan thick 5 (colour codes: red, green, blue, yellow, magenta, cyan)."""
+INTERVENTIONS: dict[str, tuple[dict[str, int], ...]] = {
+    "every": tuple({"digit": k % 10, "colour": (k // 3) % 6, "thickness": k % 3} for k in range(20)),
+    "two": ({"digit": 3, "colour": 0, "thickness": 1}, {"digit": 5, "colour": 5, "thickness": 2}),
+}
+"""The sets of x's attributes (colour codes: red, green, blue, yellow, magenta, cyan; thickness: thin,
+regular, thick). ``every``: all 18 colour x thickness pairs and every digit twice (two strokes, two
+thicknesses); ``two``: a red regular 3 and a cyan thick 5."""
 
 
 def _config(path: str) -> dict[str, Any]:
@@ -185,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep the trained runs here (default: a temporary folder); finished runs there are reused",
     )
+    parser.add_argument("--interventions", choices=sorted(INTERVENTIONS), default="every")
+    parser.add_argument("--no-baselines", action="store_true", help="train and score ID-GEN alone")
     parser.add_argument("--out", default=None, help="write every figure as JSON")
     parser.add_argument("--grid", default=None, help="write the image grid (PNG)")
     args = parser.parse_args(argv)
@@ -206,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "size": scm.size,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {platform.python_version()}",
         "device": torch.cuda.get_device_name() if accel == "gpu" else "cpu",
-        "interventions": list(INTERVENTIONS),
+        "interventions": list(INTERVENTIONS[args.interventions]),
     }
     with tempfile.TemporaryDirectory() as tmp, quiet():
         root = Path(args.run_dir or tmp)
@@ -219,17 +233,20 @@ def main(argv: list[str] | None = None) -> int:
         idgen = IDGEN.load(root / "idgen" / "idgen.ckpt").to(device)
         budget = steps * idgen.stage_count
 
+        models: dict[str, Any] = {"idgen": idgen}
+
         # 2. the baselines, same data, network and total steps
-        folder = root / "conditional"
-        results["conditional_seconds"] = _trained(
-            folder, "idgen.ckpt", lambda: _train_conditional(dm, config, budget, accel, str(folder), seed)
-        )
-        conditional = IDGEN.load(folder / "idgen.ckpt").to(device)
-        folder = root / "dcm"
-        results["dcm_seconds"] = _trained(
-            folder, "dcm.ckpt", lambda: _train_dcm(dm, config, budget, accel, folder, seed)
-        )
-        dcm = DCM.load_from_checkpoint(folder / "dcm.ckpt", map_location="cpu").to(device)
+        if not args.no_baselines:
+            folder = root / "conditional"
+            results["conditional_seconds"] = _trained(
+                folder, "idgen.ckpt", lambda: _train_conditional(dm, config, budget, accel, str(folder), seed)
+            )
+            models["conditional"] = IDGEN.load(folder / "idgen.ckpt").to(device)
+            folder = root / "dcm"
+            results["dcm_seconds"] = _trained(
+                folder, "dcm.ckpt", lambda: _train_dcm(dm, config, budget, accel, folder, seed)
+            )
+            models["dcm"] = DCM.load_from_checkpoint(folder / "dcm.ckpt", map_location="cpu").to(device)
 
         # 3. the attribute network, on the model's own renderings of Y
         start = time.perf_counter()
@@ -247,13 +264,13 @@ def main(argv: list[str] | None = None) -> int:
         results["classifier_accuracy"] = accuracy
         results["classifier_seconds"] = time.perf_counter() - start
 
-        # 4. samples under the two interventions, scored against exact truth, at each guidance weight
+        # 4. samples under every intervention, scored against exact truth, at each guidance weight
         rng = torch.Generator().manual_seed(1234)
         rows: dict[str, dict[str, list[dict[str, Any]]]] = {
-            _key(g): {"exact": [], "idgen": [], "conditional": [], "dcm": []} for g in weights
+            _key(g): {name: [] for name in ("exact", *models)} for g in weights
         }
         grid_rows = []
-        for k, x_attrs in enumerate(INTERVENTIONS):
+        for k, x_attrs in enumerate(tqdm(INTERVENTIONS[args.interventions], desc="interventions")):
             x = scm.render_x(x_attrs["digit"], x_attrs["colour"], x_attrs["thickness"], 1, rng)
             exact = scm.interventional(args.samples, **x_attrs, rng=rng)["Y"]
             reference = scm.interventional(args.samples, **x_attrs, rng=rng)["Y"]
@@ -263,15 +280,19 @@ def main(argv: list[str] | None = None) -> int:
             for guidance in weights:
                 rows[_key(guidance)]["exact"].append(floor)
                 answers: dict[str, torch.Tensor] = {}
-                for name, model in (("idgen", idgen), ("conditional", conditional), ("dcm", dcm)):
+                for name, model in models.items():
                     start = time.perf_counter()
                     answers[name] = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=guidance)["Y"]
                     seconds = time.perf_counter() - start
                     rows[_key(guidance)][name].append(
-                        {**scored(answers[name].to(device)), "images_per_second": args.samples / seconds}
+                        {
+                            **scored(answers[name].to(device)),
+                            "x": x_attrs,
+                            "images_per_second": args.samples / seconds,
+                        }
                     )
                 if guidance == weights[0]:
-                    grid_rows.append((x, answers["idgen"][:8], answers["conditional"][:8]))
+                    grid_rows.append((x, [a[:8] for a in answers.values()]))
         results["scores"] = rows
         results.update(_peak_memory_mb())
 
@@ -279,8 +300,8 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps({"summary": results["summary"], "classifier_accuracy": results["classifier_accuracy"]}, indent=2))
     print(f"ID-GEN end to end: {results['idgen_seconds'] / 60:.1f} min")
     for key, summary in results["summary"].items():
-        means = ", ".join(f"{name} {s['tvd_mean']:.3f}" for name, s in summary.items())
-        print(f"{key}: TVD mean {means}")
+        means = ", ".join(f"{name} {s['tvd_mean']:.3f} (worst {s['tvd_worst']:.3f})" for name, s in summary.items())
+        print(f"{key}: TVD mean over the interventions (at the worst one): {means}")
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
@@ -300,25 +321,36 @@ def _key(guidance: float) -> str:
 
 
 def _summary(by_answer: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Per answer: TVD (mean and per attribute) averaged over the interventions, FID and KID per intervention."""
+    """Per answer: TVD (mean and per attribute) averaged over the interventions and at the worst one
+    (its x and per-attribute TVD), the mean TVD per thickness of x, FID and KID per intervention."""
     summary = {}
     for name, scores in by_answer.items():
+        worst = max(scores, key=lambda s: s["tvd"]["mean"])
+        by_thickness = {}
+        for code, label in enumerate(THICKNESSES):
+            own = [s["tvd"]["mean"] for s in scores if s.get("x", {}).get("thickness") == code]
+            if own:
+                by_thickness[label] = sum(own) / len(own)
         summary[name] = {
             "tvd_mean": sum(s["tvd"]["mean"] for s in scores) / len(scores),
             **{f"tvd_{a}": sum(s["tvd"][a] for s in scores) / len(scores) for a in ATTRIBUTES},
+            "tvd_worst": worst["tvd"]["mean"],
+            "worst": {"x": worst.get("x"), **{f"tvd_{a}": worst["tvd"][a] for a in ATTRIBUTES}},
+            "tvd_by_thickness": by_thickness,
             "fid": [s["fid"] for s in scores],
             "kid": [s["kid"] for s in scores],
         }
     return summary
 
 
-def _write_grid(path: str, grid_rows: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]) -> None:
-    """Per intervention two rows: [x | ID-GEN's Y samples] and [x | the conditional model's Y samples]."""
+def _write_grid(path: str, grid_rows: list[tuple[torch.Tensor, list[torch.Tensor]]]) -> None:
+    """Per intervention one row per answer (ID-GEN first, then the baselines when trained): [x | Y samples]."""
     images = []
-    for x, ours, theirs in grid_rows:
+    for x, answers in grid_rows:
         blank = torch.zeros_like(x[0])
-        images += [x[0], blank, *ours, x[0], blank, *theirs]
-    per_row = 2 + len(grid_rows[0][1])
+        for samples in answers:
+            images += [x[0], blank, *samples]
+    per_row = 2 + len(grid_rows[0][1][0])
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     grid = image_grid(torch.stack(images), nrow=per_row, padding=1)
     scale = max(4, 64 // grid_rows[0][0].shape[-1])  # each image at least 64 pixels wide, to be seen

@@ -4,8 +4,9 @@
     python benchmarks/napkin_digits_seeds.py results/seed0.json results/seed1.json results/seed2.json
 
 Prints, per guidance weight scored in every file, a Markdown table: for each answer its TVD (mean
-over the two interventions; then over the seeds, ± the standard deviation between seeds) overall
-and per attribute, the mean TVD of every seed, and the worst seed's. The files must come from the same
+over the interventions; then over the seeds, ± the standard deviation between seeds) overall
+and per attribute, the mean TVD of every seed, the worst seed's, and each seed's worst
+intervention (its TVD and x's attributes). The files must come from the same
 config and data; their seeds must differ.
 """
 
@@ -55,6 +56,14 @@ def _cell(values: list[float]) -> str:
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def _worst(row: dict[str, Any]) -> str:
+    """The TVD at the answer's worst intervention and that x (results before the worst was kept: n/a)."""
+    if "tvd_worst" not in row:
+        return "n/a"
+    x = row["worst"]["x"]
+    return f"{row['tvd_worst']:.3f} (digit {x['digit']}, colour {x['colour']}, thickness {x['thickness']})"
+
+
 def table(runs: list[dict[str, Any]]) -> str:
     """Markdown tables, one per guidance weight common to all runs."""
     keys = [k for k in runs[0]["summary"] if all(k in r["summary"] for r in runs)]
@@ -62,14 +71,20 @@ def table(runs: list[dict[str, Any]]) -> str:
     out = []
     for key in keys:
         out.append(f"{key}, seeds {', '.join(map(str, seeds))}:\n")
-        out.append("| answer | TVD mean | digit | colour | thickness | TVD mean per seed | worst seed |")
-        out.append("|---|---|---|---|---|---|---|")
+        out.append(
+            "| answer | TVD mean | digit | colour | thickness | TVD mean per seed | worst seed "
+            "| worst intervention per seed |"
+        )
+        out.append("|---|---|---|---|---|---|---|---|")
         for name in ANSWERS:
+            if not all(name in r["summary"][key] for r in runs):
+                continue  # a baseline not trained (--no-baselines)
             rows = [r["summary"][key][name] for r in runs]
             cells = [_cell([row[c] for row in rows]) for c in COLUMNS]
             per_seed = " / ".join(f"{row['tvd_mean']:.3f}" for row in rows)
             worst = max(row["tvd_mean"] for row in rows)
-            out.append(f"| {LABELS[name]} | {' | '.join(cells)} | {per_seed} | {worst:.3f} |")
+            at_worst = " / ".join(_worst(row) for row in rows)
+            out.append(f"| {LABELS[name]} | {' | '.join(cells)} | {per_seed} | {worst:.3f} | {at_worst} |")
         out.append("")
     return "\n".join(out)
 

@@ -36,6 +36,14 @@ from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.launch.settings import check_settings
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.checkpoints import read_checkpoint
+from lightning_causal.models.ensemble import (
+    bootstrap_data,
+    ensemble_parts,
+    finished_checkpoint,
+    fresh_model,
+    save_final,
+    write_ensemble_record,
+)
 from lightning_causal.models.interface import FitContext
 from lightning_causal.preemption import PREEMPTED_FILE, Preempted, job_key, requeue
 from lightning_causal.ranks import global_rank
@@ -55,6 +63,27 @@ class CausalCLI(LightningCLI):
         parser.link_arguments(
             "data.variables", "model.init_args.variables", compute_fn=variables_to_dict, apply_on="instantiate"
         )
+        parser.add_argument(
+            "--ensemble.members",
+            type=int,
+            default=0,
+            help="fit: train the model on all rows (<root>/full) and on this many bootstrap resamples of the "
+            "training rows (<root>/member-<k>), for intervals (sample --interval); 0: one model",
+        )
+        parser.add_argument(
+            "--ensemble.seed",
+            type=int | None,
+            default=None,
+            help="the seed of the model on all rows; member k resamples and trains with seed + k + 1 "
+            "(default: the model's seed, i.e. seed_everything)",
+        )
+        parser.add_argument(
+            "--ensemble.task",
+            type=int | None,
+            default=None,
+            help="train one part only: 0 the model on all rows, k in 1..members bootstrap member k-1 "
+            "(a SLURM job array trains the parts in parallel: slurm/ensemble.sbatch); default: all, in turn",
+        )
 
     def before_instantiate_classes(self) -> None:
         """Check the training settings before the data, the model or the Trainer is built."""
@@ -65,7 +94,13 @@ class CausalCLI(LightningCLI):
         family = _family_class(config)
         trainer: Any = config.get("trainer") if hasattr(config, "get") else None
         root = trainer.get("default_root_dir") if trainer is not None and hasattr(trainer, "get") else None
-        if self.subcommand == "fit" and ckpt_path is None:
+        if self.subcommand == "fit" and _ensemble(config) is not None:
+            if ckpt_path is not None:
+                raise ConfigError(
+                    f"ckpt_path is {ckpt_path!r} with ensemble.members set: an ensemble resumes every part from "
+                    "its own folder; run the same command again without --ckpt_path"
+                )
+        elif self.subcommand == "fit" and ckpt_path is None:
             ckpt_path = requeued_checkpoint(Path(root or "."))
             if ckpt_path is not None:
                 config["ckpt_path"] = ckpt_path
@@ -86,6 +121,7 @@ class CausalCLI(LightningCLI):
         """
 
     _context: FitContext | None = None
+    _ensemble_line: str | None = None  # what an ensemble fit trained, said when it ends
     _resume: tuple[str, Any] | None = None  # fit --ckpt_path: its label and the checkpoint read by check_checkpoint
     _callback_templates: list[Any] | None = None
 
@@ -141,10 +177,65 @@ class CausalCLI(LightningCLI):
             ckpt_path=kwargs.get("ckpt_path"),
             make_trainer=self._fresh_trainer,
         )
-        if isinstance(model, CausalModule):
+        ensemble = _ensemble(self.config[self.subcommand])
+        if ensemble is not None and isinstance(model, CausalModule):
+            self._fit_ensemble(model, kwargs.get("datamodule"), *ensemble)
+        elif isinstance(model, CausalModule):
             model.fit_in(self._context)
         else:
             self.trainer.fit(model, **kwargs)
+
+    def _fit_ensemble(
+        self, model: CausalModule, datamodule: Any, members: int, seed: int | None, task: int | None
+    ) -> None:
+        """Train the model on all rows and on ``members`` bootstrap resamples, each part in its own folder.
+
+        Part folders under ``trainer.default_root_dir``: ``full/`` (the model of the config's settings
+        seeded ``seed``, on all rows) and ``member-<k>/`` (seeded ``seed + k + 1``, on rows resampled
+        with that seed); a part's seed sets its initial weights, training noise and batches. Each part
+        trains as its family says (one Lightning run, or ID-GEN's stages) with the command's settings,
+        on every rank of the command; a finished part (its ``final.ckpt`` or run checkpoint) is kept,
+        an interrupted one resumes from its ``last.ckpt`` (ID-GEN: from its run folder).
+        """
+        root = Path(self.trainer.default_root_dir)
+        seed = model.noise_seed if seed is None else seed
+        parts = ensemble_parts(members, seed)
+        if self.trainer.is_global_zero:
+            write_ensemble_record(root, members, seed)
+        chosen = parts if task is None else [parts[task]]
+        trained, kept = [], []
+        for name, part_seed in chosen:
+            folder = root / name
+            if finished_checkpoint(folder) is not None:
+                kept.append(name)
+                continue
+            L.seed_everything(part_seed, verbose=False)
+            module = model if part_seed == model.noise_seed else fresh_model(model, part_seed)
+            data = datamodule if name == "full" else bootstrap_data(datamodule, part_seed)
+            if self.trainer.is_global_zero:
+                print(f"Ensemble part {name} (seed {part_seed}) in {folder}", flush=True)
+            last = folder / "checkpoints" / "last.ckpt"
+            self._context = FitContext(
+                trainer=self._fresh_trainer(folder),
+                datamodule=data,
+                ckpt_path=str(last) if last.is_file() else None,
+                make_trainer=self._fresh_trainer,
+            )
+            module.fit_in(self._context)
+            if not self._context.trainers:  # one Lightning run: its final weights are the part's model
+                save_final(self._context.trainer, folder)
+            trained.append(name)
+        done = sum(finished_checkpoint(root / name) is not None for name, _ in parts)
+        said = f"trained {', '.join(trained)}" if trained else "nothing to train"
+        said += f"; kept {', '.join(kept)} (finished before)" if kept else ""
+        then = (
+            f"query it: lightning-causal sample --ckpt {root} --do ... --interval 0.9"
+            if done == len(parts)
+            else f"{len(parts) - done} part(s) still to train (--ensemble.task 0..{members}, or without it)"
+        )
+        self._ensemble_line = (
+            f"Ensemble in {root}: {said}; {done} of {len(parts)} parts (full + {members} members) finished; {then}"
+        )
 
     def _fresh_trainer(self, root: Path) -> L.Trainer:
         """A Trainer of the config's settings with fresh copies of its callbacks, writing to ``root``.
@@ -182,6 +273,9 @@ class CausalCLI(LightningCLI):
         if not self.trainer.is_global_zero:
             return
         (Path(self.trainer.default_root_dir) / PREEMPTED_FILE).unlink(missing_ok=True)  # finished: nothing to resume
+        if self._ensemble_line is not None:
+            print(self._ensemble_line)
+            return
         model = self.model
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
         stopped = stop_reason(self.trainer)
@@ -284,6 +378,14 @@ def _family_class(config: Any) -> type[CausalModule] | None:
     except (ImportError, AttributeError, ValueError):
         return None  # the parser reports it
     return cls if isinstance(cls, type) and issubclass(cls, CausalModule) else None
+
+
+def _ensemble(config: Any) -> tuple[int, int | None, int | None] | None:
+    """``(members, seed, task)`` of a parsed config's ``ensemble`` section, or None without one (members 0)."""
+    section: Any = config.get("ensemble") if hasattr(config, "get") else None
+    if section is None or not hasattr(section, "get") or not section.get("members", 0):
+        return None
+    return int(section.get("members")), section.get("seed"), section.get("task")
 
 
 def _seed_the_model(config: Any) -> None:

@@ -128,32 +128,14 @@ def _interventions(args: argparse.Namespace, variables: dict[str, VariableSpec])
     return hard
 
 
-def _trained(folder: Path) -> Path:
-    """The checkpoint of one ensemble model in ``folder``: fit_bootstrap's final.ckpt, or ID-GEN's idgen.ckpt."""
-    final = folder / "final.ckpt"
-    return final if final.is_file() else folder
+def load_ensemble(path: Path) -> Any:
+    """The ensemble in folder ``path`` (:func:`lightning_causal.models.load_ensemble`), for ``--interval``."""
+    from lightning_causal.models.ensemble import load_ensemble as load
 
-
-def load_ensemble(path: Path) -> tuple[Any, list[Any]]:
-    """The model fitted on all rows and its bootstrap members, from an ensemble folder.
-
-    The folder is what ``lightning_causal.models.fit_bootstrap(..., run_dir=...)`` writes (``full/``
-    and ``member-<k>/``) or ``plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))`` (the
-    full run's ``idgen.ckpt`` and ``member-<k>/``).
-    """
-    members = sorted(
-        (p for p in path.glob("member-*") if p.is_dir() and p.name.removeprefix("member-").isdigit()),
-        key=lambda p: int(p.name.removeprefix("member-")),
-    )
-    if not path.is_dir() or len(members) < 2:
-        raise QueryError(
-            f"--interval needs an ensemble folder with member-<k>/ folders (2 or more), and {str(path)!r} has "
-            f"{len(members)}: train one with lightning_causal.models.fit_bootstrap(..., run_dir=...) or "
-            "plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))"
-        )
-    full = path / "full"
-    model = load_model(_trained(full) if full.is_dir() else path)
-    return model, [load_model(_trained(m)) for m in members]
+    try:
+        return load(path)
+    except QueryError as err:
+        raise QueryError(f"--interval: {err}") from None
 
 
 def _print_intervals(intervals: dict[str, Any], out: Path, what: str) -> Path:
@@ -182,6 +164,19 @@ def _print_intervals(intervals: dict[str, Any], out: Path, what: str) -> Path:
     for k, i in intervals.items():
         print(f"  {k}: {i.estimate:.4g} [{i.low:.4g}, {i.high:.4g}]")
     return target
+
+
+def _statistic(text: str) -> str | float:
+    """``--statistic``: ``"mean"`` or a quantile level in (0, 1)."""
+    if text.strip().lower() == "mean":
+        return "mean"
+    try:
+        level = float(text)
+    except ValueError:
+        level = math.nan
+    if not 0 < level < 1:
+        raise QueryError(f"--statistic is {text!r}; give 'mean' or a quantile level between 0 and 1, e.g. 0.5")
+    return level
 
 
 def _check_level(level: float | None) -> None:
@@ -241,6 +236,20 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         help="classifier-free guidance weight of image variables (default: the model's mechanisms.image.guidance; "
         "0 samples the learned conditionals themselves)",
     )
+    p.add_argument(
+        "--statistic",
+        default="mean",
+        metavar="mean|Q",
+        help="with --interval: the statistic of each outcome to bound, 'mean' (default; class probabilities of "
+        "discrete outcomes) or a quantile level Q in (0, 1) of continuous ones, e.g. 0.5 for the median",
+    )
+    p.add_argument(
+        "--versus",
+        action="append",
+        metavar="NAME=VALUE",
+        help="with --interval: a baseline intervention (repeatable); the intervals are then of the statistic under "
+        "--do minus under --versus (an average effect, each member answering both)",
+    )
     p.set_defaults(handler=run_sample)
     p = sub.add_parser("counterfactual", help="counterfactuals of factual rows from a trained model")
     _common(p)
@@ -268,10 +277,17 @@ def run_sample(args: argparse.Namespace) -> int:
 
     _check_counts(args)
     _check_level(args.interval)
-    model, members = load_ensemble(args.ckpt) if args.interval is not None else (load_model(args.ckpt), [])
+    statistic = _statistic(args.statistic)
+    if args.interval is None and (args.versus or statistic != "mean"):
+        raise QueryError(f"{'--versus' if args.versus else '--statistic'} bounds an interval: add --interval 0.9")
+    ensemble = load_ensemble(args.ckpt) if args.interval is not None else None
+    model = ensemble.network if ensemble is not None else load_model(args.ckpt)
     interventions = _interventions(args, model.variables)
     given = parse_assignments(args.given, model.variables, "--given")
     model.check_query(interventions, given, FLAGS)
+    baseline = parse_assignments(args.versus, model.variables, "--versus")
+    if baseline:
+        model.check_query(baseline, given, QueryLabels(interventions="--versus", given="--given"))
     values = model.sample(
         args.n,
         interventions,
@@ -283,12 +299,15 @@ def run_sample(args: argparse.Namespace) -> int:
     )
     written = write_values(args.out, values, model.variables)
     print(f"wrote {args.n} samples ({model.query_text(interventions, given)}) to {_listing(written)}")
-    if members:
-        from lightning_causal.sampling.ensemble import EnsembleNetwork
-
-        ensemble = EnsembleNetwork(model, members, [])
-        intervals = ensemble.interval(interventions, given or None, level=args.interval, n=args.n, seed=args.seed)
-        what = f"means of {model.query_text(interventions, given)}"
+    if ensemble is not None:
+        stat = dict(given=given or None, statistic=statistic, level=args.interval, n=args.n, seed=args.seed)
+        name = "means" if statistic == "mean" else f"{statistic:g}-quantiles"
+        if baseline:
+            intervals = ensemble.difference(interventions, baseline, **stat)
+            what = f"{name} of {model.query_text(interventions, given)} minus {model.query_text(baseline, given)}"
+        else:
+            intervals = ensemble.interval(interventions, **stat)
+            what = f"{name} of {model.query_text(interventions, given)}"
         print(f"wrote {_print_intervals(intervals, args.out, what)}")
     return 0
 
@@ -303,7 +322,8 @@ def run_counterfactual(args: argparse.Namespace) -> int:
 
     _check_counts(args)
     _check_level(args.interval)
-    model, members = load_ensemble(args.ckpt) if args.interval is not None else (load_model(args.ckpt), [])
+    ensemble = load_ensemble(args.ckpt) if args.interval is not None else None
+    model = ensemble.network if ensemble is not None else load_model(args.ckpt)
     interventions = _interventions(args, model.variables)
     if not interventions:
         raise QueryError("a counterfactual needs --do or --shift")
@@ -312,10 +332,7 @@ def run_counterfactual(args: argparse.Namespace) -> int:
     values = model.counterfactual(factual, interventions, seed=args.seed, steps=args.steps)
     written = write_values(args.out, values, model.variables)
     print(f"wrote {len(next(iter(values.values())))} counterfactual rows to {_listing(written)}")
-    if members:
-        from lightning_causal.sampling.ensemble import EnsembleNetwork
-
-        ensemble = EnsembleNetwork(model, members, [])
+    if ensemble is not None:
         intervals = ensemble.counterfactual(factual, interventions, level=args.interval, seed=args.seed)
         print(f"wrote {_print_intervals(intervals, args.out, 'mean counterfactuals of the factual rows')}")
     return 0

@@ -48,6 +48,13 @@ _RULES: list[tuple[str, Callable[[Any], bool], str]] = [
     ("model.init_args.scheduler.init_args.warmup_steps", lambda v: _is_int(v) and v >= 0, "a number of steps >= 0"),
     ("model.init_args.sample_steps", lambda v: _is_int(v) and v >= 1, "a number of DDIM steps >= 1, or null"),
     ("model.init_args.seed", _is_int, "an integer"),
+    (
+        "ensemble.members",
+        lambda v: _is_int(v) and (v == 0 or v >= 2),
+        "0 (one model) or a number of bootstrap members >= 2 (20 or more for a 90% interval)",
+    ),
+    ("ensemble.seed", _is_int, "an integer"),
+    ("ensemble.task", lambda v: _is_int(v) and v >= 0, "0 (the model on all rows) or k (bootstrap member k-1)"),
     ("model.init_args.generated_size", lambda v: _is_int(v) and v >= 1, "a number of rows >= 1, or null"),
     (
         "model.init_args.generation_guidance",
@@ -75,6 +82,20 @@ def check_settings(config: Any) -> None:
         if not ok(value):
             raise ConfigError(f"{path} is {value!r}; give {accepts}")
     _check_precision(_get(config, "trainer.precision"), _get(config, "trainer.accelerator"))
+    _check_ensemble(_get(config, "ensemble.members"), _get(config, "ensemble.task"))
+
+
+def _check_ensemble(members: Any, task: Any) -> None:
+    """``ensemble.task`` names a part of the ensemble: 0..members, and only with members."""
+    if task is None:
+        return
+    if not members:
+        raise ConfigError(f"ensemble.task is {task}, and ensemble.members is not set; give ensemble.members K (>= 2)")
+    if task > members:
+        raise ConfigError(
+            f"ensemble.task is {task}; the ensemble has parts 0..{members} (0: the model on all rows, "
+            f"k: bootstrap member k-1)"
+        )
 
 
 def _check_precision(precision: Any, accelerator: Any) -> None:

@@ -9,7 +9,8 @@
 * ``idgen/``: :class:`IDGEN`, any identifiable query on a graph with latent confounders, answered
   by conditional generative models trained per factor of its ID-GEN plan (Rahman et al. 2024);
 * ``ensemble.py``: :func:`fit_bootstrap`, a model trained on its rows and on bootstrap resamples
-  of them, for intervals.
+  of them, for intervals (``fit --ensemble.members K`` from a config); :func:`load_ensemble` reads
+  such a folder back.
 
 A new family (Diff-SCM, DIME, IWDD) is one new package here whose LightningModule subclasses
 :class:`CausalModule` with a ``family`` name; it builds its mechanisms from
@@ -21,7 +22,7 @@ from typing import Any
 
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.dcm import DCM
-from lightning_causal.models.ensemble import bootstrap_data, fit_bootstrap
+from lightning_causal.models.ensemble import bootstrap_data, fit_bootstrap, load_ensemble
 from lightning_causal.models.families import families, load_model, model_family
 from lightning_causal.models.idgen import IDGEN
 from lightning_causal.models.interface import FitContext, QueryLabels
@@ -38,6 +39,7 @@ __all__ = [
     "bootstrap_data",
     "families",
     "fit_bootstrap",
+    "load_ensemble",
     "load_model",
     "model_family",
 ]

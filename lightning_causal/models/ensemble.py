@@ -11,11 +11,17 @@ and a ``final.ckpt`` once trained (a rerun loads it and trains nothing). It retu
                              trainer=lambda folder: L.Trainer(max_steps=2000, default_root_dir=folder))
     ensemble.interval({"x1": 0.5})["x3"]          # the mean of x3 under do(x1 = 0.5), with its interval
     ensemble.counterfactual(rows, {"x1": 0.5})     # the mean counterfactual of each variable over rows
+
+The command line trains the same folders from a config's ``ensemble:`` section (``lightning-causal
+fit --config run.yaml --ensemble.members 20``), any family alike (an ID-GEN part is a run folder with
+its ``idgen.ckpt``); :func:`load_ensemble` reads such a folder back for queries.
 """
 
 from __future__ import annotations
 
 import copy
+import inspect
+import json
 import os
 import tempfile
 from collections.abc import Callable
@@ -24,11 +30,110 @@ from typing import Any
 
 import lightning as L
 
-from lightning_causal.errors import DataError
+from lightning_causal.errors import DataError, QueryError
+from lightning_causal.files import atomic_write
 from lightning_causal.models.base import CausalModule
+from lightning_causal.models.families import families, load_model
 from lightning_causal.sampling.ensemble import EnsembleNetwork, bootstrap_rows, check_members
 
-__all__ = ["bootstrap_data", "fit_bootstrap"]
+__all__ = [
+    "ENSEMBLE_FILE",
+    "bootstrap_data",
+    "ensemble_parts",
+    "finished_checkpoint",
+    "fit_bootstrap",
+    "fresh_model",
+    "load_ensemble",
+    "save_final",
+    "write_ensemble_record",
+]
+
+ENSEMBLE_FILE = "ensemble.json"
+"""The record of an ensemble folder: its number of members and the seed of every part."""
+
+
+def ensemble_parts(members: int, seed: int) -> list[tuple[str, int]]:
+    """The folders and seeds of an ensemble: ``("full", seed)``, then ``("member-<k>", seed + k + 1)``."""
+    check_members(members)
+    return [("full", seed), *((f"member-{k}", seed + k + 1) for k in range(members))]
+
+
+def fresh_model(model: CausalModule, seed: int) -> CausalModule:
+    """A new, untrained model of ``model``'s settings (its hyperparameters) seeded ``seed``: its initial weights,
+    training noise and generated datasets follow the seed, as for any model of the family."""
+    params = inspect.signature(type(model).__init__).parameters
+    open_ended = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    settings = {k: v for k, v in model.hparams.items() if open_ended or k in params}  # not e.g. "family"
+    return type(model)(**{**settings, "seed": seed})
+
+
+def write_ensemble_record(root: Path, members: int, seed: int) -> None:
+    """``ensemble.json`` in ``root``: what :func:`load_ensemble` reads back (the seeds of the members)."""
+    parts = dict(ensemble_parts(members, seed))
+    record = {"members": members, "seed": seed, "parts": parts}
+    root.mkdir(parents=True, exist_ok=True)
+    atomic_write(root / ENSEMBLE_FILE, json.dumps(record, indent=2) + "\n")
+
+
+def finished_checkpoint(folder: Path) -> Path | None:
+    """The trained model of one ensemble part: its ``final.ckpt``, or a family's run checkpoint (``idgen.ckpt``)."""
+    for path in (folder / "final.ckpt", *(folder / f"{name}.ckpt" for name in families())):
+        if path.is_file():
+            return path
+    return None
+
+
+def save_final(trainer: L.Trainer, folder: Path) -> Path:
+    """Save the model a finished Lightning run holds as ``folder/final.ckpt`` (weights only; the EMA average,
+    where an EMA callback runs), atomically: a part without it is not finished."""
+    final = folder / "final.ckpt"
+    partial = folder / ".final.ckpt.partial"
+    trainer.save_checkpoint(partial, weights_only=True)
+    if trainer.is_global_zero:
+        os.replace(partial, final)
+    trainer.strategy.barrier("ensemble part saved")
+    return final
+
+
+def load_ensemble(path: str | Path) -> EnsembleNetwork:
+    """The ensemble a folder holds (``full/`` and ``member-<k>/``, as ``fit --ensemble.members K``,
+    :func:`fit_bootstrap` or ``plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))`` write it),
+    ready for intervals: ``load_ensemble("outputs/run").interval({"X": 1})``.
+
+    Raises:
+        QueryError: a folder with fewer than 2 trained members, naming what is missing.
+    """
+    root = Path(path)
+    members = sorted(
+        (p for p in root.glob("member-*") if p.is_dir() and p.name.removeprefix("member-").isdigit()),
+        key=lambda p: int(p.name.removeprefix("member-")),
+    )
+    how = (
+        "train one with lightning-causal fit --config ... --ensemble.members 20, lightning_causal.models."
+        "fit_bootstrap(..., run_dir=...) or plan.fit_ensemble(..., learner=DiffusionLearner(run_dir=...))"
+    )
+    if not root.is_dir() or len(members) < 2:
+        raise QueryError(
+            f"intervals need an ensemble folder with member-<k>/ folders (2 or more), and {str(root)!r} has "
+            f"{len(members)}: {how}"
+        )
+    unfinished = [p.name for p in members if finished_checkpoint(p) is None]
+    full = root / "full"
+    if full.is_dir() and finished_checkpoint(full) is None:
+        unfinished.insert(0, "full")
+    if unfinished:
+        raise QueryError(
+            f"ensemble {str(root)!r}: {', '.join(unfinished)} not trained yet (no final.ckpt or run checkpoint); "
+            "finish them with the same fit command (--ensemble.task k trains one part)"
+        )
+    model = load_model(finished_checkpoint(full) if full.is_dir() else root)  # type: ignore[arg-type]
+    record = root / ENSEMBLE_FILE
+    seeds: list[int] = []
+    if record.is_file():
+        parts = json.loads(record.read_text()).get("parts", {})
+        seeds = [int(parts[p.name]) for p in members if p.name in parts]
+    fitted = [load_model(finished_checkpoint(p)).eval() for p in members]  # type: ignore[arg-type]
+    return EnsembleNetwork(model.eval(), fitted, seeds if len(seeds) == len(fitted) else [])
 
 
 def bootstrap_data(data: Any, seed: int) -> Any:
@@ -62,14 +167,16 @@ def fit_bootstrap(
         run_dir: where the members' folders go (default: a temporary folder, removed afterwards).
         seed: member ``k`` resamples with ``seed + k + 1`` and is seeded so for training.
     """
-    check_members(members)
+    parts = ensemble_parts(members, seed)
     make = trainer or _default_trainer
-    seeds = [seed + k + 1 for k in range(members)]
     with tempfile.TemporaryDirectory(prefix="bootstrap-") as scratch:
         root = Path(run_dir) if run_dir is not None else Path(scratch)
-        full = _train(model, data, make, root / "full", seed)
-        fitted = [_train(model, bootstrap_data(data, s), make, root / f"member-{k}", s) for k, s in enumerate(seeds)]
-    return EnsembleNetwork(full, fitted, seeds)
+        write_ensemble_record(root, members, seed)
+        fitted = [
+            _train(model, data if name == "full" else bootstrap_data(data, s), make, root / name, s)
+            for name, s in parts
+        ]
+    return EnsembleNetwork(fitted[0], fitted[1:], [s for _, s in parts[1:]])
 
 
 def _train(
@@ -83,11 +190,7 @@ def _train(
     run = make(folder)
     last = folder / "checkpoints" / "last.ckpt"
     run.fit(module, datamodule=data, ckpt_path=str(last) if last.is_file() else None)
-    partial = folder / ".final.ckpt.partial"
-    run.save_checkpoint(partial, weights_only=True)  # the EMA average, where an EMA callback runs
-    if run.is_global_zero:
-        os.replace(partial, final)
-    run.strategy.barrier("bootstrap member saved")
+    save_final(run, folder)
     return module.eval()
 
 

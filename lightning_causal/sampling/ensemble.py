@@ -221,14 +221,15 @@ class EnsembleNetwork:
 
     @staticmethod
     def _summarise(network: Any, samples: Mapping[str, Any], quantile: float | None) -> dict[str, float]:
-        """The mean (or ``quantile``) of every coordinate of every variable; class probabilities of discrete ones."""
+        """The mean (or ``quantile``) of every coordinate of every variable; for the mean, class probabilities of
+        discrete ones (a quantile leaves them out)."""
         cards = _classes(network)
         out: dict[str, float] = {}
         for v, values in samples.items():
             array = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
             if v in cards:
                 if quantile is not None:
-                    raise QueryError(f"outcome {v!r} is discrete: ask for statistic='mean' (its class probabilities)")
+                    continue  # a quantile of classes has no meaning: discrete outcomes get their probabilities
                 counts = np.bincount(array.reshape(-1).astype(np.int64), minlength=cards[v]) / len(array)
                 out.update({f"P({v}={k})": float(c) for k, c in enumerate(counts)})
                 continue
@@ -238,6 +239,11 @@ class EnsembleNetwork:
             stat = flat.mean(0) if quantile is None else np.quantile(flat, quantile, axis=0)
             names = [v] if flat.shape[1] == 1 else [f"{v}[{j}]" for j in range(flat.shape[1])]
             out.update({name: float(s) for name, s in zip(names, stat, strict=True)})
+        if not out and quantile is not None:
+            raise QueryError(
+                f"the outcomes {', '.join(samples)} are discrete (or images): a quantile needs a continuous "
+                "outcome; ask for statistic='mean' (class probabilities)"
+            )
         if not out:
             raise QueryError("the answer's variables are all images: intervals are for numbers and classes")
         return out

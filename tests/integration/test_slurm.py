@@ -109,6 +109,40 @@ def test_a_job_array_trains_one_seed_per_task_each_in_its_own_folder(tmp_path: P
     assert not torch.equal(weights[0], weights[1])  # seeded apart
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(slurm_available() is not None, reason=f"{slurm_available()}")
+def test_an_ensemble_array_trains_its_parts_in_parallel_into_one_folder(tmp_path: Path) -> None:
+    from lightning_causal.models import load_ensemble
+
+    root = tmp_path / "ensemble"
+    with local_slurm(tmp_path / "cluster", nodes=2) as env:
+        env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "ARRAY": "ensemble"}
+        job = _sbatch(
+            env,
+            tmp_path,
+            "--array=0-2",
+            "--output",
+            str(tmp_path / "job-%A_%a.out"),
+            "slurm/train.sbatch",
+            "configs/dcm/triangle_na.yaml",
+            "--ensemble.members=2",
+            "--trainer.accelerator=cpu",
+            "--trainer.max_steps=4",
+            "--trainer.enable_progress_bar=false",
+            "--trainer.logger=false",
+            f"--trainer.default_root_dir={root}",
+            "--data.n_train=128",
+            "--data.n_val=32",
+        )
+        states = [wait_for_job(f"{job}_{task}", env, timeout=300) for task in (0, 1, 2)]
+    logs = "".join(p.read_text() for p in sorted(tmp_path.glob("job-*_*.out")))
+    assert [s.get("JobState") for s in states] == ["COMPLETED"] * 3, logs[-3000:]
+    assert all(f"ensemble part {k}" in logs for k in (0, 1, 2))
+    assert all((root / part / "final.ckpt").is_file() for part in ("full", "member-0", "member-1"))
+    ensemble = load_ensemble(root)
+    assert ensemble.seeds == [1, 2] and len(ensemble.members) == 2
+
+
 def test_the_gpu_template_runs_the_same_job_with_one_task_per_gpu() -> None:
     text = (ROOT / "slurm/train_gpus.sbatch").read_text()
     lines = [line.removeprefix("#SBATCH --") for line in text.splitlines() if line.startswith("#SBATCH --")]

@@ -175,7 +175,7 @@ def test_sample_and_counterfactual_with_intervals_from_an_ensemble_folder(
 
 def test_an_interval_from_a_single_model_is_refused_in_one_line(checkpoint: Path, tmp_path: Path) -> None:
     got = run("sample", "--ckpt", str(checkpoint), "--n", "5", "--interval", "0.9", "--out", str(tmp_path / "s.csv"))
-    assert got.returncode != 0 and "--interval needs an ensemble folder" in got.stderr
+    assert got.returncode != 0 and "--interval: intervals need an ensemble folder" in got.stderr
     assert "Traceback" not in got.stderr and not (tmp_path / "s.csv").exists()
     bad = run("sample", "--ckpt", str(checkpoint), "--n", "5", "--interval", "90", "--out", str(tmp_path / "s.csv"))
     assert bad.returncode != 0 and "--interval is 90.0; give the interval's coverage between 0 and 1" in bad.stderr

@@ -38,6 +38,8 @@ RULES: list[tuple[str, list[Any], list[Any]]] = [
     ("model.init_args.seed", [1.5, "abc", False], [0, -3, 2**40]),
     ("model.init_args.generated_size", [0, -10, 100.0], [1, 5000]),
     ("model.init_args.generation_guidance", [-1, -0.5, math.inf, math.nan, True], [0, 0.0, 2, 7.5]),
+    ("ensemble.members", [1, -2, 2.0, True], [0, 2, 20]),
+    ("ensemble.seed", [1.5, "1"], [0, 7]),
 ]
 
 BAD = [(key, value) for key, bad, _ in RULES for value in bad]
@@ -114,3 +116,23 @@ def test_a_parsed_namespace_is_checked_like_a_dict() -> None:
     bad = Namespace(trainer=Namespace(max_steps=20), data=Namespace(init_args=Namespace(batch_size=0)))
     with pytest.raises(ConfigError, match=r"^data\.init_args\.batch_size is 0; give a number of rows >= 1"):
         check_settings(bad)
+
+
+@pytest.mark.parametrize(
+    ("ensemble", "line"),
+    [
+        ({"members": 4, "task": -1}, "ensemble.task is -1; give 0 (the model on all rows) or k"),
+        ({"members": 4, "task": 1.0}, "ensemble.task is 1.0; give 0"),
+        ({"members": 4, "task": 5}, "ensemble.task is 5; the ensemble has parts 0..4"),
+        ({"task": 1}, "ensemble.task is 1, and ensemble.members is not set"),
+        ({"members": 0, "task": 0}, "ensemble.task is 0, and ensemble.members is not set"),
+    ],
+)
+def test_an_ensemble_task_names_a_part_of_the_ensemble(ensemble: dict[str, Any], line: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{re.escape(line)}"):
+        check_settings({"ensemble": ensemble})
+
+
+@pytest.mark.parametrize("task", [0, 1, 4, None])
+def test_every_part_of_an_ensemble_can_be_a_task(task: int | None) -> None:
+    check_settings({"ensemble": {"members": 4, "task": task}})

@@ -81,7 +81,7 @@ def test_more_rows_give_narrower_intervals() -> None:
     "ask,fragment",
     [
         (lambda e: e.interval({"X": 1}, level=1.5), "level is 1.5"),
-        (lambda e: e.interval({"X": 1}, statistic=0.5), "outcome 'Y' is discrete"),
+        (lambda e: e.interval({"X": 1}, statistic=0.5), "the outcomes Y are discrete .or images.: a quantile"),
         (lambda e: e.interval({"X": 1}, statistic="median"), "statistic is 'median'"),
     ],
 )
