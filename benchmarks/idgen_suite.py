@@ -4,6 +4,7 @@
     python benchmarks/idgen_suite.py --quick            # a few minutes
     python benchmarks/idgen_suite.py --scms frontdoor napkin --steps 4000 --out results.json
     python benchmarks/idgen_suite.py --scms conditional --conditioning learn --no-baselines  # IDC-GEN's learned stage
+    python benchmarks/idgen_suite.py --scms frontdoor --no-baselines --generated 50000  # larger generated datasets
 
 Protocol, per structural model (lightning_causal/scm/latent.py: latent confounders, nonlinear and
 mixed continuous/categorical mechanisms, exact interventional and conditional samples) and seed:
@@ -75,6 +76,7 @@ def _idgen(
     hidden: int,
     seed: int,
     conditioning: str = "auto",
+    generated: int | None = None,
 ) -> IDGEN:
     variables = variables_to_dict({v: s for v, s in dm.variables.items() if v in graph.nodes})
     return IDGEN(
@@ -84,6 +86,7 @@ def _idgen(
         outcome=dm.scm.outcome,
         condition=condition,
         conditioning=conditioning,
+        generated_size=generated,
         mechanisms=_network(hidden),
         optimizer=partial(AdamW, lr=1e-3),
         seed=seed,
@@ -146,13 +149,14 @@ def run_one(
     conditioning: str = "auto",
     baselines: bool = True,
     patience: int | None = None,
+    generated: int | None = None,
 ) -> dict[str, Any]:
     dm = LatentSCMDataModule(name, n_train=rows, n_val=500, batch_size=256, seed=seed)
     scm = dm.scm
     out: dict[str, Any] = {"scm": name, "seed": seed, "query": scm.query, "points": []}
     with tempfile.TemporaryDirectory() as folder, quiet():
         start = time.perf_counter()
-        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed, conditioning)
+        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed, conditioning, generated)
         idgen = _train_idgen(model, dm, steps, f"{folder}/idgen", patience)
         out["idgen_seconds"] = time.perf_counter() - start
         out["conditioning"] = idgen.plan.conditioning
@@ -223,6 +227,9 @@ def main(argv: list[str] | None = None) -> int:
         help="stop a stage after this many validations (every 250 steps) without a new best, after 1000 steps and "
         "before --steps (DiffusionLearner's default rule: --patience 6 --steps 10000); default: exactly --steps",
     )
+    parser.add_argument(
+        "--generated", type=int, default=None, help="rows of every generated dataset (default: as many as --rows)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="write every number as JSON")
     args = parser.parse_args(argv)
     if args.quick:
@@ -233,7 +240,15 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             start = time.perf_counter()
             result = run_one(
-                name, seed, args.rows, args.steps, args.hidden, args.conditioning, not args.no_baselines, args.patience
+                name,
+                seed,
+                args.rows,
+                args.steps,
+                args.hidden,
+                args.conditioning,
+                not args.no_baselines,
+                args.patience,
+                args.generated,
             )
             print(f"  steps per stage: {result['stage_steps']}", file=sys.stderr, flush=True)
             result["seconds"] = time.perf_counter() - start

@@ -35,6 +35,22 @@ def test_the_table_gives_each_answers_mean_spread_and_worst_seed(tmp_path: Path,
     assert "DCM, confounders ignored | 0.157 ±" in capsys.readouterr().out
 
 
+def test_each_seeds_worst_intervention_is_named_and_a_missing_baseline_is_left_out() -> None:
+    runs = [_result(0, 0.05, 0.18), _result(1, 0.07, 0.15)]
+    for run, worst in zip(runs, (0.09, 0.12), strict=True):
+        for by_answer in run["summary"].values():
+            by_answer["idgen"] = {
+                **by_answer["idgen"],
+                "tvd_worst": worst,
+                "worst": {"x": {"digit": 7, "colour": 2, "thickness": 0}},
+            }
+            by_answer.pop("dcm", None)  # trained with --no-baselines (one dict for both weights)
+    text = table(runs)
+    assert "| 0.090 (digit 7, colour 2, thickness 0) / 0.120 (digit 7, colour 2, thickness 0) |" in text
+    assert "DCM" not in text and "| conditional P(Y \\| X = x) |" in text
+    assert "| n/a / n/a |" in text  # files written before the worst was kept
+
+
 @pytest.mark.parametrize(
     ("runs", "message"),
     [

@@ -173,7 +173,8 @@ class SamplingPlan:
                 :func:`lightning_causal.sampling.register_learner` adds more) or a
                 :class:`~lightning_causal.sampling.Learner`.
             seed: seeds the generated datasets (and, for trained models, the weights and the noise).
-            generated_size: rows of each generated dataset (default: as many as its source).
+            generated_size: rows of each generated dataset (default: as many as its source; the diffusion
+                learner draws 5 times as many rows of numbers and classes, see IDGEN).
             cardinalities: number of values per variable (default: inferred from the data).
         """
         if renamed:

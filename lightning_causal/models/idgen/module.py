@@ -93,7 +93,8 @@ class IDGEN(CausalModule):
         seed: seeds the initial weights, the training noise (rank r uses seed + 1_000_003 r), the
             generated datasets and the rows kept for resampling.
         sample_steps: DDIM steps for sampling (default: all T).
-        generated_size: rows of every generated dataset (default: as many as the training rows).
+        generated_size: rows of every generated dataset (default: 5 times its source's rows for datasets of
+            numbers and classes, as many for datasets with images; see ``generation.GENERATED_ROWS``).
         generation_guidance: the classifier-free guidance weight of image factors when they draw the
             generated datasets of later stages (default: ``mechanisms.image.guidance``, which is also
             the default of queries). Guidance makes generated rows follow their inputs more closely

@@ -42,7 +42,7 @@ from lightning_causal.data.rows import RowSource
 from lightning_causal.errors import DataError
 from lightning_causal.files import atomic_write
 from lightning_causal.models.checkpoints import read_checkpoint
-from lightning_causal.models.idgen.generation import generate_dataset
+from lightning_causal.models.idgen.generation import generate_dataset, generated_rows
 from lightning_causal.models.idgen.run_folder import RunFolder
 from lightning_causal.models.idgen.stage_data import RowsData, StageData
 from lightning_causal.preemption import Preempted, received_anywhere, stop, watch
@@ -118,7 +118,6 @@ def fit_idgen(
         if progress:
             print(f"Resuming {root}: stages 0..{last_done} are trained ({path})", flush=True)
     seed = model.noise_seed
-    rows_wanted = model.hparams["generated_size"]
     datasets = {d.name: d for d in model.plan.datasets}
 
     def data_of(name: str) -> dict[str, Tensor]:
@@ -128,7 +127,7 @@ def fit_idgen(
             assert ds.source is not None
             source = data_of(ds.source)
             folder = run.data_dir(name)
-            rows = rows_wanted or len(next(iter(source.values())))
+            rows = generated_rows(model, ds, len(next(iter(source.values()))))
             tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
             if run.writer:
                 run.mark_generated(name, folder)

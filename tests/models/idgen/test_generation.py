@@ -165,3 +165,22 @@ def test_waiting_for_a_finished_dataset_returns_its_rows(tiny_mechanisms: dict[s
     rows = _generate(_model(tiny_mechanisms), tmp_path)
     waited = wait_for_dataset(tmp_path, timeout=0.0)
     assert set(waited) == set(rows) and all(torch.equal(waited[v], rows[v]) for v in rows)
+
+
+def test_a_generated_dataset_of_numbers_has_five_rows_per_source_row_unless_its_size_is_given(
+    tiny_mechanisms: dict[str, Any],
+) -> None:
+    from lightning_causal.models.idgen.generation import GENERATED_ROWS, generated_rows
+    from lightning_causal.variables.spec import VariableSpec
+
+    model = _model(tiny_mechanisms)
+    assert GENERATED_ROWS == 5 and generated_rows(model, _d1(model), 300) == 1500
+    sized = IDGEN(
+        NAMED_GRAPHS["frontdoor"].graph, treatment="X", outcome="Y", mechanisms=tiny_mechanisms, generated_size=70
+    )
+    assert generated_rows(sized, _d1(sized), 300) == 70  # a given size wins
+    image = {"Y": VariableSpec("Y", "image", channels=3, height=8, width=8)}
+    drawn = IDGEN(
+        NAMED_GRAPHS["frontdoor"].graph, treatment="X", outcome="Y", variables=image, mechanisms=tiny_mechanisms
+    )
+    assert generated_rows(drawn, _d1(drawn), 300) == 300  # images are slow to draw: as many as the source

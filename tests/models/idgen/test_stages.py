@@ -78,7 +78,8 @@ def test_a_dataset_cut_short_keeps_its_finished_shards(
     frontdoor: LatentSCMDataModule, tmp_path: Path, tiny_mechanisms: dict[str, Any]
 ) -> None:
     root = tmp_path / "run"
-    model = fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, root, _factory(5), shard_rows=400, progress=False)
+    model = _model(frontdoor, tiny_mechanisms, generated_size=1500)
+    model = fit_idgen(model, frontdoor, root, _factory(5), shard_rows=400, progress=False)
     folder = root / "data" / "D1"
     full = read_shards(folder)
     shards = sorted(folder.glob("shard-*.tar"))

@@ -1,0 +1,140 @@
+"""Where a napkin-digits ID-GEN run loses an attribute: its generated rows, stage 0, stage 1, the free input.
+
+    python benchmarks/napkin_digits_diagnose.py --run runs/napkin-seed0/idgen [--out diagnosis.json]
+
+Reads a finished run folder of ``configs/idgen/napkin_digits_cpu.yaml`` (``lightning-causal fit``)
+and attribute networks trained on the structural model's renderings of W1, X and Y (as the
+benchmark trains Y's), then reports, per thickness of x:
+
+1. **generated dataset D1** (stage 1's training rows, drawn by stage 0's models): how often the
+   generated Y copies the generated X's digit and thickness, and how often X's thickness follows W1's;
+2. **stage 0's P(Y | W1, W2, X)** given a *rendered* x (the images users intervene with) and
+   W1, W2 drawn from data rows: how often Y copies x's thickness and digit;
+3. **stage 1's P(Y | W2, X)**, the answer itself, with W2 drawn as queries draw it (data rows whose X
+   is nearest to x) and with W2 set to the value that matches x (x's digit, colour group): the same rates;
+4. the **free input**: how often the drawn W2 names x's digit.
+
+The structural model copies X's digit and thickness into Y always (see ``scm/napkin_digits.py``), so
+every rate should be near 1; where a rate falls for one thickness, that is where that thickness is lost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from lightning_causal.data.shards import read_shards
+from lightning_causal.datamodules import NapkinDigitsDataModule
+from lightning_causal.metrics.image_quality import predict_attributes, train_attribute_net
+from lightning_causal.models import IDGEN
+from lightning_causal.scm.napkin_digits import ATTRIBUTES, THICKNESSES
+
+
+def _nets(scm: Any, steps: int) -> dict[str, Any]:
+    nets = {}
+    for style in ("w1", "x", "y"):
+        net, accuracy = train_attribute_net(
+            lambda n, g, s=style: scm.render_attributes(n, g, style=s),
+            dict(ATTRIBUTES),
+            3,
+            scm.size,
+            scm.size,
+            steps=steps,
+            seed=0,
+        )
+        print(f"attribute network for {style}: held-out accuracy {accuracy}", file=sys.stderr)
+        nets[style] = net
+    return nets
+
+
+def _rate(hit: torch.Tensor) -> float:
+    return float(hit.float().mean()) if len(hit) else float("nan")
+
+
+def _per_thickness(thickness: torch.Tensor, **hits: torch.Tensor) -> dict[str, dict[str, float]]:
+    out = {}
+    for code, name in enumerate(THICKNESSES):
+        rows = thickness == code
+        out[name] = {"rows": int(rows.sum()), **{k: _rate(v[rows]) for k, v in hits.items()}}
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--run", required=True, help="the run folder of a finished napkin-digits ID-GEN fit")
+    parser.add_argument("--samples", type=int, default=300, help="Y draws per x (default 300)")
+    parser.add_argument("--classifier-steps", type=int, default=1500)
+    parser.add_argument("--out", default=None, help="write every figure as JSON")
+    args = parser.parse_args(argv)
+    run = Path(args.run)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    dm = NapkinDigitsDataModule(**config["data"]["init_args"])
+    scm = dm.scm
+    nets = _nets(scm, args.classifier_steps)
+    results: dict[str, Any] = {"run": str(run)}
+
+    # 1. the generated dataset
+    d1 = read_shards(run / "data" / "D1")
+    w1, x, y = (predict_attributes(nets[s], d1[v]) for s, v in (("w1", "W1"), ("x", "X"), ("y", "Y")))
+    results["D1"] = _per_thickness(
+        x["thickness"],
+        y_copies_thickness=y["thickness"] == x["thickness"],
+        y_copies_digit=y["digit"] == x["digit"],
+        x_follows_w1_thickness=x["thickness"] == w1["thickness"],
+        x_digit_is_w2_digit=x["digit"] == d1["W2"].reshape(-1) // 2,
+    )
+    results["D1"]["x_thickness_share"] = [_rate(x["thickness"] == t) for t in range(3)]
+
+    # 2-4. rendered x of every digit and thickness (colour cycling), through stage 0 and stage 1
+    model = IDGEN.load(run / "idgen.ckpt").eval()
+    rng = torch.Generator().manual_seed(7)
+    stage0: dict[str, list[float]] = {}
+    stage1: dict[str, dict[str, list[float]]] = {"drawn W2": {}, "matching W2": {}}
+    w2_right: dict[str, list[float]] = {}
+    rows = dm.train_tensors
+    n = args.samples
+    network = model.sampling_network()
+    f2 = network.generators["f2"]
+    for thickness, name in enumerate(THICKNESSES):
+        for digit in range(10):
+            colour = (digit + thickness) % 6
+            xs = scm.render_x(digit, colour, thickness, 1, rng).expand(n, -1, -1, -1)
+            pick = torch.randint(len(rows["W1"]), (n,), generator=rng)
+            y0 = f2.sample({"W1": rows["W1"][pick], "W2": rows["W2"][pick], "X": xs}, rng)
+            got = predict_attributes(nets["y"], y0)
+            stage0.setdefault(name, []).extend([_rate(got["thickness"] == thickness), _rate(got["digit"] == digit)])
+            for how in stage1:
+                inputs = None
+                if how == "matching W2":
+                    inputs = {"W2": torch.full((n,), 2 * digit + colour // 3, dtype=rows["W2"].dtype)}
+                out = model.sample(n, {"X": xs[0]}, seed=digit + 10 * thickness, inputs=inputs)
+                got = predict_attributes(nets["y"], out["Y"])
+                cell = stage1[how].setdefault(name, [0.0, 0.0, 0])
+                cell[0] += _rate(got["thickness"] == thickness)
+                cell[1] += _rate(got["digit"] == digit)
+                cell[2] += 1
+            drawn = network.observed.matched_rows(("W2",), {"X": xs}, n, rng)["W2"].reshape(-1)
+            w2_right.setdefault(name, []).append(_rate(drawn // 2 == digit))
+    results["stage0_P(Y|W1,W2,X)"] = {
+        k: {"y_copies_thickness": sum(v[0::2]) / len(v[0::2]), "y_copies_digit": sum(v[1::2]) / len(v[1::2])}
+        for k, v in stage0.items()
+    }
+    results["stage1_answer"] = {
+        how: {k: {"y_copies_thickness": c[0] / c[2], "y_copies_digit": c[1] / c[2]} for k, c in cells.items()}
+        for how, cells in stage1.items()
+    }
+    results["free_input_W2_names_x_digit"] = {k: sum(v) / len(v) for k, v in w2_right.items()}
+    print(json.dumps(results, indent=2))
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
