@@ -199,6 +199,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--interventions", choices=sorted(INTERVENTIONS), default="every")
     parser.add_argument("--no-baselines", action="store_true", help="train and score ID-GEN alone")
+    parser.add_argument(
+        "--matched-w2",
+        action="store_true",
+        help="ID-GEN's free input W2 set to the value that matches x (its digit and colour group) instead of drawn "
+        "from the data rows nearest to x: what a right draw of the free input would score",
+    )
     parser.add_argument("--out", default=None, help="write every figure as JSON")
     parser.add_argument("--grid", default=None, help="write the image grid (PNG)")
     args = parser.parse_args(argv)
@@ -221,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {platform.python_version()}",
         "device": torch.cuda.get_device_name() if accel == "gpu" else "cpu",
         "interventions": list(INTERVENTIONS[args.interventions]),
+        "matched_w2": args.matched_w2,
     }
     with tempfile.TemporaryDirectory() as tmp, quiet():
         root = Path(args.run_dir or tmp)
@@ -282,7 +289,10 @@ def main(argv: list[str] | None = None) -> int:
                 answers: dict[str, torch.Tensor] = {}
                 for name, model in models.items():
                     start = time.perf_counter()
-                    answers[name] = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=guidance)["Y"]
+                    extra = {}
+                    if args.matched_w2 and name == "idgen":  # W2 that names x's digit and colour group
+                        extra["inputs"] = {"W2": 2 * x_attrs["digit"] + x_attrs["colour"] // 3}
+                    answers[name] = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=guidance, **extra)["Y"]
                     seconds = time.perf_counter() - start
                     rows[_key(guidance)][name].append(
                         {

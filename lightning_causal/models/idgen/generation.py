@@ -70,8 +70,8 @@ GENERATED_ROWS = 5
 A generated dataset is a Monte Carlo sample of the earlier stages' models, and the next stage learns
 from it: its size adds a second sampling error to the data's own, which more rows shrink at the cost
 of drawing them only (the steps of the next stage do not depend on it); at 5 rows per data row it
-adds a fifth of the data's variance. Measured on the front-door model (BENCHMARKS.md, "Budgets that
-fit the data"): 10,000 data rows, 10,000 generated rows 0.0014 MMD, 50,000 generated rows 0.0010,
+adds a fifth of the data's variance. Measured on the front-door model (BENCHMARKS.md, "The stopping
+rule"): 10,000 data rows, 10,000 generated rows 0.0014 MMD, 50,000 generated rows 0.0010,
 against a floor of 0.0006."""
 
 
