@@ -143,7 +143,14 @@ def _factory(signal_at: tuple[int, int | None] | None = None) -> Any:
 def _model(dm: LatentSCMDataModule, mechanisms: dict[str, Any]) -> IDGEN:
     scm = dm.scm
     variables = variables_to_dict(dm.variables)
-    return IDGEN(dm.graph, variables=variables, treatment=scm.treatment, outcome=scm.outcome, mechanisms=mechanisms)
+    return IDGEN(
+        dm.graph,
+        variables=variables,
+        treatment=scm.treatment,
+        outcome=scm.outcome,
+        mechanisms=mechanisms,
+        generated_size=len(dm.train_tensors[scm.outcome[0]]),  # as many rows as the data: shards of a known count
+    )
 
 
 @pytest.fixture(scope="module")

@@ -65,7 +65,7 @@ IMAGE_SHARD_ROWS = 1000
 """Rows per shard of a generated dataset with image columns (each shard is one step of the progress bar)."""
 
 GENERATED_ROWS = 5
-"""Rows of a generated dataset of numbers and classes per row of its source, when ``generated_size`` is left out.
+"""Rows of a generated dataset of numbers and classes per observed data row, when ``generated_size`` is left out.
 
 A generated dataset is a Monte Carlo sample of the earlier stages' models, and the next stage learns
 from it: its size adds a second sampling error to the data's own, which more rows shrink at the cost
@@ -75,14 +75,15 @@ rule"): 10,000 data rows, 10,000 generated rows 0.0014 MMD, 50,000 generated row
 against a floor of 0.0006."""
 
 
-def generated_rows(model: IDGEN, dataset: Dataset, source_rows: int) -> int:
-    """The rows of a generated dataset: ``generated_size`` where given; otherwise :data:`GENERATED_ROWS` times its
-    source's rows, or as many as them for a dataset with image columns (slow to draw)."""
+def generated_rows(model: IDGEN, dataset: Dataset, observed_rows: int) -> int:
+    """The rows of a generated dataset: ``generated_size`` where given; otherwise :data:`GENERATED_ROWS` times the
+    observed data's rows (whatever dataset it is generated from: nested datasets do not compound), or as many
+    as them for a dataset with image columns (slow to draw)."""
     wanted = model.hparams["generated_size"]
     if wanted:
         return int(wanted)
     images = any(model.variables[v].is_image for v in dataset.columns if v in model.variables)
-    return source_rows if images else GENERATED_ROWS * source_rows
+    return observed_rows if images else GENERATED_ROWS * observed_rows
 
 
 def shard_seed(seed: int, dataset: str, shard: int) -> int:

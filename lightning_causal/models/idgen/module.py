@@ -93,7 +93,7 @@ class IDGEN(CausalModule):
         seed: seeds the initial weights, the training noise (rank r uses seed + 1_000_003 r), the
             generated datasets and the rows kept for resampling.
         sample_steps: DDIM steps for sampling (default: all T).
-        generated_size: rows of every generated dataset (default: 5 times its source's rows for datasets of
+        generated_size: rows of every generated dataset (default: 5 times the training rows for datasets of
             numbers and classes, as many for datasets with images; see ``generation.GENERATED_ROWS``).
         generation_guidance: the classifier-free guidance weight of image factors when they draw the
             generated datasets of later stages (default: ``mechanisms.image.guidance``, which is also

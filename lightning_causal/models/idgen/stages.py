@@ -127,7 +127,7 @@ def fit_idgen(
             assert ds.source is not None
             source = data_of(ds.source)
             folder = run.data_dir(name)
-            rows = generated_rows(model, ds, len(next(iter(source.values()))))
+            rows = generated_rows(model, ds, len(next(iter(tensors["D0"].values()))))
             tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
             if run.writer:
                 run.mark_generated(name, folder)

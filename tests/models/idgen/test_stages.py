@@ -197,6 +197,7 @@ def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last
                 value = value + 0.7 * z
         data[v] = value
     model_args = {"graph": graph, "treatment": treatment, "outcome": outcome, "mechanisms": tiny_mechanisms}
+    model_args["generated_size"] = n  # the mechanics at the data's size (the default draws 5 rows per data row)
     root = tmp_path / "run"
     with pytest.raises(RuntimeError, match="killed"):
         fit_idgen(IDGEN(**model_args), data, root, _factory(30, kill=(2, 25)), batch_size=64, progress=False)
