@@ -82,7 +82,8 @@ class CausalCLI(LightningCLI):
             type=int | None,
             default=None,
             help="train one part only: 0 the model on all rows, k in 1..members bootstrap member k-1 "
-            "(a SLURM job array trains the parts in parallel: slurm/ensemble.sbatch); default: all, in turn",
+            "(a SLURM job array trains the parts in parallel: ARRAY=ensemble sbatch --array=0-K slurm/train.sbatch); "
+            "default: all, in turn",
         )
 
     def before_instantiate_classes(self) -> None:

@@ -169,3 +169,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+REPO = Path(__file__).resolve().parents[1]
+TABLE_FIT = (  # ID-GEN's tabular config on the confounded table: P(Y | do(X), Z)
+    "fit",
+    "--config",
+    str(REPO / "configs/idgen/tabular.yaml"),
+    "--data.data",
+    str(REPO / "configs/tabular/confounded.csv"),
+    "--data.graph",
+    str(REPO / "configs/tabular/confounded.yaml"),
+)

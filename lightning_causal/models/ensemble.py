@@ -117,22 +117,22 @@ def load_ensemble(path: str | Path) -> EnsembleNetwork:
             f"intervals need an ensemble folder with member-<k>/ folders (2 or more), and {str(root)!r} has "
             f"{len(members)}: {how}"
         )
-    unfinished = [p.name for p in members if finished_checkpoint(p) is None]
     full = root / "full"
-    if full.is_dir() and finished_checkpoint(full) is None:
-        unfinished.insert(0, "full")
+    parts = [full, *members] if full.is_dir() else members
+    trained = {p.name: finished_checkpoint(p) for p in parts}
+    unfinished = [name for name, path in trained.items() if path is None]
     if unfinished:
         raise QueryError(
             f"ensemble {str(root)!r}: {', '.join(unfinished)} not trained yet (no final.ckpt or run checkpoint); "
             "finish them with the same fit command (--ensemble.task k trains one part)"
         )
-    model = load_model(finished_checkpoint(full) if full.is_dir() else root)  # type: ignore[arg-type]
+    model = load_model(trained.get("full") or root)
     record = root / ENSEMBLE_FILE
     seeds: list[int] = []
     if record.is_file():
         parts = json.loads(record.read_text()).get("parts", {})
         seeds = [int(parts[p.name]) for p in members if p.name in parts]
-    fitted = [load_model(finished_checkpoint(p)).eval() for p in members]  # type: ignore[arg-type]
+    fitted = [load_model(trained[p.name]).eval() for p in members]  # type: ignore[arg-type]
     return EnsembleNetwork(model.eval(), fitted, seeds if len(seeds) == len(fitted) else [])
 
 

@@ -229,7 +229,7 @@ class EnsembleNetwork:
             array = values.detach().cpu().numpy() if hasattr(values, "detach") else np.asarray(values)
             if v in cards:
                 if quantile is not None:
-                    continue  # a quantile of classes has no meaning: discrete outcomes get their probabilities
+                    continue  # a quantile of classes has no meaning: discrete outcomes are left out
                 counts = np.bincount(array.reshape(-1).astype(np.int64), minlength=cards[v]) / len(array)
                 out.update({f"P({v}={k})": float(c) for k, c in enumerate(counts)})
                 continue

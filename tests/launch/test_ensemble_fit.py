@@ -17,7 +17,7 @@ import torch
 
 from lightning_causal.errors import QueryError
 from lightning_causal.models import load_ensemble
-from tests.checks import run_cli
+from tests.checks import TABLE_FIT, run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 DCM_FIT = (
@@ -134,13 +134,7 @@ def test_an_ensemble_refuses_a_checkpoint_to_resume_from(dcm_ensemble: Path) -> 
 def test_an_idgen_ensemble_from_its_config_answers_a_conditional_query_with_intervals(tmp_path: Path) -> None:
     root = tmp_path / "run"
     got = run_cli(
-        "fit",
-        "--config",
-        str(ROOT / "configs/idgen/tabular.yaml"),
-        "--data.data",
-        str(ROOT / "configs/tabular/confounded.csv"),
-        "--data.graph",
-        str(ROOT / "configs/tabular/confounded.yaml"),
+        *TABLE_FIT,
         "--trainer.max_steps=3",
         "--trainer.val_check_interval=3",
         "--trainer.logger=false",

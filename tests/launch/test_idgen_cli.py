@@ -8,18 +8,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from tests.checks import run_cli
-
-ROOT = Path(__file__).resolve().parents[2]
-TABLE_FIT = (  # ID-GEN's tabular config on the confounded table: P(Y | do(X), Z)
-    "fit",
-    "--config",
-    str(ROOT / "configs/idgen/tabular.yaml"),
-    "--data.data",
-    str(ROOT / "configs/tabular/confounded.csv"),
-    "--data.graph",
-    str(ROOT / "configs/tabular/confounded.yaml"),
-)
+from tests.checks import TABLE_FIT, run_cli
 
 
 def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shell(tmp_path: Path) -> None:
