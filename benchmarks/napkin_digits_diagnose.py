@@ -8,6 +8,7 @@ benchmark trains Y's), then reports, per thickness of x:
 
 1. **generated dataset D1** (stage 1's training rows, drawn by stage 0's models): how often the
    generated Y copies the generated X's digit and thickness, and how often X's thickness follows W1's;
+   Y's colour against W1's, W2's and X's (under do(W2) only W1's should matter);
 2. **stage 0's P(Y | W1, W2, X)** given a *rendered* x (the images users intervene with) and
    W1, W2 drawn from data rows: how often Y copies x's thickness and digit;
 3. **stage 1's P(Y | W2, X)**, the answer itself, with W2 drawn as queries draw it (data rows whose X
@@ -15,7 +16,9 @@ benchmark trains Y's), then reports, per thickness of x:
 4. the **free input**: how often the drawn W2 names x's digit.
 
 The structural model copies X's digit and thickness into Y always (see ``scm/napkin_digits.py``), so
-every rate should be near 1; where a rate falls for one thickness, that is where that thickness is lost.
+every such rate should be near 1; where a rate falls for one thickness, that is where that thickness is
+lost. Colour: Y keeps W1's colour in 90% of rows (``y_colour_is_w1_colour``, stage 0 and D1), and
+under do(x) Y's colour group owes nothing to x's (``y_group_is_x_group``: 0.5 exactly).
 """
 
 from __future__ import annotations
@@ -90,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
         x_digit_is_w2_digit=x["digit"] == d1["W2"].reshape(-1) // 2,
     )
     results["D1"]["x_thickness_share"] = [_rate(x["thickness"] == t) for t in range(3)]
+    # colour: Y's comes from W1's (kept in 90% of rows), and under do(W2) it owes nothing to W2 or X (0.5)
+    w2_group = d1["W2"].reshape(-1) % 2
+    results["D1"]["colour"] = {
+        "y_colour_is_w1_colour": _rate(y["colour"] == w1["colour"]),
+        "y_group_is_w2_group": _rate(y["colour"] // 3 == w2_group),
+        "y_group_is_x_group": _rate(y["colour"] // 3 == x["colour"] // 3),
+        "w1_group_is_w2_group": _rate(w1["colour"] // 3 == w2_group),
+    }
 
     # 2-4. rendered x of every digit and thickness (colour cycling), through stage 0 and stage 1
     model = IDGEN.load(run / "idgen.ckpt").eval()
@@ -97,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     stage0: dict[str, list[float]] = {}
     stage1: dict[str, dict[str, list[float]]] = {"drawn W2": {}, "matching W2": {}}
     w2_right: dict[str, list[float]] = {}
+    stage0_colour: list[float] = []
     rows = dm.train_tensors
     n = args.samples
     network = model.sampling_network()
@@ -109,24 +121,34 @@ def main(argv: list[str] | None = None) -> int:
             y0 = f2.sample({"W1": rows["W1"][pick], "W2": rows["W2"][pick], "X": xs}, rng)
             got = predict_attributes(nets["y"], y0)
             stage0.setdefault(name, []).extend([_rate(got["thickness"] == thickness), _rate(got["digit"] == digit)])
+            w1_colour = predict_attributes(nets["w1"], rows["W1"][pick])["colour"]
+            stage0_colour.append(_rate(got["colour"] == w1_colour))
             for how in stage1:
                 inputs = None
                 if how == "matching W2":
                     inputs = {"W2": torch.full((n,), 2 * digit + colour // 3, dtype=rows["W2"].dtype)}
                 out = model.sample(n, {"X": xs[0]}, seed=digit + 10 * thickness, inputs=inputs)
                 got = predict_attributes(nets["y"], out["Y"])
-                cell = stage1[how].setdefault(name, [0.0, 0.0, 0])
+                cell = stage1[how].setdefault(name, [0.0, 0.0, 0, 0.0])
                 cell[0] += _rate(got["thickness"] == thickness)
                 cell[1] += _rate(got["digit"] == digit)
                 cell[2] += 1
-            drawn = network.observed.matched_rows(("W2",), {"X": xs}, n, rng)["W2"].reshape(-1)
+                cell[3] += _rate(got["colour"] // 3 == colour // 3)
+            if network.free_inputs is not None:  # the learned P(W2 | X) the queries draw from
+                drawn = network.free_inputs({"X": xs}, ("W2",))["W2"].reshape(-1)
+            else:  # a run made before free-input models: the vote of the nearest rows
+                drawn = network.observed.matched_rows(("W2",), {"X": xs}, n, rng)["W2"].reshape(-1)
             w2_right.setdefault(name, []).append(_rate(drawn // 2 == digit))
     results["stage0_P(Y|W1,W2,X)"] = {
         k: {"y_copies_thickness": sum(v[0::2]) / len(v[0::2]), "y_copies_digit": sum(v[1::2]) / len(v[1::2])}
         for k, v in stage0.items()
     }
+    results["stage0_P(Y|W1,W2,X)"]["y_colour_is_w1_colour"] = sum(stage0_colour) / len(stage0_colour)
     results["stage1_answer"] = {
-        how: {k: {"y_copies_thickness": c[0] / c[2], "y_copies_digit": c[1] / c[2]} for k, c in cells.items()}
+        how: {
+            k: {"y_copies_thickness": c[0] / c[2], "y_copies_digit": c[1] / c[2], "y_group_is_x_group": c[3] / c[2]}
+            for k, c in cells.items()
+        }
         for how, cells in stage1.items()
     }
     results["free_input_W2_names_x_digit"] = {k: sum(v) / len(v) for k, v in w2_right.items()}

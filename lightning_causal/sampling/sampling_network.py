@@ -3,7 +3,8 @@
 :class:`SamplingNetwork` samples the query by running the plan's merged network ancestrally
 (:func:`~lightning_causal.sampling.ancestral.run_wiring`) with the intervened and conditioned inputs
 fixed and the line-3 inputs drawn jointly from rows of the observational data whose treatment and
-condition values are nearest to the query's (P(w | x), see :meth:`PlanData.matched_rows`). With exact tables
+condition values are nearest to the query's (P(w | x), see :meth:`PlanData.matched_rows`), or by a
+learned P(w | x) given as ``free_inputs`` (an image x: IDGEN's free-input model). With exact tables
 fitted on an exact :class:`~lightning_causal.DiscreteDistribution`, :meth:`SamplingNetwork.distribution`
 returns the network's exact output distribution. A plan that meets its conditions by selection
 (``conditioning="select"``) runs the network of the joint P(y, z | do(x)) and keeps, for every row,
@@ -14,7 +15,7 @@ a condition may be).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -49,6 +50,10 @@ class SamplingNetwork:
         generators: the fitted generator of every factor, keyed by factor name.
         observed: the observational data (line-3 inputs are drawn from its rows).
         space: the value space of the generators (their RNG and value types).
+        free_inputs: draws the free inputs instead of matching data rows: called with the fixed
+            inputs' values (one row per query, plus any free inputs the caller chose) and the names
+            to draw, returns their values (e.g. a learned P(w | x) where x is an image,
+            :class:`~lightning_causal.models.idgen.free_inputs.FreeInputModel`).
     """
 
     def __init__(
@@ -57,11 +62,13 @@ class SamplingNetwork:
         generators: dict[str, ConditionalGenerator],
         observed: PlanData,
         space: ValueSpace,
+        free_inputs: Callable[[Mapping[str, Any], tuple[str, ...]], dict[str, Any]] | None = None,
     ) -> None:
         self.plan = plan
         self.generators = generators
         self.observed = observed
         self.space = space
+        self.free_inputs = free_inputs
 
     @property
     def cardinalities(self) -> dict[str, int]:
@@ -109,8 +116,11 @@ class SamplingNetwork:
             at = fixed if index is None else {v: self.space.take(x, index) for v, x in fixed.items()}
             m = n if index is None else len(index)
             rows = {v: at[v] for v in wiring.inputs if v in at}
-            matched = self._matched({v: x for v, x in rows.items() if v not in chosen})
-            rows.update(self.observed.matched_rows(drawn, matched, m, rng))
+            if self.free_inputs is not None and drawn:
+                rows.update(self.free_inputs(rows, drawn))
+            else:
+                matched = self._matched({v: x for v, x in rows.items() if v not in chosen})
+                rows.update(self.observed.matched_rows(drawn, matched, m, rng))
             return run_wiring(wiring, self.generators, rows, m, rng), at
 
         if not self.plan.selected:

@@ -47,6 +47,7 @@ from lightning_causal.graph.io import resolve_graph_spec
 from lightning_causal.mechanisms import EmpiricalRows, MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.idgen.factors import FactorMechanisms
+from lightning_causal.models.idgen.free_inputs import FREE_INPUTS, FreeInputModel, free_input_model
 from lightning_causal.models.idgen.run_folder import stage_steps
 from lightning_causal.models.idgen.stages import fit_idgen
 from lightning_causal.models.interface import FitContext, QueryLabels
@@ -169,7 +170,9 @@ class IDGEN(CausalModule):
                 factors = [f for f in self.plan.factors if f.dataset == ds.name]
                 if factors:
                     self.factor_mechanisms[ds.name] = FactorMechanisms(factors, specs, order, config)
-        self.stage: int | None = None
+            # P(w | x) of the free inputs where x holds an image (trained after the stages; else rows are matched)
+            self.free_inputs: FreeInputModel | None = free_input_model(self.plan, specs, config)
+        self.stage: int | str | None = None
         # rows of the observed data the network's free inputs (ID's line 3) are drawn from
         self.observed = EmpiricalRows(config.max_root_samples)
 
@@ -188,19 +191,34 @@ class IDGEN(CausalModule):
         assert isinstance(mechanisms, FactorMechanisms)
         return mechanisms
 
-    def stage_datasets(self, stage: int) -> list[str]:
-        """The datasets whose factors stage ``stage`` trains, in plan order."""
+    @property
+    def training_steps(self) -> list[int | str]:
+        """What a fit trains, in order: the stages 0..k, then ``"free_inputs"`` for a free-input model."""
+        steps: list[int | str] = list(range(self.stage_count))
+        return [*steps, FREE_INPUTS] if self.free_inputs is not None else steps
+
+    def stage_datasets(self, stage: int | str) -> list[str]:
+        """The datasets whose rows stage ``stage`` trains on, in plan order (the free-input model: ``D0``)."""
+        if stage == FREE_INPUTS:
+            return ["D0"]
+        assert isinstance(stage, int)
         names = {f.dataset for f in self.plan.stages[stage]}
         return [ds.name for ds in self.plan.datasets if ds.name in names]
 
-    def train_stage(self, stage: int) -> None:
-        """Train stage ``stage`` from now on: its factor networks train, every other one is frozen."""
-        if not 0 <= stage < self.stage_count:
-            raise QueryError(f"stage {stage} does not exist; the plan has stages 0..{self.stage_count - 1}")
+    def train_stage(self, stage: int | str) -> None:
+        """Train stage ``stage`` from now on: its factor networks train, every other one is frozen.
+
+        ``"free_inputs"`` trains the free-input model (:mod:`~lightning_causal.models.idgen.free_inputs`) alone.
+        """
+        if stage not in self.training_steps:
+            extra = f" and {FREE_INPUTS}" if self.free_inputs is not None else ""
+            raise QueryError(f"stage {stage} does not exist; the plan has stages 0..{self.stage_count - 1}{extra}")
         self.stage = stage
-        active = set(self.stage_datasets(stage))
+        active = set() if stage == FREE_INPUTS else set(self.stage_datasets(stage))
         for name, mechanisms in self.factor_mechanisms.items():
             mechanisms.requires_grad_(name in active)
+        if self.free_inputs is not None:
+            self.free_inputs.requires_grad_(stage == FREE_INPUTS)
 
     def _active(self) -> list[str]:
         if self.stage is None:
@@ -210,6 +228,8 @@ class IDGEN(CausalModule):
     # ------------------------------------------------------------------ training
     @property
     def loss_names(self) -> list[str]:
+        if self.stage == FREE_INPUTS and self.free_inputs is not None:
+            return [f"free_{w}" for w in self.free_inputs.free]
         names = []
         for ds in self._active():
             mechanisms = self.dataset_mechanisms(ds)
@@ -222,6 +242,9 @@ class IDGEN(CausalModule):
         ``batch`` is ``{variable: tensor}`` for a stage with one dataset, or ``{dataset: {variable: tensor}}``.
         """
         datasets = self._active()
+        if self.stage == FREE_INPUTS and self.free_inputs is not None:
+            vector = self.free_inputs.loss_vector(batch)
+            return vector.sum(), vector
         nested = all(isinstance(v, Mapping) for v in batch.values())
         parts = [self.dataset_mechanisms(ds).loss_vector(batch[ds] if nested else batch, rng) for ds in datasets]
         vector = torch.cat(parts)
@@ -255,6 +278,12 @@ class IDGEN(CausalModule):
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
+        if self.free_inputs is not None and "state_dict" in checkpoint:
+            # a checkpoint written before free-input models existed: the model stays untrained (rows are matched)
+            weights = checkpoint["state_dict"]
+            for key, value in self.state_dict().items():
+                if key.startswith("free_inputs.") and key not in weights:
+                    weights[key] = torch.zeros_like(value) if key == "free_inputs.trained" else value
         for name, rows in checkpoint.get("idgen_rows", {}).items():
             if name in self.factor_mechanisms:
                 self.dataset_mechanisms(name).rows.load_state_dict(rows)
@@ -315,6 +344,10 @@ class IDGEN(CausalModule):
         stages = self.stage_count
         steps = stage_steps(root)
         took = f" of {', '.join(map(str, steps))} steps" if steps else ""
+        free = stage_steps(root, FREE_INPUTS)
+        if free and self.free_inputs is not None:
+            model = f"P({', '.join(self.free_inputs.free)} | {', '.join(self.free_inputs.fixed)})"
+            took += f", then {model} in {free[0]} steps"
         return (
             f"Trained the ID-GEN plan of {self.plan.query} in {stages} stage{'s' * (stages != 1)}{took} "
             f"(run folder {root}). "
@@ -371,7 +404,14 @@ class IDGEN(CausalModule):
             )
         cards = {v: s.classes for v, s in self.variables.items() if s.is_discrete}
         observed = TensorData({v: t.to(self.device) for v, t in self.observed.store.items()}, cards)
-        return SamplingNetwork(self.plan, generators, observed, TensorValueSpace(self.variables, self.device))
+        learned = self.free_inputs if self.free_inputs is not None and bool(self.free_inputs.trained) else None
+        return SamplingNetwork(
+            self.plan,
+            generators,
+            observed,
+            TensorValueSpace(self.variables, self.device),
+            free_inputs=None if learned is None else learned.draw,
+        )
 
     def sample(
         self,

@@ -7,6 +7,7 @@
     stage0/checkpoints/   Lightning checkpoints of stage 0 (last.ckpt), final.ckpt when trained
     data/D1/              a generated dataset: shard-000000.tar ..., manifest.json
     stage1/ ...
+    free_inputs/          the free-input model's checkpoints (a plan whose fixed inputs hold an image)
     idgen.ckpt            the trained plan
 
 A folder of a run with other settings (graph, data statistics, query, mechanisms, seed, generated
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,30 +95,34 @@ class RunFolder:
         if self.writer:
             atomic_write(self.path, json.dumps(self.state, indent=2) + "\n")
 
-    def stage_dir(self, stage: int) -> Path:
-        """The folder of stage ``stage``'s checkpoints."""
-        return self.root / f"stage{stage}"
+    def stage_dir(self, stage: int | str) -> Path:
+        """The folder of stage ``stage``'s checkpoints (a named step, e.g. ``"free_inputs"``: its name)."""
+        return self.root / (stage if isinstance(stage, str) else f"stage{stage}")
 
     def data_dir(self, name: str) -> Path:
         """The folder of the generated dataset ``name``."""
         return self.root / "data" / name
 
-    def trained(self, stage: int) -> Path | None:
-        """The final checkpoint of stage ``stage`` when it is trained, else None."""
-        entry = self.state["stages"].get(str(stage))
+    def trained(self, stage: int | str) -> Path | None:
+        """The final checkpoint of stage ``stage`` (a named step: under its name) when it is trained, else None."""
+        entry = self.state.get(stage) if isinstance(stage, str) else self.state["stages"].get(str(stage))
         path = self.root / entry["checkpoint"] if entry else None
         return path if path is not None and path.is_file() else None
 
-    def last_trained(self, stages: int) -> int | None:
-        """The last of the first ``stages`` stages that is trained (None when none is)."""
-        return max((k for k in range(stages) if self.trained(k)), default=None)
+    def last_trained(self, steps: int | Sequence[int | str]) -> int | str | None:
+        """The last of ``steps`` (stages, then named steps; an int k: stages 0..k-1) that is trained, or None."""
+        done = [k for k in (range(steps) if isinstance(steps, int) else steps) if self.trained(k)]
+        return done[-1] if done else None
 
-    def mark_trained(self, stage: int, checkpoint: Path, steps: int, stopped: str | None = None) -> None:
+    def mark_trained(self, stage: int | str, checkpoint: Path, steps: int, stopped: str | None = None) -> None:
         """Record that stage ``stage`` is trained, its final checkpoint, the steps it took and why it stopped early."""
         entry: dict[str, Any] = {"checkpoint": str(checkpoint.relative_to(self.root)), "steps": steps}
         if stopped:
             entry["stopped"] = stopped
-        self.state["stages"][str(stage)] = entry
+        if isinstance(stage, str):
+            self.state[stage] = entry
+        else:
+            self.state["stages"][str(stage)] = entry
         self.save()
 
     def mark_generated(self, name: str, folder: Path) -> None:
@@ -125,10 +131,16 @@ class RunFolder:
         self.save()
 
 
-def stage_steps(root: Path) -> list[int]:
-    """The optimizer steps each trained stage of the run folder ``root`` took, in stage order (none: no manifest)."""
+def stage_steps(root: Path, step: str | None = None) -> list[int]:
+    """The optimizer steps each trained stage of the run folder ``root`` took, in stage order (none: no manifest).
+
+    With ``step`` (e.g. ``"free_inputs"``): the steps of that named step, ``[]`` when it is not trained.
+    """
     try:
-        stages = json.loads((Path(root) / "idgen.json").read_text())["stages"]
+        state = json.loads((Path(root) / "idgen.json").read_text())
+        if step is not None:
+            return [int(state[step]["steps"])] if step in state else []
+        stages = state["stages"]
         return [int(stages[k]["steps"]) for k in sorted(stages, key=int)]
     except (OSError, ValueError, KeyError, TypeError):
         return []

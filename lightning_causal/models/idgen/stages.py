@@ -9,7 +9,10 @@
    (:mod:`~lightning_causal.models.idgen.generation`);
 3. stage k trains the factors of the datasets generated from stage k - 1 (one Lightning run; a
    stage with several datasets draws one batch of each per step, :mod:`~lightning_causal.models.idgen.stage_data`);
-4. the last stage's checkpoint holds every stage's weights: it is copied to ``idgen.ckpt``, the
+4. where the network's free inputs are discrete and a fixed input is an image, the free-input model
+   P(w | x) trains on ``D0`` (:mod:`~lightning_causal.models.idgen.free_inputs`; step ``free_inputs``,
+   one more Lightning run, every stage frozen, at most ``FREE_INPUT_STEPS`` steps);
+5. the last checkpoint holds every stage's weights: it is copied to ``idgen.ckpt``, the
    trained plan, which ``IDGEN.load`` and ``lightning-causal sample`` read.
 
 Running again in the same folder resumes: trained stages are loaded, not retrained; finished
@@ -42,6 +45,7 @@ from lightning_causal.data.rows import RowSource
 from lightning_causal.errors import DataError
 from lightning_causal.files import atomic_write
 from lightning_causal.models.checkpoints import read_checkpoint
+from lightning_causal.models.idgen.free_inputs import FREE_INPUT_STEPS, FREE_INPUTS
 from lightning_causal.models.idgen.generation import generate_dataset, generated_rows
 from lightning_causal.models.idgen.run_folder import RunFolder
 from lightning_causal.models.idgen.stage_data import RowsData, StageData
@@ -110,13 +114,15 @@ def fit_idgen(
     factory = trainer or stage_trainer_factory(max_steps, progress=progress)
     tensors: dict[str, dict[str, Tensor]] = {"D0": observed}
     device = torch.device("cpu")
-    last_done = run.last_trained(model.stage_count)
+    steps = model.training_steps
+    last_done = run.last_trained(steps)
     if last_done is not None:
         path = run.trained(last_done)
         assert path is not None
         _load_weights(model, path)
         if progress:
-            print(f"Resuming {root}: stages 0..{last_done} are trained ({path})", flush=True)
+            done = f"stages 0..{last_done}" if isinstance(last_done, int) else f"every stage and {last_done}"
+            print(f"Resuming {root}: {done} are trained ({path})", flush=True)
     seed = model.noise_seed
     datasets = {d.name: d for d in model.plan.datasets}
 
@@ -134,7 +140,7 @@ def fit_idgen(
         return tensors[name]
 
     watch()
-    for stage in range(model.stage_count):
+    for stage in steps:
         if run.trained(stage) is not None:
             continue
         if received_anywhere():  # every rank at the same boundary: the run folder holds every finished part
@@ -143,34 +149,48 @@ def fit_idgen(
         for name in names:
             data_of(name)
         model.train_stage(stage)
-        for name in names:
-            model.keep_rows(name, tensors[name], seed)
+        free = stage == FREE_INPUTS
+        if not free:
+            for name in names:
+                model.keep_rows(name, tensors[name], seed)
         stage_root = run.stage_dir(stage)
-        if not any(model.dataset_mechanisms(n).trained for n in names):
+        if not free and not any(model.dataset_mechanisms(n).trained for n in names):
             # only resampled marginals: nothing to optimise, the kept rows are the whole stage
             final = stage_root / "final.ckpt"
             write_checkpoint(model, final)
             run.mark_trained(stage, final, 0)
             continue
-        stage_trainer = factory(stage, stage_root)
+        stage_trainer = factory(stage if isinstance(stage, int) else model.stage_count, stage_root)
         _pin_checkpoints(stage_trainer, stage_root / "checkpoints")
+        if free and stage_trainer.fit_loop.max_steps > FREE_INPUT_STEPS:
+            stage_trainer.fit_loop.epoch_loop.max_steps = FREE_INPUT_STEPS  # a small classifier needs fewer steps
         if names == ["D0"] and datamodule is not None:
             stage_data: L.LightningDataModule = datamodule
         elif names == ["D0"]:
             stage_data = RowsData(observed, batch_size, seed)
         else:
-            stage_data = StageData({n: tensors[n] for n in names}, batch_size, seed + stage)
+            stage_data = StageData({n: tensors[n] for n in names}, batch_size, seed + stage)  # type: ignore[operator]
         last = stage_root / "checkpoints" / "last.ckpt"
         if progress:
-            trained = ", ".join(str(model.plan.factor(f)) for n in names for f in model.dataset_mechanisms(n).factors)
-            print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
+            if free:
+                assert model.free_inputs is not None
+                given = ", ".join(model.free_inputs.fixed)
+                trained = ", ".join(f"P({w} | {given})" for w in model.free_inputs.free)
+                print(f"Free inputs: training {trained} on D0 (drawn to go with x in queries)", flush=True)
+            else:
+                factors = [model.plan.factor(f) for n in names for f in model.dataset_mechanisms(n).factors]
+                trained = ", ".join(map(str, factors))
+                print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
         # the other stages are frozen, but an EMA callback rewrites every weight (a*d + a*(1-d) rounds):
         # their exact values are put back after the run
         frozen = {
             n: {k: v.detach().clone() for k, v in model.dataset_mechanisms(n).state_dict().items()}
             for n in model.factor_mechanisms
-            if n not in names
+            if free or n not in names
         }
+        kept = None
+        if not free and model.free_inputs is not None:
+            kept = {k: v.detach().clone() for k, v in model.free_inputs.state_dict().items()}
         try:
             stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
         except Preempted as halt:
@@ -178,11 +198,15 @@ def fit_idgen(
             raise
         for n, weights in frozen.items():
             model.dataset_mechanisms(n).load_state_dict(weights)
+        if kept is not None and model.free_inputs is not None:
+            model.free_inputs.load_state_dict(kept)
+        if free and model.free_inputs is not None:
+            model.free_inputs.trained.fill_(True)
         device = stage_trainer.strategy.root_device
         final = stage_root / "final.ckpt"
         _save_weights(stage_trainer, final)
         run.mark_trained(stage, final, int(stage_trainer.global_step), stop_reason(stage_trainer))
-    final_stage = run.trained(model.stage_count - 1)
+    final_stage = run.trained(steps[-1])
     assert final_stage is not None
     target = root / "idgen.ckpt"
     if run.writer:
