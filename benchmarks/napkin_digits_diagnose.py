@@ -13,7 +13,7 @@ benchmark trains Y's), then reports, per thickness of x:
    W1, W2 drawn from data rows: how often Y copies x's thickness and digit;
 3. **stage 1's P(Y | W2, X)**, the answer itself, with W2 drawn as queries draw it (data rows whose X
    is nearest to x) and with W2 set to the value that matches x (x's digit, colour group): the same rates;
-4. the **free input**: how often the drawn W2 names x's digit.
+4. the **free input**: how often the drawn W2 names x's digit, and how often it is the held-out rows' own W2.
 
 The structural model copies X's digit and thickness into Y always (see ``scm/napkin_digits.py``), so
 every such rate should be near 1; where a rate falls for one thickness, that is where that thickness is
@@ -152,6 +152,14 @@ def main(argv: list[str] | None = None) -> int:
         for how, cells in stage1.items()
     }
     results["free_input_W2_names_x_digit"] = {k: sum(v) / len(v) for k, v in w2_right.items()}
+    # the same on the held-out rows: the drawn W2 against the row's own W2 (X shows exactly its digit and group)
+    val = dm.val_tensors
+    if network.free_inputs is not None:
+        held_out = network.free_inputs({"X": val["X"]}, ("W2",))["W2"].reshape(-1)
+    else:
+        held_out = network.observed.matched_rows(("W2",), {"X": val["X"]}, len(val["X"]), rng)["W2"].reshape(-1)
+    results["free_input_W2_right_on_held_out_rows"] = _rate(held_out.cpu() == val["W2"].reshape(-1))
+    results["free_input_drawn_by"] = "learned P(W2 | X)" if network.free_inputs is not None else "nearest-row vote"
     print(json.dumps(results, indent=2))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=2) + "\n")

@@ -26,6 +26,8 @@ from lightning_causal.plan.compile import compile_plan
 from lightning_causal.variables.spec import parse_variables, variables_to_dict
 
 NAPKIN = NAMED_GRAPHS["napkin"].graph
+IMAGE = {"type": "image", "channels": 3, "height": 4, "width": 4}
+CLASSES = {"type": "categorical", "classes": 3}
 
 
 def _specs(**kinds: Any) -> dict[str, Any]:
@@ -35,11 +37,11 @@ def _specs(**kinds: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("kinds", "expected"),
     [
-        ({"X": {"type": "image", "channels": 3, "height": 4, "width": 4}, "W2": {"type": "categorical", "classes": 3}}, True),
-        ({"X": {"type": "categorical", "classes": 3}, "W2": {"type": "categorical", "classes": 3}}, False),
-        ({"X": {"type": "continuous", "dim": 2}, "W2": {"type": "categorical", "classes": 3}}, False),
-        ({"X": {"type": "image", "channels": 3, "height": 4, "width": 4}, "W2": {"type": "continuous"}}, False),
-        ({"X": {"type": "image", "channels": 3, "height": 4, "width": 4}, "W2": {"type": "image", "channels": 3, "height": 4, "width": 4}}, False),
+        ({"X": IMAGE, "W2": CLASSES}, True),
+        ({"X": CLASSES, "W2": CLASSES}, False),
+        ({"X": {"type": "continuous", "dim": 2}, "W2": CLASSES}, False),
+        ({"X": IMAGE, "W2": {"type": "continuous"}}, False),
+        ({"X": IMAGE, "W2": IMAGE}, False),
     ],
 )
 def test_a_model_is_built_where_the_free_inputs_are_discrete_and_a_fixed_input_is_an_image(
@@ -69,7 +71,7 @@ def test_the_model_learns_the_class_an_image_shows_and_a_second_free_input_from_
     rows = {"X": _quadrants(codes), "A": codes, "B": (codes + 1) % 4}
     specs = parse_variables(
         {
-            "X": {"type": "image", "channels": 3, "height": 4, "width": 4},
+            "X": IMAGE,
             "A": {"type": "categorical", "classes": 4},
             "B": {"type": "categorical", "classes": 4},
         },
