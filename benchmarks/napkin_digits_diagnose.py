@@ -1,6 +1,6 @@
 """Where a napkin-digits ID-GEN run loses an attribute: its generated rows, stage 0, stage 1, the free input.
 
-    python benchmarks/napkin_digits_diagnose.py --run runs/napkin-seed0/idgen [--out diagnosis.json]
+    python benchmarks/napkin_digits_diagnose.py --run runs/napkin-seed0/idgen [--out diagnosis.json] [--d1-guidance 1 2]
 
 Reads a finished run folder of ``configs/idgen/napkin_digits_cpu.yaml`` (``lightning-causal fit``)
 and attribute networks trained on the structural model's renderings of W1, X and Y (as the
@@ -36,6 +36,7 @@ from lightning_causal.data.shards import read_shards
 from lightning_causal.datamodules import NapkinDigitsDataModule
 from lightning_causal.metrics.image_quality import predict_attributes, train_attribute_net
 from lightning_causal.models import IDGEN
+from lightning_causal.sampling.data import TensorData, generate_rows
 from lightning_causal.scm.napkin_digits import ATTRIBUTES, THICKNESSES
 
 
@@ -68,11 +69,58 @@ def _per_thickness(thickness: torch.Tensor, **hits: torch.Tensor) -> dict[str, d
     return out
 
 
+def _d1_rates(nets: dict[str, Any], d1: dict[str, torch.Tensor]) -> dict[str, Any]:
+    """Y against X (digit, thickness) and Y's colour against W1's, W2's and X's, over rows of D1."""
+    w1, x, y = (predict_attributes(nets[s], d1[v]) for s, v in (("w1", "W1"), ("x", "X"), ("y", "Y")))
+    out = _per_thickness(
+        x["thickness"],
+        y_copies_thickness=y["thickness"] == x["thickness"],
+        y_copies_digit=y["digit"] == x["digit"],
+        x_follows_w1_thickness=x["thickness"] == w1["thickness"],
+        x_digit_is_w2_digit=x["digit"] == d1["W2"].reshape(-1) // 2,
+    )
+    out["x_thickness_share"] = [_rate(x["thickness"] == t) for t in range(3)]
+    # colour: Y's comes from W1's (kept in 90% of rows), and under do(W2) it owes nothing to W2 or X (0.5)
+    w2_group = d1["W2"].reshape(-1) % 2
+    out["colour"] = {
+        "y_colour_is_w1_colour": _rate(y["colour"] == w1["colour"]),
+        "y_group_is_w2_group": _rate(y["colour"] // 3 == w2_group),
+        "y_group_is_x_group": _rate(y["colour"] // 3 == x["colour"] // 3),
+        "w1_group_is_w2_group": _rate(w1["colour"] // 3 == w2_group),
+    }
+    return out
+
+
+def _redrawn_d1(model: IDGEN, dm: Any, nets: dict[str, Any], weights: list[float], rows: int) -> dict[str, Any]:
+    """D1's rates for rows drawn afresh by the trained stage 0 at each guidance weight (W2 copied from data rows)."""
+    [dataset] = [d for d in model.plan.datasets if d.name == "D1"]
+    assert dataset.wiring is not None
+    source = TensorData(dict(dm.train_tensors), {"W2": int(dm.variables["W2"].classes)})
+    out = {}
+    for weight in weights:
+        network = model.sampling_network(guidance=weight)
+        with torch.no_grad():
+            d1 = generate_rows(
+                source, dataset.wiring, dataset.copied, network.generators, rows, torch.Generator().manual_seed(0)
+            )
+        out[f"guidance={weight}"] = _d1_rates(nets, d1)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--run", required=True, help="the run folder of a finished napkin-digits ID-GEN fit")
     parser.add_argument("--samples", type=int, default=300, help="Y draws per x (default 300)")
     parser.add_argument("--classifier-steps", type=int, default=1500)
+    parser.add_argument(
+        "--d1-guidance",
+        type=float,
+        nargs="*",
+        default=[],
+        help="also draw --d1-rows rows of D1 afresh from the trained stage 0 with each of these guidance weights and "
+        "report the same D1 rates (what another generation_guidance would give stage 1, without retraining)",
+    )
+    parser.add_argument("--d1-rows", type=int, default=1500)
     parser.add_argument("--out", default=None, help="write every figure as JSON")
     args = parser.parse_args(argv)
     run = Path(args.run)
@@ -84,26 +132,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # 1. the generated dataset
     d1 = read_shards(run / "data" / "D1")
-    w1, x, y = (predict_attributes(nets[s], d1[v]) for s, v in (("w1", "W1"), ("x", "X"), ("y", "Y")))
-    results["D1"] = _per_thickness(
-        x["thickness"],
-        y_copies_thickness=y["thickness"] == x["thickness"],
-        y_copies_digit=y["digit"] == x["digit"],
-        x_follows_w1_thickness=x["thickness"] == w1["thickness"],
-        x_digit_is_w2_digit=x["digit"] == d1["W2"].reshape(-1) // 2,
-    )
-    results["D1"]["x_thickness_share"] = [_rate(x["thickness"] == t) for t in range(3)]
-    # colour: Y's comes from W1's (kept in 90% of rows), and under do(W2) it owes nothing to W2 or X (0.5)
-    w2_group = d1["W2"].reshape(-1) % 2
-    results["D1"]["colour"] = {
-        "y_colour_is_w1_colour": _rate(y["colour"] == w1["colour"]),
-        "y_group_is_w2_group": _rate(y["colour"] // 3 == w2_group),
-        "y_group_is_x_group": _rate(y["colour"] // 3 == x["colour"] // 3),
-        "w1_group_is_w2_group": _rate(w1["colour"] // 3 == w2_group),
-    }
+    results["D1"] = _d1_rates(nets, d1)
 
     # 2-4. rendered x of every digit and thickness (colour cycling), through stage 0 and stage 1
     model = IDGEN.load(run / "idgen.ckpt").eval()
+    if args.d1_guidance:
+        results["D1_redrawn"] = _redrawn_d1(model, dm, nets, args.d1_guidance, args.d1_rows)
     rng = torch.Generator().manual_seed(7)
     stage0: dict[str, list[float]] = {}
     stage1: dict[str, dict[str, list[float]]] = {"drawn W2": {}, "matching W2": {}}
