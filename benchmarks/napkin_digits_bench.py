@@ -283,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
             reference = scm.interventional(args.samples, **x_attrs, rng=rng)["Y"]
             truth = scm.true_attributes(x_attrs["digit"], x_attrs["thickness"])
             scored = partial(_score, net, reference.to(device), truth, seed=k)
-            floor = scored(exact.to(device))  # the exact samples do not depend on the guidance weight: scored once
+            floor = {**scored(exact.to(device)), "x": x_attrs}  # independent of the guidance weight: scored once
             for guidance in weights:
                 rows[_key(guidance)]["exact"].append(floor)
                 answers: dict[str, torch.Tensor] = {}

@@ -61,6 +61,8 @@ def _worst(row: dict[str, Any]) -> str:
     if "tvd_worst" not in row:
         return "n/a"
     x = row["worst"]["x"]
+    if x is None:  # results whose exact samples were scored without their x
+        return f"{row['tvd_worst']:.3f}"
     return f"{row['tvd_worst']:.3f} (digit {x['digit']}, colour {x['colour']}, thickness {x['thickness']})"
 
 

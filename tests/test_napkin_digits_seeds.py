@@ -45,8 +45,10 @@ def test_each_seeds_worst_intervention_is_named_and_a_missing_baseline_is_left_o
                 "worst": {"x": {"digit": 7, "colour": 2, "thickness": 0}},
             }
             by_answer.pop("dcm", None)  # trained with --no-baselines (one dict for both weights)
+            by_answer["exact"] = {**by_answer["exact"], "tvd_worst": 0.013, "worst": {"x": None}}  # x not kept
     text = table(runs)
     assert "| 0.090 (digit 7, colour 2, thickness 0) / 0.120 (digit 7, colour 2, thickness 0) |" in text
+    assert "| 0.013 / 0.013 |" in text  # the exact samples' worst, whose x older files did not keep
     assert "DCM" not in text and "| conditional P(Y \\| X = x) |" in text
     assert "| n/a / n/a |" in text  # files written before the worst was kept
 
