@@ -241,10 +241,10 @@ class IDGEN(CausalModule):
 
         ``batch`` is ``{variable: tensor}`` for a stage with one dataset, or ``{dataset: {variable: tensor}}``.
         """
-        datasets = self._active()
         if self.stage == FREE_INPUTS and self.free_inputs is not None:
             vector = self.free_inputs.loss_vector(batch)
             return vector.sum(), vector
+        datasets = self._active()
         nested = all(isinstance(v, Mapping) for v in batch.values())
         parts = [self.dataset_mechanisms(ds).loss_vector(batch[ds] if nested else batch, rng) for ds in datasets]
         vector = torch.cat(parts)

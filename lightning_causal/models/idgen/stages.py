@@ -183,23 +183,19 @@ def fit_idgen(
                 print(f"Stage {stage} of {model.stage_count - 1}: training {trained} on {', '.join(names)}", flush=True)
         # the other stages are frozen, but an EMA callback rewrites every weight (a*d + a*(1-d) rounds):
         # their exact values are put back after the run
-        frozen = {
-            n: {k: v.detach().clone() for k, v in model.dataset_mechanisms(n).state_dict().items()}
-            for n in model.factor_mechanisms
-            if free or n not in names
+        held: dict[str, torch.nn.Module] = {
+            n: model.dataset_mechanisms(n) for n in model.factor_mechanisms if free or n not in names
         }
-        kept = None
         if not free and model.free_inputs is not None:
-            kept = {k: v.detach().clone() for k, v in model.free_inputs.state_dict().items()}
+            held[FREE_INPUTS] = model.free_inputs
+        frozen = {n: {k: v.detach().clone() for k, v in m.state_dict().items()} for n, m in held.items()}
         try:
             stage_trainer.fit(model, datamodule=stage_data, ckpt_path=str(last) if last.is_file() else None)
         except Preempted as halt:
             halt.where = f"in stage {stage} {halt.where}"
             raise
         for n, weights in frozen.items():
-            model.dataset_mechanisms(n).load_state_dict(weights)
-        if kept is not None and model.free_inputs is not None:
-            model.free_inputs.load_state_dict(kept)
+            held[n].load_state_dict(weights)
         if free and model.free_inputs is not None:
             model.free_inputs.trained.fill_(True)
         device = stage_trainer.strategy.root_device
