@@ -197,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="keep the trained runs here (default: a temporary folder); finished runs there are reused",
     )
+    parser.add_argument(
+        "--eta",
+        type=float,
+        default=None,
+        help="DDIM's eta for every answer (0: deterministic, 1: ancestral; default: the config's "
+        "mechanisms.image.eta, else 0)",
+    )
     parser.add_argument("--interventions", choices=sorted(INTERVENTIONS), default="every")
     parser.add_argument("--no-baselines", action="store_true", help="train and score ID-GEN alone")
     parser.add_argument(
@@ -212,7 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     config = _config(args.config)
     steps = args.steps or int(config["trainer"]["max_steps"])
     seed = args.seed if args.seed is not None else int(config.get("seed_everything", 0))
-    weights = args.guidance or [float(config["model"]["init_args"]["mechanisms"]["image"].get("guidance", 0.0))]
+    image_config = config["model"]["init_args"]["mechanisms"]["image"]
+    weights = args.guidance or [float(image_config.get("guidance", 0.0))]
+    eta = float(image_config.get("eta", 0.0)) if args.eta is None else args.eta
     accel = _accelerator(config)
     device = torch.device("cuda" if accel == "gpu" else "cpu")
     dm = _data(config)
@@ -222,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "steps_per_stage": steps,
         "seed": seed,
         "guidance": weights,
+        "eta": eta,
         "rows": len(dm.train_tensors["Y"]),
         "size": scm.size,
         "machine": f"{platform.machine()}, {torch.get_num_threads()} threads, {platform.python_version()}",
@@ -292,7 +302,9 @@ def main(argv: list[str] | None = None) -> int:
                     extra = {}
                     if args.matched_w2 and name == "idgen":  # W2 that names x's digit and colour group
                         extra["inputs"] = {"W2": 2 * x_attrs["digit"] + x_attrs["colour"] // 3}
-                    answers[name] = model.sample(args.samples, {"X": x}, seed=100 + k, guidance=guidance, **extra)["Y"]
+                    answers[name] = model.sample(
+                        args.samples, {"X": x}, seed=100 + k, guidance=guidance, eta=eta, **extra
+                    )["Y"]
                     seconds = time.perf_counter() - start
                     rows[_key(guidance)][name].append(
                         {

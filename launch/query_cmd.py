@@ -237,6 +237,13 @@ def add_query_parsers(sub: argparse._SubParsersAction) -> None:  # type: ignore[
         "0 samples the learned conditionals themselves)",
     )
     p.add_argument(
+        "--eta",
+        type=float,
+        default=None,
+        help="DDIM's noise with --sampler ddim: 0 deterministic, 1 ancestral (default: the model's "
+        "mechanisms.image.eta for image variables, 0 for the others)",
+    )
+    p.add_argument(
         "--statistic",
         default="mean",
         metavar="mean|Q",
@@ -266,6 +273,9 @@ def _check_counts(args: argparse.Namespace) -> None:
     guidance = getattr(args, "guidance", None)
     if guidance is not None and not (guidance >= 0 and guidance < float("inf")):
         raise QueryError(f"--guidance is {guidance}; give a weight >= 0 (0: no guidance)")
+    eta = getattr(args, "eta", None)
+    if eta is not None and not (eta >= 0 and eta < float("inf")):
+        raise QueryError(f"--eta is {eta}; give a number >= 0 (0: deterministic DDIM, 1: ancestral)")
     from lightning_causal.data.table_files import OUTPUT_SUFFIXES
 
     check_output_path(args.out, OUTPUT_SUFFIXES, "--out")
@@ -295,6 +305,7 @@ def run_sample(args: argparse.Namespace) -> int:
         seed=args.seed,
         sampler=args.sampler,
         steps=args.steps,
+        eta=args.eta,
         guidance=args.guidance,
     )
     written = write_values(args.out, values, model.variables)

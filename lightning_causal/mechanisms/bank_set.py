@@ -143,7 +143,7 @@ class BankSet(nn.Module):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
         latents: Mapping[str, Tensor] | None = None,
         describe: Mapping[str, str] | None = None,

@@ -112,7 +112,7 @@ class ClassifierBank(MechanismBank):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
         latents: Mapping[str, Tensor] | None = None,
     ) -> dict[str, Tensor]:

@@ -74,6 +74,10 @@ class ImageMechanismConfig:
     """Last beta of the linear schedule."""
     sample_steps: int = 50
     """DDIM steps when a query does not say."""
+    eta: float = 0.0
+    """DDIM's noise when a query does not say: 0 deterministic, 1 ancestral (fresh noise at each step,
+    as DDPM). A query setting like ``guidance``: ID-GEN's generated datasets are drawn with 0 whatever
+    it is, so changing it retrains nothing."""
 
     def __post_init__(self) -> None:
         for key in ("base", "res_blocks", "groups", "cond_dim", "timesteps", "sample_steps"):
@@ -94,6 +98,11 @@ class ImageMechanismConfig:
         guidance = self.guidance
         if isinstance(guidance, bool) or not isinstance(guidance, int | float) or not 0 <= guidance < math.inf:
             raise ConfigError(f"mechanisms.image.guidance is {guidance!r}; give a finite weight >= 0")
+        eta = self.eta
+        if isinstance(eta, bool) or not isinstance(eta, int | float) or not 0 <= eta < math.inf:
+            raise ConfigError(
+                f"mechanisms.image.eta is {eta!r}; give a number >= 0 (0: deterministic DDIM, 1: ancestral)"
+            )
         if self.schedule not in SCHEDULES:
             raise ConfigError(f"mechanisms.image.schedule is {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
         _check_numbers(self, "mechanisms.image", ("beta_start", "beta_end"))

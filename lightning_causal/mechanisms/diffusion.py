@@ -153,7 +153,7 @@ class DiffusionBank(MechanismBank):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         latents: Sequence[Tensor] | None = None,
     ) -> Tensor:
         """Standardised values (k, batch, D) of the entries ``index`` given the inputs in ``encoded``.
@@ -173,8 +173,10 @@ class DiffusionBank(MechanismBank):
             return self.eps(x, t, cond, index)
 
         clip = (self.clip_low[index], self.clip_high[index])
+        if latents is not None or eta is None:  # vectors sample deterministic DDIM unless a query says otherwise
+            eta = 0.0
         if latents is not None:
-            sampler, eta = "ddim", 0.0
+            sampler = "ddim"
         return denoise(eps_fn, self.schedule, z, sampler, steps, eta, rng, clip)
 
     def generate(
@@ -185,7 +187,7 @@ class DiffusionBank(MechanismBank):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
         latents: Mapping[str, Tensor] | None = None,
     ) -> dict[str, Tensor]:

@@ -38,7 +38,7 @@ class MechanismGenerator(ConditionalGenerator):
         entry: str,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
         description: str | None = None,
     ) -> None:

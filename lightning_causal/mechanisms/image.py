@@ -188,21 +188,25 @@ class ImageDiffusionBank(MechanismBank):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         latents: Sequence[Tensor] | None = None,
         guidance: float | None = None,
     ) -> list[Tensor]:
         """Encoded images (one ``(batch, C * H * W)`` tensor per entry of ``index``) given the inputs in ``encoded``.
 
-        ``steps`` DDIM steps (default: the config's ``sample_steps``); ``guidance`` the classifier-free
-        guidance weight (default: the config's). With ``latents`` (counterfactuals) the DDIM decode
-        is deterministic and unguided. Rows are generated in chunks of :data:`IMAGE_CHUNK`.
+        ``steps`` DDIM steps (default: the config's ``sample_steps``), ``eta`` their noise (default: the
+        config's); ``guidance`` the classifier-free guidance weight (default: the config's). With
+        ``latents`` (counterfactuals) the DDIM decode is deterministic and unguided. Rows are generated
+        in chunks of :data:`IMAGE_CHUNK`.
         """
         if sampler not in SAMPLERS:
             raise QueryError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
         weight = self.config.guidance if guidance is None else float(guidance)
         if not 0 <= weight < float("inf"):
             raise QueryError(f"guidance is {guidance!r}; give a weight >= 0 (0: the plain conditional model)")
+        eta = self.config.eta if eta is None else float(eta)
+        if not 0 <= eta < float("inf"):
+            raise QueryError(f"eta is {eta!r}; give a value >= 0 (0: deterministic DDIM, 1: ancestral sampling)")
         steps = self._steps(steps)
         outs = []
         for j, k in enumerate(self.positions(index)):
@@ -232,7 +236,7 @@ class ImageDiffusionBank(MechanismBank):
         rng: torch.Generator | None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
         latents: Mapping[str, Tensor] | None = None,
     ) -> dict[str, Tensor]:

@@ -110,6 +110,27 @@ def test_napkin_digits_plan_trains_writes_image_shards_and_answers_an_image_inte
     assert (tmp_path / "y.Y.png").is_file()
     bad = run_cli("sample", "--ckpt", str(tmp_path / "run"), "--do", f"X={png}", "--guidance", "-1", "--out", "z.csv")
     assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--guidance is -1" in bad.stderr
+    ancestral = run_cli(
+        "sample",
+        "--ckpt",
+        str(tmp_path / "run"),
+        "--do",
+        f"X={png}",
+        "--n",
+        "10",
+        "--eta",
+        "1",
+        "--out",
+        "a.csv",
+        cwd=tmp_path,
+    )
+    assert ancestral.returncode == 0, ancestral.stderr[-3000:]
+    drawn = torch.load(tmp_path / "a.Y.pt", weights_only=True)
+    assert torch.equal(drawn, loaded.sample(10, {"X": str(png)}, seed=0, eta=1.0)["Y"]) and not torch.equal(
+        drawn, images
+    )
+    bad = run_cli("sample", "--ckpt", str(tmp_path / "run"), "--do", f"X={png}", "--eta", "-1", "--out", "z.csv")
+    assert bad.returncode == 2 and bad.stderr.strip().count("\n") == 0 and "--eta is -1" in bad.stderr
 
 
 def test_generation_guidance_weights_the_image_factors_that_draw_generated_datasets(

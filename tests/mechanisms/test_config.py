@@ -111,6 +111,17 @@ def test_a_non_finite_guidance_is_refused_by_the_config(value: float) -> None:
     _one_line_config_error(lambda: ImageMechanismConfig(guidance=value), r"mechanisms\.image\.guidance")
 
 
+@pytest.mark.parametrize("value", [-1.0, "1", True, float("inf"), float("nan")])
+def test_a_bad_eta_names_its_key(value: object) -> None:
+    message = _one_line_config_error(lambda: ImageMechanismConfig(eta=value), r"^mechanisms\.image\.eta is ")
+    assert ">= 0" in message
+
+
+def test_eta_defaults_to_deterministic_ddim_and_takes_any_number_from_zero() -> None:
+    assert ImageMechanismConfig().eta == 0.0
+    assert ImageMechanismConfig(eta=1).eta == 1 and ImageMechanismConfig(eta=0.5).eta == 0.5
+
+
 def test_an_unknown_image_schedule_names_the_key() -> None:
     _one_line_config_error(lambda: ImageMechanismConfig(schedule="sigmoid"), r"^mechanisms\.image\.schedule is ")
 

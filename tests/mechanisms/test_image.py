@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from lightning_causal.datamodules import TensorDataModule
-from lightning_causal.errors import ConfigError
+from lightning_causal.errors import ConfigError, QueryError
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.mechanisms import ImageMechanismConfig, MechanismConfig
 from lightning_causal.models import DCM, AdamW
@@ -116,6 +116,33 @@ def test_guidance_changes_image_samples_and_zero_is_the_default(trained: tuple[D
     assert not torch.equal(plain["X"], strong["X"])
     # guidance pushes towards the condition: blue at least as saturated
     assert strong["X"][:, 2].float().mean() >= plain["X"][:, 2].float().mean() - 5
+
+
+def test_the_configs_eta_is_the_default_of_image_queries_and_vectors_stay_deterministic(
+    trained: tuple[DCM, _Data],
+) -> None:
+    model, data = trained
+    plain = model.sample(32, {"Z": 2}, seed=7)
+    assert torch.equal(plain["X"], model.sample(32, {"Z": 2}, seed=7, eta=0.0)["X"])  # 0: the default
+    ancestral = model.sample(32, {"Z": 2}, seed=7, eta=1.0)
+    assert not torch.equal(plain["X"], ancestral["X"])
+    # the same weights with eta = 1 in the config: image queries take it, the vector Y keeps DDIM's 0
+    graph = CausalGraph(directed=[("Z", "X"), ("X", "Y")])
+    network = MechanismConfig(hidden=32, image=ImageMechanismConfig(**TINY, eta=1.0))  # type: ignore[arg-type]
+    noisy = DCM(graph, data.variables, network, seed=0)
+    noisy.load_state_dict(model.state_dict())
+    green = _solid(torch.tensor([1]))[0]
+    assert torch.equal(noisy.sample(32, {"Z": 2}, seed=7)["X"], ancestral["X"])
+    assert torch.equal(
+        noisy.sample(32, {"Z": 0, "X": green}, seed=7)["Y"], model.sample(32, {"Z": 0, "X": green}, seed=7)["Y"]
+    )
+    assert not torch.equal(
+        noisy.sample(32, {"Z": 0, "X": green}, seed=7, eta=1.0)["Y"],
+        model.sample(32, {"Z": 0, "X": green}, seed=7)["Y"],
+    )
+    assert torch.equal(noisy.sample(32, {"Z": 2}, seed=7, eta=0.0)["X"], plain["X"])  # a query's eta wins
+    with pytest.raises(QueryError, match=r"^eta is -1\.0; give a value >= 0"):
+        model.sample(4, {"Z": 2}, seed=7, eta=-1.0)
 
 
 def test_image_counterfactual_keeps_unaffected_nodes(trained: tuple[DCM, _Data]) -> None:

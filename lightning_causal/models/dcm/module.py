@@ -137,14 +137,15 @@ class DCM(CausalModule):
         seed: int | torch.Generator | None = None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         guidance: float | None = None,
     ) -> dict[str, Tensor]:
         """``n`` samples of every variable, under ``interventions`` (hard values or shift functions).
 
         ``seed`` (or a ``torch.Generator``) makes the result reproducible; ``sampler`` is ``"ddim"``
-        (``steps`` and ``eta`` apply) or ``"ddpm"``; ``guidance`` weights classifier-free guidance
-        of image nodes (default: ``mechanisms.image.guidance``). A DCM answers interventional queries:
+        (``steps`` and ``eta`` apply; ``eta`` defaults to ``mechanisms.image.eta`` for image nodes, 0
+        for the others) or ``"ddpm"``; ``guidance`` weights classifier-free guidance of image nodes
+        (default: ``mechanisms.image.guidance``). A DCM answers interventional queries:
         ``given`` (a condition) is refused.
         """
         self.check_query(interventions or {}, given or {})

@@ -57,7 +57,7 @@ def sample(
     rng: torch.Generator | None = None,
     sampler: str = "ddim",
     steps: int | None = None,
-    eta: float = 0.0,
+    eta: float | None = None,
     guidance: float | None = None,
 ) -> dict[str, Tensor]:
     """``n`` samples of every node under the interventions (observational when there are none).

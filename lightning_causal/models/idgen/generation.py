@@ -115,7 +115,11 @@ def generate_dataset(
     guidance = model.hparams.get("generation_guidance")
     generators: dict[str, ConditionalGenerator] = {
         f.name: MechanismGenerator(
-            model.dataset_mechanisms(f.dataset), f.name, steps=model.hparams["sample_steps"], guidance=guidance
+            model.dataset_mechanisms(f.dataset),
+            f.name,
+            steps=model.hparams["sample_steps"],
+            eta=0.0,  # deterministic DDIM whatever the queries' eta: the run folder's data do not depend on it
+            guidance=guidance,
         )
         for f in model.plan.factors
         if f.dataset in model.factor_mechanisms

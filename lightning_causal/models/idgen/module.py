@@ -386,7 +386,7 @@ class IDGEN(CausalModule):
 
     # ------------------------------------------------------------------ queries
     def sampling_network(
-        self, sampler: str = "ddim", steps: int | None = None, eta: float = 0.0, guidance: float | None = None
+        self, sampler: str = "ddim", steps: int | None = None, eta: float | None = None, guidance: float | None = None
     ) -> SamplingNetwork:
         """The merged sampling network over the trained factors (it shares this module's weights).
 
@@ -421,7 +421,7 @@ class IDGEN(CausalModule):
         seed: int | torch.Generator | None = None,
         sampler: str = "ddim",
         steps: int | None = None,
-        eta: float = 0.0,
+        eta: float | None = None,
         inputs: Mapping[str, Any] | None = None,
         guidance: float | None = None,
     ) -> dict[str, Tensor]:
@@ -431,7 +431,8 @@ class IDGEN(CausalModule):
         or one value per row), ``given`` every condition variable. ``seed`` (or a
         ``torch.Generator``) makes the result reproducible; ``inputs`` fixes free network inputs
         (see :meth:`SamplingNetwork.sample`); ``guidance`` weights classifier-free guidance of image
-        factors (default: ``mechanisms.image.guidance``, 0: the plain conditional models). Returns
+        factors (default: ``mechanisms.image.guidance``, 0: the plain conditional models); ``eta`` is
+        DDIM's noise (default: ``mechanisms.image.eta`` for image factors, 0 for the others). Returns
         ``{outcome: tensor}`` on the CPU (images as ``(n, C, H, W)``).
         """
         with self.querying():

@@ -11,8 +11,9 @@
     idgen.ckpt            the trained plan
 
 A folder of a run with other settings (graph, data statistics, query, mechanisms, seed, generated
-size and guidance) is refused; the fingerprint is computed with the settings' release-0.1 names, so
-run folders made before the rename resume.
+size and generation guidance) is refused; settings only queries read (the image mechanisms' ``eta``,
+and their ``guidance`` where ``generation_guidance`` is set) are not part of it. The fingerprint is
+computed with the settings' release-0.1 names, so run folders made before the rename resume.
 """
 
 from __future__ import annotations
@@ -37,11 +38,22 @@ __all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "run_fingerprint", "stage
 RUN_FORMAT = "lightning-causal/idgen-run/1"
 
 
-def run_fingerprint(model: IDGEN) -> str:
-    """A hash of the settings a run folder's contents depend on."""
+def run_fingerprint(model: IDGEN, legacy: bool = False) -> str:
+    """A hash of the settings a run folder's contents depend on.
+
+    Settings that only queries read are left out, so that changing them retrains nothing: the image
+    mechanisms' ``eta`` always (generated datasets are drawn with 0), their ``guidance`` where
+    ``generation_guidance`` is set (else generated datasets are drawn with it). ``legacy``: the print
+    of folders made before ``guidance`` was left out (they resume).
+    """
     keys = ("graph", "variables", "treatment", "outcome", "condition", "seed", "generated_size")
     settings: dict[str, Any] = {k: model.hparams.get(k) for k in keys}
-    settings["network"] = model.hparams.get("mechanisms")  # its name in release 0.1: older folders keep their prints
+    mechanisms = model.hparams.get("mechanisms")
+    if isinstance(mechanisms, dict) and isinstance(mechanisms.get("image"), dict):
+        query_only = {"eta"} if legacy or model.hparams.get("generation_guidance") is None else {"eta", "guidance"}
+        image = {k: v for k, v in mechanisms["image"].items() if k not in query_only}
+        mechanisms = {**mechanisms, "image": image}
+    settings["network"] = mechanisms  # its name in release 0.1: older folders keep their prints
     if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
         settings["generation_guidance"] = model.hparams["generation_guidance"]
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -65,6 +77,8 @@ class RunFolder:
                 state = json.loads(self.path.read_text())
             except ValueError:
                 raise ConfigError(f"{str(self.path)!r} is damaged; delete the run folder to start again") from None
+            if state.get("fingerprint") == run_fingerprint(model, legacy=True):  # made before query settings left it
+                state["fingerprint"] = fingerprint
             if state.get("fingerprint") != fingerprint:
                 raise ConfigError(
                     f"run folder {str(root)!r} holds a run of other settings ({state.get('query')}, fingerprint "

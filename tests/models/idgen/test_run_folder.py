@@ -179,6 +179,36 @@ def test_the_fingerprint_is_stable_for_equal_settings_and_changes_with_the_seed(
     assert run_fingerprint(make(mechanisms={"hidden": 8, "timesteps": 10})) != first
 
 
+def test_settings_only_queries_read_leave_the_fingerprint_alone(make: Any, tiny_mechanisms: dict[str, Any]) -> None:
+    def image(**settings: Any) -> dict[str, Any]:
+        return {**tiny_mechanisms, "image": {**tiny_mechanisms.get("image", {}), **settings}}
+
+    first = run_fingerprint(make(mechanisms=image()))
+    assert run_fingerprint(make(mechanisms=image(eta=1.0))) == first  # generated datasets draw with eta 0
+    # guidance draws the generated datasets unless generation_guidance is set: then only queries read it
+    assert run_fingerprint(make(mechanisms=image(guidance=2.0))) != first
+    fixed = run_fingerprint(make(mechanisms=image(), generation_guidance=1.0))
+    assert run_fingerprint(make(mechanisms=image(guidance=2.0, eta=1.0), generation_guidance=1.0)) == fixed
+    assert run_fingerprint(make(mechanisms=image(), generation_guidance=2.0)) != fixed
+
+
+def test_a_folder_printed_with_the_query_guidance_resumes_and_takes_the_new_print(
+    make: Any, tiny_mechanisms: dict[str, Any], tmp_path: Path
+) -> None:
+    mechanisms = {**tiny_mechanisms, "image": {**tiny_mechanisms.get("image", {}), "guidance": 0.5}}
+    model = make(mechanisms=mechanisms, generation_guidance=1.0)
+    legacy = run_fingerprint(model, legacy=True)
+    assert legacy != run_fingerprint(model)
+    RunFolder(tmp_path / "run", model)
+    state = json.loads((tmp_path / "run" / "idgen.json").read_text())
+    (tmp_path / "run" / "idgen.json").write_text(json.dumps({**state, "fingerprint": legacy}))
+    run = RunFolder(tmp_path / "run", make(mechanisms=mechanisms, generation_guidance=1.0))  # its own settings
+    assert run.state["fingerprint"] == run_fingerprint(model)
+    assert json.loads((tmp_path / "run" / "idgen.json").read_text())["fingerprint"] == run_fingerprint(model)
+    other_query = {**mechanisms, "image": {**mechanisms["image"], "guidance": 1.5}}  # now queries may change it
+    assert RunFolder(tmp_path / "run", make(mechanisms=other_query, generation_guidance=1.0)).state == run.state
+
+
 @pytest.mark.xfail(
     reason="run_fingerprint leaves out sample_steps, yet the generated datasets are drawn with that many DDIM "
     "steps: a run folder resumed with another sample_steps reuses datasets of other settings",
