@@ -27,32 +27,43 @@ from typing import TYPE_CHECKING, Any
 from lightning_causal.callbacks.wandb_run import RUN_ID_FILE
 from lightning_causal.errors import ConfigError
 from lightning_causal.files import atomic_write
+from lightning_causal.mechanisms.config import ImageMechanismConfig
 from lightning_causal.preemption import PREEMPTED_FILE
 from lightning_causal.ranks import global_rank
 
 if TYPE_CHECKING:
     from lightning_causal.models.idgen.module import IDGEN
 
-__all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "run_fingerprint", "stage_steps"]
+__all__ = ["COMMAND_FILES", "RUN_FORMAT", "RunFolder", "legacy_fingerprints", "run_fingerprint", "stage_steps"]
 
 RUN_FORMAT = "lightning-causal/idgen-run/1"
 
 
-def run_fingerprint(model: IDGEN, legacy: bool = False) -> str:
+def run_fingerprint(model: IDGEN) -> str:
     """A hash of the settings a run folder's contents depend on.
 
     Settings that only queries read are left out, so that changing them retrains nothing: the image
     mechanisms' ``eta`` always (generated datasets are drawn with 0), their ``guidance`` where
-    ``generation_guidance`` is set (else generated datasets are drawn with it). ``legacy``: the print
-    of folders made before ``guidance`` was left out (they resume).
+    ``generation_guidance`` is set (else generated datasets are drawn with it).
     """
+    query_only = {"eta"} if model.hparams.get("generation_guidance") is None else {"eta", "guidance"}
+    return _fingerprint(model, query_only)
+
+
+def legacy_fingerprints(model: IDGEN) -> set[str]:
+    """The prints a folder made before ``guidance`` left the fingerprint may hold: with this model's
+    guidance or with the default one (folders made then with another guidance resume with it alone)."""
+    default = ImageMechanismConfig.guidance
+    return {_fingerprint(model, {"eta"}), _fingerprint(model, {"eta"}, {"guidance": default})}
+
+
+def _fingerprint(model: IDGEN, query_only: set[str], image_settings: dict[str, Any] | None = None) -> str:
     keys = ("graph", "variables", "treatment", "outcome", "condition", "seed", "generated_size")
     settings: dict[str, Any] = {k: model.hparams.get(k) for k in keys}
     mechanisms = model.hparams.get("mechanisms")
     if isinstance(mechanisms, dict) and isinstance(mechanisms.get("image"), dict):
-        query_only = {"eta"} if legacy or model.hparams.get("generation_guidance") is None else {"eta", "guidance"}
-        image = {k: v for k, v in mechanisms["image"].items() if k not in query_only}
-        mechanisms = {**mechanisms, "image": image}
+        image = {**mechanisms["image"], **(image_settings or {})}
+        mechanisms = {**mechanisms, "image": {k: v for k, v in image.items() if k not in query_only}}
     settings["network"] = mechanisms  # its name in release 0.1: older folders keep their prints
     if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
         settings["generation_guidance"] = model.hparams["generation_guidance"]
@@ -77,7 +88,7 @@ class RunFolder:
                 state = json.loads(self.path.read_text())
             except ValueError:
                 raise ConfigError(f"{str(self.path)!r} is damaged; delete the run folder to start again") from None
-            if state.get("fingerprint") == run_fingerprint(model, legacy=True):  # made before query settings left it
+            if state.get("fingerprint") in legacy_fingerprints(model):  # made before query settings left it
                 state["fingerprint"] = fingerprint
             if state.get("fingerprint") != fingerprint:
                 raise ConfigError(

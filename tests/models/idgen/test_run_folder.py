@@ -20,7 +20,7 @@ from lightning_causal.errors import ConfigError
 from lightning_causal.graph.named import NAMED_GRAPHS
 from lightning_causal.models import IDGEN
 from lightning_causal.models.idgen import RunFolder, generate_dataset
-from lightning_causal.models.idgen.run_folder import RUN_FORMAT, run_fingerprint
+from lightning_causal.models.idgen.run_folder import RUN_FORMAT, legacy_fingerprints, run_fingerprint
 from lightning_causal.plan import SamplingPlan
 from lightning_causal.ranks import global_rank
 
@@ -195,18 +195,28 @@ def test_settings_only_queries_read_leave_the_fingerprint_alone(make: Any, tiny_
 def test_a_folder_printed_with_the_query_guidance_resumes_and_takes_the_new_print(
     make: Any, tiny_mechanisms: dict[str, Any], tmp_path: Path
 ) -> None:
-    mechanisms = {**tiny_mechanisms, "image": {**tiny_mechanisms.get("image", {}), "guidance": 0.5}}
-    model = make(mechanisms=mechanisms, generation_guidance=1.0)
-    legacy = run_fingerprint(model, legacy=True)
-    assert legacy != run_fingerprint(model)
-    RunFolder(tmp_path / "run", model)
-    state = json.loads((tmp_path / "run" / "idgen.json").read_text())
-    (tmp_path / "run" / "idgen.json").write_text(json.dumps({**state, "fingerprint": legacy}))
-    run = RunFolder(tmp_path / "run", make(mechanisms=mechanisms, generation_guidance=1.0))  # its own settings
-    assert run.state["fingerprint"] == run_fingerprint(model)
-    assert json.loads((tmp_path / "run" / "idgen.json").read_text())["fingerprint"] == run_fingerprint(model)
-    other_query = {**mechanisms, "image": {**mechanisms["image"], "guidance": 1.5}}  # now queries may change it
-    assert RunFolder(tmp_path / "run", make(mechanisms=other_query, generation_guidance=1.0)).state == run.state
+    def model(guidance: float) -> IDGEN:
+        mechanisms = {**tiny_mechanisms, "image": {**tiny_mechanisms["image"], "guidance": guidance}}
+        return make(mechanisms=mechanisms, generation_guidance=1.0)
+
+    def folder(name: str, legacy: str) -> Path:  # a run folder as this release's predecessor wrote it
+        RunFolder(tmp_path / name, model(0.0))
+        state = json.loads((tmp_path / name / "idgen.json").read_text())
+        (tmp_path / name / "idgen.json").write_text(json.dumps({**state, "fingerprint": legacy}))
+        return tmp_path / name
+
+    made_with_half = model(0.5)
+    (old_print,) = legacy_fingerprints(made_with_half) - legacy_fingerprints(model(0.0))
+    assert old_print != run_fingerprint(made_with_half)
+    root = folder("half", old_print)
+    with pytest.raises(ConfigError, match="holds a run of other settings"):
+        RunFolder(root, model(1.5))  # another guidance than the one it was made with: its print cannot tell
+    run = RunFolder(root, made_with_half)  # its own settings: it resumes, with the new print
+    assert json.loads((root / "idgen.json").read_text())["fingerprint"] == run.state["fingerprint"]
+    assert RunFolder(root, model(1.5)).state == run.state  # from now on queries may change it
+    # made with the default guidance: it resumes with any
+    default = folder("default", next(iter(legacy_fingerprints(model(0.0)))))
+    assert RunFolder(default, model(0.5)).state["fingerprint"] == run_fingerprint(model(0.0))
 
 
 @pytest.mark.xfail(
