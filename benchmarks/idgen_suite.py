@@ -5,6 +5,7 @@
     python benchmarks/idgen_suite.py --scms frontdoor napkin --steps 4000 --out results.json
     python benchmarks/idgen_suite.py --scms conditional --conditioning learn --no-baselines  # IDC-GEN's learned stage
     python benchmarks/idgen_suite.py --scms frontdoor --no-baselines --generated 50000  # larger generated datasets
+    python benchmarks/idgen_suite.py --scms verma --no-baselines --marginals learn  # ID-GEN's learned marginals
 
 Protocol, per structural model (lightning_causal/scm/latent.py: latent confounders, nonlinear and
 mixed continuous/categorical mechanisms, exact interventional and conditional samples) and seed:
@@ -15,7 +16,9 @@ mixed continuous/categorical mechanisms, exact interventional and conditional sa
   ones, the same network sizes) and the same budget of optimizer steps:
   - **ID-GEN**: the plan of the identified estimand, stage by stage (``--steps`` per stage); a
     conditional query meets its condition as ``--conditioning`` says (default ``auto``: by
-    selection for a discrete z, no extra stage; ``learn``: IDC-GEN's learned stage of y given z);
+    selection for a discrete z, no extra stage; ``learn``: IDC-GEN's learned stage of y given z),
+    and draws a generated dataset's marginal as ``--marginals`` says (default ``compose``: with the
+    factors that generate it; ``learn``: a factor trained on its rows);
   - **naive**: the conditional P(y | x) (P(y | x, z)) learned directly from the data, which is
     what ID-GEN answers when it is told there are no latent confounders;
   - **DCM, confounders ignored**: a DCM on the graph with its bidirected edges dropped (Chao et
@@ -77,6 +80,7 @@ def _idgen(
     seed: int,
     conditioning: str = "auto",
     generated: int | None = None,
+    marginals: str = "compose",
 ) -> IDGEN:
     variables = variables_to_dict({v: s for v, s in dm.variables.items() if v in graph.nodes})
     return IDGEN(
@@ -86,6 +90,7 @@ def _idgen(
         outcome=dm.scm.outcome,
         condition=condition,
         conditioning=conditioning,
+        marginals=marginals,
         generated_size=generated,
         mechanisms=_network(hidden),
         optimizer=partial(AdamW, lr=1e-3),
@@ -150,16 +155,18 @@ def run_one(
     baselines: bool = True,
     patience: int | None = None,
     generated: int | None = None,
+    marginals: str = "compose",
 ) -> dict[str, Any]:
     dm = LatentSCMDataModule(name, n_train=rows, n_val=500, batch_size=256, seed=seed)
     scm = dm.scm
     out: dict[str, Any] = {"scm": name, "seed": seed, "query": scm.query, "points": []}
     with tempfile.TemporaryDirectory() as folder, quiet():
         start = time.perf_counter()
-        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed, conditioning, generated)
+        model = _idgen(dm, dm.graph, scm.treatment, scm.condition, hidden, seed, conditioning, generated, marginals)
         idgen = _train_idgen(model, dm, steps, f"{folder}/idgen", patience)
         out["idgen_seconds"] = time.perf_counter() - start
         out["conditioning"] = idgen.plan.conditioning
+        out["marginals"], out["composed"] = idgen.plan.marginals, list(idgen.plan.composed)
         out["stage_steps"] = stage_steps(Path(folder) / "idgen")
         budget = sum(out["stage_steps"])  # the same number of optimizer steps for every answer
         if baselines:
@@ -219,6 +226,13 @@ def main(argv: list[str] | None = None) -> int:
         default="auto",
         help="how ID-GEN meets a conditional query's condition (default auto: selection for a discrete z)",
     )
+    parser.add_argument(
+        "--marginals",
+        choices=("compose", "learn"),
+        default="compose",
+        help="how ID-GEN draws a generated dataset's marginal given the columns it copies (default compose: with "
+        "the factors that generate it; learn: a factor trained on its rows, ID-GEN as published)",
+    )
     parser.add_argument("--no-baselines", action="store_true", help="train ID-GEN only (no naive answer, no DCM)")
     parser.add_argument(
         "--patience",
@@ -249,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                 not args.no_baselines,
                 args.patience,
                 args.generated,
+                args.marginals,
             )
             print(f"  steps per stage: {result['stage_steps']}", file=sys.stderr, flush=True)
             result["seconds"] = time.perf_counter() - start
@@ -257,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
     table = summarise(results)
     print(
         f"\nMMD to exact samples, averaged over evaluation values ({args.rows} rows, {args.steps} steps per stage, "
-        f"conditioning {args.conditioning})\n"
+        f"conditioning {args.conditioning}, marginals {args.marginals})\n"
     )
     print(
         "| SCM | query | floor | ID-GEN | naive P(y given x) | DCM, no confounders | E[y] error: ID-GEN / naive / DCM |"

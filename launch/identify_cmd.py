@@ -13,6 +13,7 @@ from lightning_causal.files import check_output_path
 from lightning_causal.graph.io import load_graph
 from lightning_causal.graph.named import NAMED_GRAPHS, named_graph
 from lightning_causal.plan.compile import compile_estimand
+from lightning_causal.plan.parts import MARGINALS
 
 __all__ = ["add_identify_parser", "load_graph_argument", "run_identify"]
 
@@ -60,6 +61,13 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.add_argument("--draw", type=Path, default=None, help="also draw the graph to this .png, .pdf or .svg file")
     p.add_argument("--latex", action="store_true", help="also print the estimand in LaTeX")
     p.add_argument("--plan-out", type=Path, default=None, help="write the sampling plan as JSON to this file")
+    p.add_argument(
+        "--marginals",
+        choices=MARGINALS,
+        default="compose",
+        help="a generated dataset's P(y | copied columns) in the plan: compose (default; drawn by the factors "
+        "that generate the dataset, fewer stages) or learn (a factor trained on its rows, ID-GEN as published)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     p.set_defaults(handler=run_identify)
 
@@ -108,7 +116,7 @@ def run_identify(args: argparse.Namespace) -> int:
         if args.draw is not None and not args.json:
             print(f"Graph drawn to {args.draw}")
         return 1
-    plan = compile_estimand(estimand)
+    plan = compile_estimand(estimand, marginals=args.marginals)
     if args.plan_out is not None:
         plan.save(args.plan_out)
     if args.json:

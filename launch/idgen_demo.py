@@ -59,7 +59,8 @@ def run_idgen_demo(args: argparse.Namespace) -> dict[str, Any]:
         factory = stage_trainer_factory(args.idgen_steps, accelerator="cpu", checkpoint_every=500)
         fit_idgen(model, data, run, factory, batch_size=256)
     seconds = time.perf_counter() - start
-    stages = f"{model.stage_count} stages of {args.idgen_steps} steps"
+    count = model.stage_count
+    stages = f"{count} stage{'s' * (count != 1)} of {args.idgen_steps} steps"
     print(f"Trained {stages} in {seconds:.0f} s; the trained plan is {run / 'idgen.ckpt'}\n")
 
     x_rows, y_rows = data.train_tensors["X"][:, 0], data.train_tensors["Y"][:, 0]

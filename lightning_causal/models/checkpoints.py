@@ -102,6 +102,9 @@ def migrate_checkpoint(checkpoint: MutableMapping[str, Any]) -> bool:
     if isinstance(hparams, MutableMapping) and idgen and "conditioning" not in hparams:
         hparams["conditioning"] = "learn"  # its conditional queries were learned (the weights of that stage are here)
         changed = True
+    if isinstance(hparams, MutableMapping) and idgen and "marginals" not in hparams:
+        hparams["marginals"] = "learn"  # its marginals of generated datasets were learned (their weights are here)
+        changed = True
     state = checkpoint.get("state_dict")
     if isinstance(state, MutableMapping):
         renamed = {key: _renamed(key) for key in state}

@@ -25,18 +25,26 @@ given value (rejection; exact up to the joint network's factors, for discrete z 
 compiles the learned stage and its selecting twin, and leaves the choice to the learner, which
 knows the variables' types (:meth:`SamplingPlan.resolve_conditioning`: selection where every such
 z is discrete).
+
+An S1 marginal on a dataset that an S7 update generates, given exactly the columns the update
+copies (the front-door's P(y | m), Verma's P(y | a, x)), is that update's own network run on those
+columns. With ``marginals="compose"`` (the default) the plan wires the update's factors in its
+place instead of training a factor on the generated rows, whose error would add to theirs (BENCHMARKS.md,
+"Composed marginals"); the generated dataset is then dropped when nothing else trains on it.
+``marginals="learn"`` keeps ID-GEN's learned marginal.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from lightning_causal.graph.bitgraph import BitGraph, iter_bits
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.identification.api import identify
 from lightning_causal.identification.estimand import Estimand
 from lightning_causal.identification.trace import IdStep
-from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring, check_conditioning
+from lightning_causal.plan.parts import INPUT, Dataset, Factor, Node, Wiring, check_conditioning, check_marginals
 from lightning_causal.plan.sampling_plan import SamplingPlan
 
 __all__ = ["compile_estimand", "compile_plan"]
@@ -53,16 +61,34 @@ class _Net:
 
 
 class _Compiler:
-    def __init__(self, core: BitGraph) -> None:
+    def __init__(self, core: BitGraph, compose: bool = True) -> None:
         self.core = core
         self.factors: dict[tuple[str, int, tuple[int, ...]], Factor] = {}
         self.datasets: dict[str, Dataset] = {"D0": Dataset("D0", "observational data")}
         self.dataset_keys: dict[tuple[str, tuple[int, ...], tuple[str, ...]], str] = {}
         self.stage: dict[str, int] = {"D0": 0}
         self.nodes = 0
+        self.compose = compose
+        self.pending: dict[str, Dataset] = {}  # updates' datasets no factor trains on yet (named when one does)
+        self.update_nets: dict[str, tuple[_Net, int]] = {}  # an update's network and the columns it copies
+        self.composed: list[str] = []
+        self.renamed: dict[str, str] = {}  # a pending dataset's placeholder -> the name it was given
 
     # ------------------------------------------------------------------ registries
+    def named(self, dataset: str) -> str:
+        """The name of ``dataset``, given now (the next ``D<k>``) if it is an update's pending dataset."""
+        pending = self.pending.pop(dataset, None)
+        if pending is None:
+            return dataset
+        name = f"D{len(self.datasets)}"
+        self.datasets[name] = replace(pending, name=name)
+        self.stage[name] = self.stage[dataset]
+        self.update_nets[name] = self.update_nets[dataset]
+        self.renamed[dataset] = name
+        return name
+
     def factor(self, dataset: str, i: int, inputs: int, origin: str) -> Factor:
+        dataset = self.named(self.renamed.get(dataset, dataset))
         key = (dataset, i, tuple(iter_bits(inputs)))
         found = self.factors.get(key)
         if found is None:
@@ -89,6 +115,9 @@ class _Compiler:
     def compile(self, step: IdStep, dataset: str, carried: int) -> _Net:
         line = step.line
         if line == 1:  # S1: the y-marginal of the current data, chained over y
+            composed = self.composed_marginal(step.y, dataset, carried)
+            if composed is not None:
+                return composed
             net = _Net()
             produced: dict[int, str] = {}
             for i in iter_bits(step.y):
@@ -132,13 +161,14 @@ class _Compiler:
             )
             used.append(f)
             net.outputs[i] = self.node(net, i, f, inputs, produced)
+        dataset = self.renamed.get(dataset, dataset)
         key = (dataset, tuple(iter_bits(outside)), tuple(sorted(self.factors_key(used))))
         name = self.dataset_keys.get(key)
         if name is None:
-            name = f"D{len(self.datasets)}"
+            name = f"?{len(self.dataset_keys)}"  # named D<k> when a factor trains on it (none may: composed)
             self.dataset_keys[key] = name
             self.stage[name] = 1 + max(f.stage for f in used)
-            self.datasets[name] = Dataset(
+            self.pending[name] = Dataset(
                 name=name,
                 origin=f"S7 update: copy {{{', '.join(self.core.names_of(outside))}}} from rows of {dataset}, "
                 f"resample S' = {{{', '.join(self.core.names_of(step.s_prime))}}}",
@@ -146,7 +176,35 @@ class _Compiler:
                 copied=self.core.names_of(outside),
                 wiring=self.finish(net, outside),
             )
-        return name, outside
+            self.update_nets[name] = (net, outside)
+        return self.renamed.get(name, name), outside
+
+    def composed_marginal(self, y: int, dataset: str, carried: int) -> _Net | None:
+        """S1 on an update's dataset given exactly the columns it copies, drawn by the update's own factors.
+
+        The marginal P_D(y | copied) of a dataset that an S7 update generates is the update's network
+        run on the copied columns: sampling it needs no factor trained on the generated rows (whose
+        error would add to the update factors' own). None where that does not apply (``compose`` off,
+        the observational data, y not among the update's outputs, or a copied column after y in pi).
+        """
+        found = self.update_nets.get(dataset)
+        if not self.compose or found is None:
+            return None
+        update, copied = found
+        if copied != carried or any(i not in update.outputs for i in iter_bits(y)):
+            return None
+        if carried >> min(iter_bits(y)):  # a copied column after an outcome: S1 would not condition on it
+            return None
+        net = _Net()
+        names: dict[str, str] = {}
+        for name, i, factor, sources in update.nodes:
+            names[name] = f"n{self.nodes}"
+            self.nodes += 1
+            net.nodes.append((names[name], i, factor, [(u, src if src == INPUT else names[src]) for u, src in sources]))
+        net.outputs = {i: names[update.outputs[i]] for i in iter_bits(y)}
+        given = ", ".join(self.core.names_of(carried))
+        self.composed.append(f"P({', '.join(self.core.names_of(y))}{' | ' + given if given else ''})")
+        return net
 
     @staticmethod
     def factors_key(factors: list[Factor]) -> list[str]:
@@ -195,12 +253,14 @@ class _Compiler:
         )
 
 
-def compile_estimand(estimand: Estimand, conditioning: str = "auto") -> SamplingPlan:
-    """The sampling plan that follows the ID trace behind ``estimand``; ``conditioning``: see the module docstring."""
+def compile_estimand(estimand: Estimand, conditioning: str = "auto", marginals: str = "compose") -> SamplingPlan:
+    """The sampling plan that follows the ID trace behind ``estimand``; ``conditioning`` and ``marginals``: see
+    the module docstring."""
     conditioning = check_conditioning(conditioning)
+    marginals = check_marginals(marginals)
     graph = estimand.graph
     core = graph.core
-    compiler = _Compiler(core)
+    compiler = _Compiler(core, compose=marginals == "compose")
     top = compiler.compile(estimand.trace, "D0", 0)
     remaining = tuple(c for c in estimand.condition if c not in estimand.moved)
     wiring = compiler.finish(top)
@@ -260,7 +320,9 @@ def compile_estimand(estimand: Estimand, conditioning: str = "auto") -> Sampling
         estimand_text=str(estimand),
         conditioning=conditioning,
         selected=selected,
-        selecting=compile_estimand(estimand, "select") if conditioning == "auto" and remaining else None,
+        selecting=compile_estimand(estimand, "select", marginals) if conditioning == "auto" and remaining else None,
+        marginals=marginals,
+        composed=tuple(dict.fromkeys(compiler.composed)),
     )
 
 
@@ -270,17 +332,22 @@ def compile_plan(
     outcome: str | Sequence[str],
     condition: str | Sequence[str] | None = (),
     conditioning: str = "auto",
+    marginals: str = "compose",
 ) -> SamplingPlan:
     """Compile the ID-GEN (IDC-GEN for conditional queries) sampling plan of a query.
 
     ``conditioning`` says how the conditions a conditional query keeps are met: ``"select"`` (keep
     the joint draws that match them; discrete conditions), ``"learn"`` (IDC-GEN's extra learned
     stage) or ``"auto"`` (the learner picks selection where every such condition is discrete).
+    ``marginals`` says how an S1 marginal of an update's generated dataset given the columns it
+    copies is drawn: ``"compose"`` (the update's own factors, nothing trained on the generated
+    rows) or ``"learn"`` (a factor trained on them, ID-GEN as published).
 
     Raises:
         QueryError: for a malformed query or an unknown ``conditioning``.
         NotIdentifiableError: when the query is not identifiable (nothing would be trained).
     """
     conditioning = check_conditioning(conditioning)
+    marginals = check_marginals(marginals)
     estimand = identify(graph, treatment, outcome, condition)
-    return compile_estimand(estimand, conditioning)
+    return compile_estimand(estimand, conditioning, marginals)

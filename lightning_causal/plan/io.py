@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from lightning_causal.errors import QueryError
 from lightning_causal.graph.causal_graph import CausalGraph
-from lightning_causal.plan.parts import Dataset, Factor, Node, Wiring, check_conditioning
+from lightning_causal.plan.parts import Dataset, Factor, Node, Wiring, check_conditioning, check_marginals
 
 if TYPE_CHECKING:
     from lightning_causal.plan.sampling_plan import SamplingPlan
@@ -84,6 +84,8 @@ def plan_to_dict(plan: SamplingPlan) -> dict[str, Any]:
         "conditioning": plan.conditioning,
         "selected": list(plan.selected),
         "selecting": plan_to_dict(plan.selecting) if plan.selecting is not None else None,
+        "marginals": plan.marginals,
+        "composed": list(plan.composed),
     }
 
 
@@ -120,6 +122,9 @@ def plan_fields(data: Mapping[str, Any]) -> dict[str, Any]:
             "conditioning": check_conditioning(data.get("conditioning", "learn")),
             "selected": tuple(data.get("selected", ())),
             "selecting": data.get("selecting"),  # the "select" twin's dict, built into a plan by the caller
+            # plans written before marginals could be composed learned them
+            "marginals": check_marginals(data.get("marginals", "learn")),
+            "composed": tuple(data.get("composed", ())),
         }
     except KeyError as err:
         raise QueryError(f"sampling plan is missing the key {err.args[0]!r}") from None

@@ -17,7 +17,17 @@ from dataclasses import dataclass
 
 from lightning_causal.errors import QueryError
 
-__all__ = ["CONDITIONING", "INPUT", "Dataset", "Factor", "Node", "Wiring", "check_conditioning"]
+__all__ = [
+    "CONDITIONING",
+    "INPUT",
+    "MARGINALS",
+    "Dataset",
+    "Factor",
+    "Node",
+    "Wiring",
+    "check_conditioning",
+    "check_marginals",
+]
 
 INPUT = "input"
 """The source of a node input that is fed from outside the wiring."""
@@ -80,6 +90,20 @@ class Dataset:
     def columns(self) -> tuple[str, ...]:
         generated = self.wiring.output_variables if self.wiring else ()
         return self.copied + generated
+
+
+MARGINALS = ("compose", "learn")
+"""How an S1 marginal of an update's generated dataset is drawn (see ``plan/compile.py``)."""
+
+
+def check_marginals(marginals: object) -> str:
+    """``marginals`` checked to be one of :data:`MARGINALS`."""
+    if marginals not in MARGINALS:
+        raise QueryError(
+            f"marginals is {marginals!r}; use 'compose' (draw a generated dataset's marginal with the factors that "
+            "generate it) or 'learn' (train a factor on the generated rows)"
+        )
+    return str(marginals)
 
 
 CONDITIONING = ("auto", "learn", "select")

@@ -61,6 +61,9 @@ class SamplingPlan:
         selected: the conditions met by keeping the joint draws that match them (``"select"`` only).
         selecting: of an ``"auto"`` plan with conditions to meet, the same query's ``"select"`` plan
             (what :meth:`resolve_conditioning` picks for discrete conditions).
+        marginals: ``"compose"`` or ``"learn"`` (see :func:`~lightning_causal.compile_plan`).
+        composed: the marginals of generated datasets drawn by the factors that generate them
+            (``"P(Y | A, X)"``), where ``marginals`` is ``"compose"``.
     """
 
     def __init__(
@@ -77,6 +80,8 @@ class SamplingPlan:
         conditioning: str = "learn",
         selected: Sequence[str] = (),
         selecting: SamplingPlan | None = None,
+        marginals: str = "learn",
+        composed: Sequence[str] = (),
     ) -> None:
         self.graph = graph
         self.treatment = tuple(treatment)
@@ -90,6 +95,8 @@ class SamplingPlan:
         self.conditioning = conditioning
         self.selected = tuple(selected)
         self.selecting = selecting
+        self.marginals = marginals
+        self.composed = tuple(composed)
         fixed = set(self.treatment) | set(self.condition)
         self.arbitrary = tuple(v for v in wiring.inputs if v not in fixed)
         self._factor = {f.name: f for f in self.factors}

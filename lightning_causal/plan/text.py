@@ -56,6 +56,11 @@ def plan_table(plan: SamplingPlan) -> str:
             "nearest the treatment and condition values: ID line 3 showed that any value w with P(x | w) > 0 "
             "gives the same answer)"
         )
+    if plan.composed:
+        lines.append(
+            f"  ({', '.join(plan.composed)} of the generated data {'is' if len(plan.composed) == 1 else 'are'} drawn "
+            "by the factors that generate it, not learned from its rows: marginals 'compose')"
+        )
     if plan.selected:
         kept = ", ".join(plan.selected)
         lines.append(

@@ -61,6 +61,7 @@ model:
   init_args:
     treatment: X
     outcome: Y
+    marginals: learn  # two stages: stage 1 learns P(Y | Z) on the generated D1
     mechanisms: {hidden: 16, depth: 1}
 data:
   class_path: lightning_causal.datamodules.LatentSCMDataModule

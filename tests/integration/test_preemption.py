@@ -149,6 +149,7 @@ def _model(dm: LatentSCMDataModule, mechanisms: dict[str, Any]) -> IDGEN:
         treatment=scm.treatment,
         outcome=scm.outcome,
         mechanisms=mechanisms,
+        marginals="learn",  # two stages and a generated dataset between them, to stop in each
         generated_size=len(dm.train_tensors[scm.outcome[0]]),  # as many rows as the data: shards of a known count
     )
 

@@ -195,6 +195,7 @@ model:
   init_args:
     treatment: X
     outcome: Y
+    marginals: learn  # two stages with a generated dataset between them
     mechanisms: {hidden: 16, depth: 1}
 data:
   class_path: lightning_causal.datamodules.LatentSCMDataModule

@@ -143,7 +143,7 @@ def test_an_idgen_ensemble_from_its_config_answers_a_conditional_query_with_inte
     )
     assert got.returncode == 0, got.stderr[-3000:]
     for part in ("full", "member-0", "member-1"):
-        assert (root / part / "idgen.ckpt").is_file() and (root / part / "stage1" / "final.ckpt").is_file()
+        assert (root / part / "idgen.ckpt").is_file() and (root / part / "stage0" / "final.ckpt").is_file()
     assert "3 of 3 parts (full + 2 members) finished" in got.stdout
     out = tmp_path / "y.csv"
     query = ("--do", "X=0.8", "--given", "Z=1", "--n", "60", "--interval", "0.9", "--out", str(out))

@@ -35,7 +35,26 @@ def test_identify_prints_verdict_estimand_trace_and_plan(tmp_path: Path) -> None
     assert "line 4" in text and "line 7" in text and "Factors to train:" in text and "LaTeX:" in text
     assert (tmp_path / "g.png").read_bytes()[:4] == b"\x89PNG"
     plan = SamplingPlan.load(tmp_path / "plan.json")
-    assert plan.query == "P(Y | do(X))" and len(plan.factors) == 4
+    # one stage: the front-door's P(Y | Z) is composed from P(X') and P(Y | X', Z), not learned from D1
+    assert plan.query == "P(Y | do(X))" and len(plan.factors) == 3 and plan.composed and not plan.datasets[1:]
+    assert "marginals 'compose'" in text and "D1" not in text
+    learned = run(
+        "identify",
+        "--graph",
+        str(graph),
+        "-x",
+        "X",
+        "-y",
+        "Y",
+        "--marginals",
+        "learn",
+        "--plan-out",
+        str(tmp_path / "l.json"),
+    )
+    assert learned.returncode == 0, learned.stderr
+    assert "P(Y | Z)     D1    S1: marginal of the current data" in learned.stdout
+    plan = SamplingPlan.load(tmp_path / "l.json")
+    assert plan.marginals == "learn" and len(plan.factors) == 4 and [d.name for d in plan.datasets] == ["D0", "D1"]
 
 
 def test_identify_conditional_and_json() -> None:

@@ -21,16 +21,15 @@ def test_a_conditional_query_on_a_table_trains_resumes_and_samples_from_the_shel
     ]
     first = run_cli(*fit, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    # Z is binary: the joint network of (Y, Z) is trained and a query keeps the draws whose Z matches
-    assert "Trained the ID-GEN plan of P(Y | do(X), Z) in 2 stages of 12, 12 steps" in first.stdout
-    for stage in range(2):
-        assert f"Stage {stage} of 1: training" in first.stdout
-        assert (run / f"stage{stage}" / "final.ckpt").is_file()
-    assert (run / "data" / "D1" / "manifest.json").is_file() and not (run / "data" / "D2").exists()
+    # Z is binary: the joint network of (Y, Z) is trained and a query keeps the draws whose Z matches; the
+    # front-door's P(Y | M) is composed from the observational factors: one stage, no generated dataset
+    assert "Trained the ID-GEN plan of P(Y | do(X), Z) in 1 stage of 12 steps" in first.stdout
+    assert "Stage 0 of 0: training" in first.stdout and (run / "stage0" / "final.ckpt").is_file()
+    assert not (run / "stage1").exists() and not (run / "data").exists()
 
-    again = run_cli(*fit, cwd=tmp_path)  # resumes: nothing is trained or generated again
+    again = run_cli(*fit, cwd=tmp_path)  # resumes: nothing is trained again
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "stages 0..1 are trained" in again.stdout and "Stage 0 of 1" not in again.stdout
+    assert "stages 0..0 are trained" in again.stdout and "Stage 0 of 0" not in again.stdout
 
     out = tmp_path / "y.csv"
     sample = run_cli("sample", "--ckpt", str(run), "--do", "X=0.8", "--given", "Z=1", "--n", "40", "--out", str(out))
@@ -65,6 +64,7 @@ def test_conditioning_learn_from_the_config_trains_idc_gens_stage(tmp_path: Path
     fit = run_cli(
         *TABLE_FIT,
         "--model.init_args.conditioning=learn",
+        "--model.init_args.marginals=learn",  # ID-GEN as published: P(Y | M) learned on D1, then IDC-GEN's stage
         "--trainer.max_steps=3",
         "--trainer.val_check_interval=3",
         f"--trainer.default_root_dir={run}",

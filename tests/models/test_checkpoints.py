@@ -96,7 +96,12 @@ def test_migration_renames_idgen_factor_banks_and_leaves_new_checkpoints_alone()
         },
     }
     assert migrate_checkpoint(old) and checkpoint_family(old) == "idgen"
-    assert old["hyper_parameters"] == {"mechanisms": {"hidden": 8}, "family": "idgen", "conditioning": "learn"}
+    assert old["hyper_parameters"] == {
+        "mechanisms": {"hidden": 8},
+        "family": "idgen",
+        "conditioning": "learn",
+        "marginals": "learn",
+    }
     assert set(old["state_dict"]) == {
         "factor_mechanisms.D1.banks.classifier.valid",
         "factor_mechanisms.D0.layout.shift",
@@ -185,18 +190,22 @@ def test_checkpoints_are_read_weights_only_and_other_objects_only_when_trusted(
     assert not isinstance(err.value, ConfigError)
 
 
-def test_an_idgen_checkpoint_from_before_conditioning_loads_with_its_learned_stage(
+def test_an_idgen_checkpoint_from_before_conditioning_and_marginals_loads_with_its_learned_stages(
     tmp_path: Path, tiny_mechanisms: dict[str, Any]
 ) -> None:
     from lightning_causal.models.idgen.stages import write_checkpoint
 
     graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
-    model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", conditioning="learn", mechanisms=tiny_mechanisms)
+    model = IDGEN(
+        graph, {"Z": "binary"}, "X", "Y", "Z", conditioning="learn", marginals="learn", mechanisms=tiny_mechanisms
+    )
     path = write_checkpoint(model, tmp_path / "old.ckpt")
     checkpoint = torch.load(path, weights_only=False)
-    del checkpoint["hyper_parameters"]["conditioning"]  # as written before the choice existed
+    del checkpoint["hyper_parameters"]["conditioning"]  # as written before either choice existed
+    del checkpoint["hyper_parameters"]["marginals"]
     torch.save(checkpoint, path)
     loaded = load_model(path)
     assert isinstance(loaded, IDGEN) and loaded.plan.conditioning == "learn" and loaded.stage_count == 3
+    assert loaded.plan.marginals == "learn" and loaded.hparams["marginals"] == "learn"
     for key, value in model.state_dict().items():
         assert torch.equal(loaded.state_dict()[key], value), key

@@ -148,3 +148,44 @@ def test_an_unknown_conditioning_is_refused_in_one_line() -> None:
     with pytest.raises(QueryError, match="conditioning is 'sample'; use 'auto'") as err:
         compile_plan(NAMED_GRAPHS["conditional"].graph, "X", "Y", "Z", conditioning="sample")
     assert "\n" not in str(err.value)
+
+
+def test_composed_marginals_wire_the_updates_factors_instead_of_a_factor_on_generated_rows() -> None:
+    frontdoor = compile_plan(NAMED_GRAPHS["frontdoor"].graph, "X", "Y")
+    learned = compile_plan(NAMED_GRAPHS["frontdoor"].graph, "X", "Y", marginals="learn")
+    assert (frontdoor.marginals, frontdoor.composed) == ("compose", ("P(Y | Z)",))
+    assert (learned.marginals, learned.composed) == ("learn", ())
+    # the front-door formula itself: sum_z P(z | x) sum_x' P(x') P(y | x', z), one stage, no generated data
+    assert [d.name for d in frontdoor.datasets] == ["D0"] and len(frontdoor.stages) == 1
+    assert {str(f) for f in frontdoor.factors} == {"P(Z | X)", "P(X)", "P(Y | X, Z)"}
+    nodes = {n.variable: n for n in frontdoor.wiring.nodes}
+    assert [n.variable for n in frontdoor.wiring.nodes] == ["X", "Z", "Y"] and frontdoor.wiring.inputs == ("X",)
+    assert nodes["Z"].sources == (("X", INPUT),)  # P(z | x) reads the treatment ...
+    assert nodes["Y"].sources == (("X", nodes["X"].name), ("Z", nodes["Z"].name))  # ... P(y | x', z) a fresh x'
+    assert len(learned.stages) == 2 and {d.name for d in learned.datasets} == {"D0", "D1"}
+
+
+def test_a_marginal_given_a_generated_column_stays_learned() -> None:
+    # the napkin's last factor conditions on X, which its dataset generates: no update draws it given X
+    napkin = compile_plan(NAMED_GRAPHS["napkin"].graph, "X", "Y")
+    assert napkin.composed == () and len(napkin.stages) == 2
+    assert (
+        napkin.to_dict()["factors"]
+        == compile_plan(NAMED_GRAPHS["napkin"].graph, "X", "Y", marginals="learn").to_dict()["factors"]
+    )
+
+
+def test_a_conditional_plan_composes_inside_its_idc_stage_and_keeps_stages_contiguous() -> None:
+    g = NAMED_GRAPHS["conditional"].graph
+    for conditioning in ("learn", "select"):
+        plan = compile_plan(g, "X", "Y", "Z", conditioning=conditioning)
+        assert plan.composed == ("P(Y | M)",)
+        stages = sorted({f.stage for f in plan.factors})
+        assert stages == list(range(len(stages))) and len(plan.stages) == (2 if conditioning == "learn" else 1)
+        assert [d.name for d in plan.datasets] == (["D0", "D1"] if conditioning == "learn" else ["D0"])
+
+
+def test_an_unknown_marginals_is_refused_in_one_line() -> None:
+    with pytest.raises(QueryError, match="marginals is 'sample'; use 'compose'") as err:
+        compile_plan(NAMED_GRAPHS["frontdoor"].graph, "X", "Y", marginals="sample")
+    assert "\n" not in str(err.value)

@@ -45,3 +45,15 @@ def test_an_auto_plan_round_trips_with_its_selecting_twin(tmp_path) -> None:  # 
     assert again.resolve_conditioning({"X", "Y", "Z"}).to_dict() == auto.resolve_conditioning({"Z"}).to_dict()
     learned = again.resolve_conditioning({"X"})
     assert learned.conditioning == "learn" and learned.selecting is None and len(learned.stages) == len(auto.stages)
+
+
+def test_a_composed_plan_round_trips_and_plans_written_before_composition_learn(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    g = NAMED_GRAPHS["frontdoor"].graph
+    plan = compile_plan(g, "X", "Y")
+    again = SamplingPlan.load(plan.save(tmp_path / "plan.json"))
+    assert (again.marginals, again.composed) == ("compose", ("P(Y | Z)",)) and str(again) == str(plan)
+    old = compile_plan(g, "X", "Y", marginals="learn").to_dict()
+    del old["marginals"], old["composed"]
+    (tmp_path / "old.json").write_text(json.dumps(old))
+    loaded = SamplingPlan.load(tmp_path / "old.json")
+    assert (loaded.marginals, loaded.composed, len(loaded.stages)) == ("learn", (), 2)

@@ -14,8 +14,10 @@ from tests.checks import NESTED_LINE_7, assignments, plan_or_none, random_query_
 CASES = list(random_query_cases(420, seed=7))
 
 
-def _check_network(graph: CausalGraph, treatment, outcome, condition, seed: int, n_samples: int = 100_000) -> None:  # type: ignore[no-untyped-def]
-    plan = compile_plan(graph, treatment, outcome, condition)
+def _check_network(
+    graph: CausalGraph, treatment, outcome, condition, seed: int, n_samples: int = 100_000, marginals: str = "compose"
+) -> None:  # type: ignore[no-untyped-def]
+    plan = compile_plan(graph, treatment, outcome, condition, marginals=marginals)
     scm = DiscreteSCM.random(graph, seed=seed)
     network = plan.fit(scm.observational())
     sampled = False
@@ -63,17 +65,34 @@ def test_named_graph_plans(name: str, treatment: list[str], outcome: list[str]) 
         _check_network(g.graph, treatment, outcome, list(g.condition), seed)
 
 
+COMPOSED = [k for k, (g, x, y, z, _) in enumerate(CASES) if (p := plan_or_none(g, x, y, z)) is not None and p.composed]
+
+
+@pytest.mark.parametrize("case", COMPOSED)
+def test_random_plan_with_learned_marginals_matches_brute_force(case: int) -> None:
+    graph, treatment, outcome, condition, seed = CASES[case]
+    _check_network(graph, treatment, outcome, condition, seed, marginals="learn")
+
+
+def test_random_cases_compose_marginals_often_enough_to_check_both_ways() -> None:
+    assert len(COMPOSED) >= 3  # every other case compiles to the same plan either way
+
+
 @pytest.mark.parametrize("index", range(len(NESTED_LINE_7)))
-def test_nested_updates(index: int) -> None:
+@pytest.mark.parametrize("marginals", ["learn", "compose"])
+def test_nested_updates(index: int, marginals: str) -> None:
     graph, treatment, outcome = NESTED_LINE_7[index]
-    plan = compile_plan(graph, treatment, outcome)
+    plan = compile_plan(graph, treatment, outcome, marginals=marginals)
     depth = {"D0": 0}
     for ds in plan.datasets:
         if ds.source is not None:
             depth[ds.name] = depth[ds.source] + 1
-    assert max(depth.values()) == 2, "a dataset generated from a generated dataset (step-7 chain)"
+    if marginals == "learn":
+        assert max(depth.values()) == 2, "a dataset generated from a generated dataset (step-7 chain)"
+    else:  # composing the marginals shortens the chain: fewer generated datasets, never more
+        assert len(plan.datasets) < len(compile_plan(graph, treatment, outcome, marginals="learn").datasets)
     for seed in range(3):
-        _check_network(graph, treatment, outcome, [], seed)
+        _check_network(graph, treatment, outcome, [], seed, marginals=marginals)
 
 
 def test_napkin_answer_does_not_depend_on_w2() -> None:

@@ -131,6 +131,7 @@ class DiffusionLearner(Learner):
             outcome=plan.outcome,
             condition=plan.condition,
             conditioning=plan.conditioning,
+            marginals=plan.marginals,
             mechanisms=mechanisms,
             optimizer=partial(AdamW, lr=self.lr),
             seed=int(seed),

@@ -87,6 +87,10 @@ class IDGEN(CausalModule):
             network of P(y, z | do(x)) and keeps the draws whose z matches (exact up to that network;
             discrete z only), ``"learn"`` trains IDC-GEN's extra stage of y given z, ``"auto"``
             (default) selects where every such condition is discrete and learns otherwise.
+        marginals: how the marginal of a generated dataset given the columns it copies is drawn
+            (the front-door's P(y | m), Verma's P(y | a, x)): ``"compose"`` (default) runs the
+            factors that generate the dataset, so nothing trains on its rows; ``"learn"`` trains a
+            factor on them (ID-GEN as published; checkpoints written before this setting).
         mechanisms: the architecture of every factor's mechanism (:class:`~lightning_causal.mechanisms.MechanismConfig`:
             widths, conditioning, diffusion schedule, ``roots`` for factors without inputs, images), or its fields.
         optimizer: builds the optimizer (default: fused AdamW, lr 1e-3).
@@ -116,6 +120,7 @@ class IDGEN(CausalModule):
         outcome: Query = "Y",
         condition: Query = None,
         conditioning: str = "auto",
+        marginals: str = "compose",
         mechanisms: MechanismConfig | dict[str, Any] | None = None,
         optimizer: OptimizerCallable | None = None,
         scheduler: LRSchedulerCallable | None = None,
@@ -142,7 +147,9 @@ class IDGEN(CausalModule):
             raise QueryError(
                 f"generation_guidance is {generation_guidance!r}; give a weight >= 0 (0: no guidance), or leave it out"
             )
-        plan = compile_plan(causal_graph, _names(treatment), _names(outcome), _names(condition), conditioning)
+        plan = compile_plan(
+            causal_graph, _names(treatment), _names(outcome), _names(condition), conditioning, marginals
+        )
         self.plan: SamplingPlan = plan.resolve_conditioning({v for v, s in specs.items() if s.is_discrete})
         self.save_hyperparameters(
             {
@@ -153,6 +160,7 @@ class IDGEN(CausalModule):
                 "outcome": list(self.plan.outcome),
                 "condition": list(self.plan.condition),
                 "conditioning": self.plan.conditioning,
+                "marginals": self.plan.marginals,
                 "mechanisms": asdict(config),
                 "seed": seed,
                 "sample_steps": sample_steps,

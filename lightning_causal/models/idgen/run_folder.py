@@ -67,6 +67,8 @@ def _fingerprint(model: IDGEN, query_only: set[str], image_settings: dict[str, A
     settings["network"] = mechanisms  # its name in release 0.1: older folders keep their prints
     if model.hparams.get("generation_guidance") is not None:  # runs made before this setting keep their prints
         settings["generation_guidance"] = model.hparams["generation_guidance"]
+    if model.plan.composed:  # its stages differ from the learned marginals' (runs whose plans do not, keep prints)
+        settings["marginals"] = model.plan.marginals
     return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

@@ -1,11 +1,11 @@
 """The datasets a trained ID-GEN stage generates for the next one, written as webdataset shards, one seed per shard.
 
 Checks ``lightning_causal.models.idgen.generation`` on an untrained tiny front-door model (X -> Z -> Y,
-X <-> Y), whose dataset D1 copies Z from rows of D0 and draws X (resampled rows) and Y (a diffusion
-model): the shards and the manifest it writes (read back with ``tarfile``), that a finished dataset
-is read and not generated again, that the shards an interrupted run finished are kept and the rows
-are those of an uninterrupted run, that the rows follow the model's seed, and how ``wait_for_dataset``
-gives up.
+X <-> Y) with learned marginals (``marginals="learn"``, ID-GEN as published), whose dataset D1 copies Z
+from rows of D0 and draws X (resampled rows) and Y (a diffusion model): the shards and the manifest it
+writes (read back with ``tarfile``), that a finished dataset is read and not generated again, that the
+shards an interrupted run finished are kept and the rows are those of an uninterrupted run, that the rows
+follow the model's seed, and how ``wait_for_dataset`` gives up.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ def _source(n: int = 40) -> dict[str, Tensor]:
 
 
 def _model(tiny_mechanisms: dict[str, Any], seed: int = 0) -> IDGEN:
-    model = IDGEN(NAMED_GRAPHS["frontdoor"].graph, treatment="X", outcome="Y", mechanisms=tiny_mechanisms, seed=seed)
+    model = IDGEN(
+        NAMED_GRAPHS["frontdoor"].graph,
+        treatment="X",
+        outcome="Y",
+        mechanisms=tiny_mechanisms,
+        seed=seed,
+        marginals="learn",  # P(Y | Z) of D1 is a learned factor, so D1 is generated
+    )
     model.keep_rows("D0", _source(), seed=0)  # what stage 0 keeps for the resampled P(X)
     return model
 
@@ -176,11 +183,21 @@ def test_a_generated_dataset_of_numbers_has_five_rows_per_source_row_unless_its_
     model = _model(tiny_mechanisms)
     assert GENERATED_ROWS == 5 and generated_rows(model, _d1(model), 300) == 1500
     sized = IDGEN(
-        NAMED_GRAPHS["frontdoor"].graph, treatment="X", outcome="Y", mechanisms=tiny_mechanisms, generated_size=70
+        NAMED_GRAPHS["frontdoor"].graph,
+        treatment="X",
+        outcome="Y",
+        mechanisms=tiny_mechanisms,
+        generated_size=70,
+        marginals="learn",
     )
     assert generated_rows(sized, _d1(sized), 300) == 70  # a given size wins
     image = {"Y": VariableSpec("Y", "image", channels=3, height=8, width=8)}
     drawn = IDGEN(
-        NAMED_GRAPHS["frontdoor"].graph, treatment="X", outcome="Y", variables=image, mechanisms=tiny_mechanisms
+        NAMED_GRAPHS["frontdoor"].graph,
+        treatment="X",
+        outcome="Y",
+        variables=image,
+        mechanisms=tiny_mechanisms,
+        marginals="learn",
     )
     assert generated_rows(drawn, _d1(drawn), 300) == 300  # images are slow to draw: as many as the source

@@ -112,13 +112,16 @@ def test_two_factors_of_one_variable_on_one_dataset_are_separate_models() -> Non
 def test_a_conditional_query_keeps_its_condition(tiny_mechanisms: dict[str, Any]) -> None:
     graph = CausalGraph(directed=[("X", "M"), ("M", "Y"), ("Y", "Z")], bidirected=[("X", "Y")])
     model = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", mechanisms=tiny_mechanisms)
-    # a binary Z is selected (the joint network's draws that match it): no IDC-GEN stage
-    assert model.plan.condition == ("Z",) and model.plan.selected == ("Z",) and model.stage_count == 2
-    assert model.hparams["conditioning"] == "select"
+    # a binary Z is selected (the joint network's draws that match it): no IDC-GEN stage, and the
+    # front-door's P(Y | M) is composed from the observational factors: one stage in all
+    assert model.plan.condition == ("Z",) and model.plan.selected == ("Z",) and model.stage_count == 1
+    assert model.hparams["conditioning"] == "select" and model.hparams["marginals"] == "compose"
+    published = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", marginals="learn", mechanisms=tiny_mechanisms)
+    assert published.stage_count == 2 and published.hparams["marginals"] == "learn"  # P(Y | M) learned from D1
     learned = IDGEN(graph, {"Z": "binary"}, "X", "Y", "Z", conditioning="learn", mechanisms=tiny_mechanisms)
-    assert learned.stage_count == 3 and learned.hparams["conditioning"] == "learn"
+    assert learned.stage_count == 2 and learned.hparams["conditioning"] == "learn"
     continuous = IDGEN(graph, {}, "X", "Y", "Z", mechanisms=tiny_mechanisms)  # only a learned stage answers
-    assert continuous.stage_count == 3 and continuous.hparams["conditioning"] == "learn"
+    assert continuous.stage_count == 2 and continuous.hparams["conditioning"] == "learn"
     with pytest.raises(QueryError, match="condition 'Z' is not discrete"):
         IDGEN(graph, {}, "X", "Y", "Z", conditioning="select", mechanisms=tiny_mechanisms)
     model = learned

@@ -72,7 +72,7 @@ def test_a_new_folder_gets_the_manifest_and_the_plan(make: Any, tmp_path: Path) 
     }
     assert run.state == state and run.writer
     plan = SamplingPlan.load(root / "plan.json")
-    assert plan.query == "P(Y | do(X))" and [f.name for f in plan.factors] == ["f0", "f1", "f2", "f3"]
+    assert plan.query == "P(Y | do(X))" and [f.name for f in plan.factors] == ["f0", "f1", "f2"]  # one stage: composed
     assert run.stage_dir(1) == root / "stage1" and run.data_dir("D1") == root / "data" / "D1"
 
 
