@@ -42,6 +42,11 @@ def _check_sides(config: object, key: str) -> tuple[int, ...]:
     return tuple(value)
 
 
+QUERY_SETTINGS = ("guidance", "eta")
+"""Image settings that only sampling reads: a checkpoint resumes or loads whatever they are (a config may
+change them after training; ID-GEN's run folder decides for its generated datasets, see its fingerprint)."""
+
+
 @dataclass(frozen=True)
 class ImageMechanismConfig:
     """The denoiser and diffusion settings of image variables (``model.init_args.mechanisms.image`` in configs)."""

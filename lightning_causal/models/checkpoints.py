@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from lightning_causal.errors import ConfigError
+from lightning_causal.mechanisms.config import QUERY_SETTINGS
 
 __all__ = [
     "FAMILY_CLASS_KEY",
@@ -182,12 +183,20 @@ def _differs(old: Any, new: Any) -> bool:
     return bool(old != new)
 
 
+def _architecture(mechanisms: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``mechanisms`` without the image settings only sampling reads (``QUERY_SETTINGS``)."""
+    image = mechanisms.get("image")
+    if not isinstance(image, Mapping):
+        return mechanisms
+    return {**mechanisms, "image": {k: v for k, v in image.items() if k not in QUERY_SETTINGS}}
+
+
 def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Mapping[str, Any]) -> str | None:
     """What makes ``checkpoint`` another model than the one ``family`` / ``hparams`` describe, or None.
 
     Compared: the family, the graph (nodes and edges), the type of every variable (not its
     statistics, which move with the data), the query (ID-GEN's treatment, outcome and condition)
-    and the architecture (``mechanisms``).
+    and the architecture (``mechanisms``, less the image settings only sampling reads: ``guidance``, ``eta``).
     """
     saved_family = checkpoint_family(checkpoint)
     if family and saved_family and saved_family != family:
@@ -208,6 +217,7 @@ def checkpoint_mismatch(checkpoint: Mapping[str, Any], family: str, hparams: Map
             return f"{key} {saved[key]!r}, where this run has {hparams[key]!r}"
     old, new = saved.get("mechanisms"), hparams.get("mechanisms")
     if isinstance(old, Mapping) and isinstance(new, Mapping):
+        old, new = _architecture(old), _architecture(new)
         differ = sorted(k for k in old.keys() & new.keys() if _differs(old[k], new[k]))
         if differ:
             return f"an architecture with {_settings(differ, old, new)}"

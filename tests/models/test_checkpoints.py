@@ -159,6 +159,15 @@ def test_the_same_model_with_other_statistics_and_a_reversed_confounder_is_the_s
     assert checkpoint_mismatch(_saved(variables=moved, graph=graph), "idgen", _HPARAMS) is None
 
 
+def test_image_settings_only_sampling_reads_are_not_the_architecture() -> None:
+    image = {"base": 16, "mults": [1, 2], "guidance": 0.0, "eta": 0.0}
+    here = {**_HPARAMS, "mechanisms": {"hidden": 64, "image": {**image, "guidance": 0.25, "eta": 1.0}}}
+    assert checkpoint_mismatch(_saved(mechanisms={"hidden": 64, "image": image}), "idgen", here) is None
+    wider = _saved(mechanisms={"hidden": 64, "image": {**image, "base": 32}})
+    problem = checkpoint_mismatch(wider, "idgen", here)
+    assert problem is not None and "base" in problem and "guidance" not in problem and "eta" not in problem
+
+
 def test_resuming_a_dcm_from_another_graphs_checkpoint_is_refused_before_any_weight_loads(
     tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
 ) -> None:

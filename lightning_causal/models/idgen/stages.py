@@ -207,7 +207,16 @@ def fit_idgen(
     target = root / "idgen.ckpt"
     if run.writer:
         tmp = root / ".idgen.ckpt.tmp"
-        shutil.copyfile(final_stage, tmp)
+        checkpoint = read_checkpoint(final_stage)
+        saved = checkpoint.get(model.CHECKPOINT_HYPER_PARAMS_KEY)
+        mechanisms = model.hparams.get("mechanisms")
+        if isinstance(saved, dict) and saved.get("mechanisms") != mechanisms:
+            # only settings that sampling reads can differ here (the fingerprint and the architecture check
+            # hold the rest): the trained plan answers with this config's (e.g. a new guidance or eta)
+            saved["mechanisms"] = mechanisms
+            torch.save(checkpoint, tmp)
+        else:
+            shutil.copyfile(final_stage, tmp)
         os.replace(tmp, target)
         run.state["checkpoint"] = target.name
         run.save()

@@ -116,6 +116,20 @@ def test_the_run_folder_of_other_settings_is_refused(
         fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, tmp_path / "other", _factory(3), progress=False)
 
 
+def test_a_finished_run_rerun_with_a_new_query_setting_answers_with_it(
+    frontdoor: LatentSCMDataModule, tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
+    from lightning_causal.models.checkpoints import read_checkpoint
+
+    fit_idgen(_model(frontdoor, tiny_mechanisms), frontdoor, tmp_path, _factory(3), progress=False)
+    trained = (tmp_path / "stage0" / "final.ckpt").read_bytes()
+    ancestral = {**tiny_mechanisms, "image": {**tiny_mechanisms["image"], "eta": 1.0}}  # sampling only: no retraining
+    fit_idgen(_model(frontdoor, ancestral), frontdoor, tmp_path, _factory(3), progress=False)
+    assert (tmp_path / "stage0" / "final.ckpt").read_bytes() == trained
+    saved = read_checkpoint(tmp_path / "idgen.ckpt")["hyper_parameters"]["mechanisms"]["image"]
+    assert saved["eta"] == 1.0 and IDGEN.load(tmp_path / "idgen.ckpt").hparams["mechanisms"]["image"]["eta"] == 1.0
+
+
 def _mean_error(samples: torch.Tensor, truth: torch.Tensor) -> float:
     return abs(float(samples.float().mean()) - float(truth.float().mean()))
 
