@@ -25,6 +25,16 @@ model's error (for ID-GEN with diffusion, the interval adds nothing for the mode
 samples per network): coverage then also meets the training's own error, for a few data sets::
 
     python benchmarks/interval_coverage.py --graphs frontdoor --learner trained --steps 800 --datasets 8 --members 10
+
+``--scms NAME ...`` measures the interval of E[y | do(x)] on the built-in structural models with latent
+confounders and continuous outcomes instead (``lightning_causal/scm/latent.py``): per data set ``s``,
+``--rows`` rows of the model drawn with seed ``s``, the plan fitted with conditional diffusion models
+(``DiffusionLearner``, ``--steps`` a stage, hidden ``--hidden``) on them and on ``--members`` bootstrap
+resamples, and at each of the model's evaluation values of x (its 20/50/80% quantiles) the interval of
+the mean of y checked against the exact mean (the mean of 200,000 exact interventional samples, whose
+own error is below 0.003 here)::
+
+    python benchmarks/interval_coverage.py --scms frontdoor verma --datasets 10 --members 10 --rows 2000 --steps 600
 """
 
 from __future__ import annotations
@@ -43,6 +53,7 @@ import numpy as np
 from lightning_causal import compile_plan
 from lightning_causal.graph.named import NAMED_GRAPHS
 from lightning_causal.scm import DiscreteSCM
+from lightning_causal.scm.latent import LATENT_SCMS
 
 QUERIES = {  # graph: (treatment, outcome, condition)
     "backdoor": ("X", "Y", ()),
@@ -107,6 +118,47 @@ def run_graph(
     }
 
 
+def run_scm(
+    name: str, datasets: int, rows: int, members: int, level: float, steps: int, draws: int, hidden: int
+) -> dict[str, Any]:
+    """Coverage of the interval of E[y | do(x)] on the built-in continuous structural model ``name``."""
+    from lightning_causal.datamodules import LatentSCMDataModule
+    from lightning_causal.models.idgen import DiffusionLearner
+    from lightning_causal.quiet import quiet
+
+    covered, widths, errors = [], [], []
+    query = ""
+    for s in range(datasets):
+        dm = LatentSCMDataModule(name, n_train=rows, n_val=0, seed=s)
+        scm = dm.scm
+        if scm.condition:
+            raise SystemExit(f"--scms {name}: a conditional query; this mode measures E[y | do(x)] only")
+        plan = compile_plan(dm.graph, scm.treatment, scm.outcome)
+        query = plan.query
+        learner = DiffusionLearner(
+            max_steps=steps, patience=None, mechanisms={"hidden": hidden, "depth": 2}, progress=False
+        )
+        with quiet():
+            ensemble = plan.fit_ensemble(dm, members=members, seed=s, learner=learner)
+        (outcome,) = scm.outcome
+        for k, x in enumerate(scm.treatment_values()):
+            truth = float(dm.interventional_samples(200_000, x, seed=50_000 + 100 * s + k)[outcome].double().mean())
+            interval = ensemble.interval(x, level=level, n=draws, seed=s)[outcome]
+            covered.append(interval.covers(truth))
+            widths.append(interval.width)
+            errors.append(abs(interval.estimate - truth))
+        print(f"  {name} data set {s}: covered {sum(covered)} of {len(covered)} so far", file=sys.stderr, flush=True)
+    return {
+        "graph": name,
+        "query": query,
+        "datasets": datasets,
+        "intervals": len(covered),
+        "coverage": float(np.mean(covered)),
+        "mean_width": float(np.mean(widths)),
+        "mean_abs_error": float(np.mean(errors)),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--graphs", nargs="+", default=list(QUERIES), choices=list(QUERIES))
@@ -123,20 +175,35 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--steps", type=int, default=800, help="with --learner trained: steps per stage")
     parser.add_argument("--draws", type=int, default=4000, help="with --learner trained: samples per answer")
+    parser.add_argument(
+        "--scms",
+        nargs="+",
+        default=None,
+        choices=[n for n in LATENT_SCMS if n not in ("conditional", "napkin_conditional")],
+        help="built-in continuous structural models (frontdoor, verma, ...): the interval of E[y | do(x)] "
+        "with diffusion members instead of the random discrete SCMs",
+    )
+    parser.add_argument("--hidden", type=int, default=64, help="with --scms: hidden width of every network")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.quick:
         args.datasets, args.members = 40, 40
     table = []
-    for name in args.graphs:
+    for name in args.scms or args.graphs:
         start = time.perf_counter()
-        row = run_graph(name, args.datasets, args.rows, args.members, args.level, args.learner, args.steps, args.draws)
+        if args.scms:
+            row = run_scm(name, args.datasets, args.rows, args.members, args.level, args.steps, args.draws, args.hidden)
+        else:
+            row = run_graph(
+                name, args.datasets, args.rows, args.members, args.level, args.learner, args.steps, args.draws
+            )
         row["seconds"] = time.perf_counter() - start
         table.append(row)
         print(f"{name}: {row['seconds']:.0f} s", file=sys.stderr, flush=True)
+    quantity, learner = ("E[y | do(x)]", "diffusion") if args.scms else ("P(y | do(x)[, z])", args.learner)
     print(
-        f"\n{args.level:.0%} bootstrap intervals of P(y | do(x)[, z]), {args.rows} rows, {args.members} members, "
-        f"{args.datasets} data sets per graph, learner {args.learner}\n"
+        f"\n{args.level:.0%} bootstrap intervals of {quantity}, {args.rows} rows, {args.members} members, "
+        f"{args.datasets} data sets per graph, learner {learner}\n"
     )
     print("| graph | query | intervals | coverage | mean width | mean abs. error of the estimate |")
     print("|---|---|---|---|---|---|")
