@@ -57,6 +57,7 @@ from lightning_causal.metrics.mmd import mmd
 from lightning_causal.models import DCM, IDGEN, AdamW
 from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
 from lightning_causal.models.idgen.run_folder import stage_steps
+from lightning_causal.plan.parts import MARGINALS
 from lightning_causal.quiet import quiet
 from lightning_causal.scm.latent import LATENT_SCMS
 from lightning_causal.variables.spec import variables_to_dict
@@ -228,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--marginals",
-        choices=("compose", "learn"),
+        choices=MARGINALS,
         default="compose",
         help="how ID-GEN draws a generated dataset's marginal given the columns it copies (default compose: with "
         "the factors that generate it; learn: a factor trained on its rows, ID-GEN as published)",

@@ -92,29 +92,35 @@ class Dataset:
         return self.copied + generated
 
 
-MARGINALS = ("compose", "learn")
+_MARGINALS = {
+    "compose": "draw a generated dataset's marginal with the factors that generate it",
+    "learn": "train a factor on the generated rows",
+}
+MARGINALS = tuple(_MARGINALS)
 """How an S1 marginal of an update's generated dataset is drawn (see ``plan/compile.py``)."""
+
+_CONDITIONING = {
+    "auto": "selection for discrete conditions, a learned stage otherwise",
+    "learn": "IDC-GEN's learned stage",
+    "select": "keep the joint draws that match",
+}
+CONDITIONING = tuple(_CONDITIONING)
+"""How a conditional query's remaining conditions are met (see the module docstring)."""
+
+
+def _check_choice(key: str, value: object, choices: dict[str, str]) -> str:
+    """``value`` checked to be one of ``choices`` (each with what it does), else a one-line QueryError."""
+    if value not in choices:
+        named = [f"{c!r} ({meaning})" for c, meaning in choices.items()]
+        raise QueryError(f"{key} is {value!r}; use {', '.join(named[:-1])} or {named[-1]}")
+    return str(value)
 
 
 def check_marginals(marginals: object) -> str:
     """``marginals`` checked to be one of :data:`MARGINALS`."""
-    if marginals not in MARGINALS:
-        raise QueryError(
-            f"marginals is {marginals!r}; use 'compose' (draw a generated dataset's marginal with the factors that "
-            "generate it) or 'learn' (train a factor on the generated rows)"
-        )
-    return str(marginals)
-
-
-CONDITIONING = ("auto", "learn", "select")
-"""How a conditional query's remaining conditions are met (see the module docstring)."""
+    return _check_choice("marginals", marginals, _MARGINALS)
 
 
 def check_conditioning(conditioning: object) -> str:
     """``conditioning`` checked to be one of :data:`CONDITIONING`."""
-    if conditioning not in CONDITIONING:
-        raise QueryError(
-            f"conditioning is {conditioning!r}; use 'auto' (selection for discrete conditions, a learned stage "
-            "otherwise), 'learn' (IDC-GEN's learned stage) or 'select' (keep the joint draws that match)"
-        )
-    return str(conditioning)
+    return _check_choice("conditioning", conditioning, _CONDITIONING)

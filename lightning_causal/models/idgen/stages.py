@@ -207,7 +207,7 @@ def fit_idgen(
     target = root / "idgen.ckpt"
     if run.writer:
         tmp = root / ".idgen.ckpt.tmp"
-        checkpoint = read_checkpoint(final_stage)
+        checkpoint = read_checkpoint(final_stage, mmap=True)  # the weights are only copied, not read
         saved = checkpoint.get(model.CHECKPOINT_HYPER_PARAMS_KEY)
         mechanisms = model.hparams.get("mechanisms")
         if isinstance(saved, dict) and saved.get("mechanisms") != mechanisms:

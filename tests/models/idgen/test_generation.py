@@ -37,15 +37,14 @@ def _source(n: int = 40) -> dict[str, Tensor]:
     return {"X": i, "Z": 100 + i, "Y": 200 + i}
 
 
+def _frontdoor(tiny_mechanisms: dict[str, Any], **settings: Any) -> IDGEN:
+    """The front-door model whose P(Y | Z) of D1 is a learned factor, so D1 is generated."""
+    graph = NAMED_GRAPHS["frontdoor"].graph
+    return IDGEN(graph, treatment="X", outcome="Y", mechanisms=tiny_mechanisms, marginals="learn", **settings)
+
+
 def _model(tiny_mechanisms: dict[str, Any], seed: int = 0) -> IDGEN:
-    model = IDGEN(
-        NAMED_GRAPHS["frontdoor"].graph,
-        treatment="X",
-        outcome="Y",
-        mechanisms=tiny_mechanisms,
-        seed=seed,
-        marginals="learn",  # P(Y | Z) of D1 is a learned factor, so D1 is generated
-    )
+    model = _frontdoor(tiny_mechanisms, seed=seed)
     model.keep_rows("D0", _source(), seed=0)  # what stage 0 keeps for the resampled P(X)
     return model
 
@@ -182,22 +181,8 @@ def test_a_generated_dataset_of_numbers_has_five_rows_per_source_row_unless_its_
 
     model = _model(tiny_mechanisms)
     assert GENERATED_ROWS == 5 and generated_rows(model, _d1(model), 300) == 1500
-    sized = IDGEN(
-        NAMED_GRAPHS["frontdoor"].graph,
-        treatment="X",
-        outcome="Y",
-        mechanisms=tiny_mechanisms,
-        generated_size=70,
-        marginals="learn",
-    )
+    sized = _frontdoor(tiny_mechanisms, generated_size=70)
     assert generated_rows(sized, _d1(sized), 300) == 70  # a given size wins
     image = {"Y": VariableSpec("Y", "image", channels=3, height=8, width=8)}
-    drawn = IDGEN(
-        NAMED_GRAPHS["frontdoor"].graph,
-        treatment="X",
-        outcome="Y",
-        variables=image,
-        mechanisms=tiny_mechanisms,
-        marginals="learn",
-    )
+    drawn = _frontdoor(tiny_mechanisms, variables=image)
     assert generated_rows(drawn, _d1(drawn), 300) == 300  # images are slow to draw: as many as the source
