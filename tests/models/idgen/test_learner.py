@@ -18,7 +18,9 @@ from lightning_causal.datamodules import LatentSCMDataModule
 from lightning_causal.errors import DataError, QueryError
 from lightning_causal.models import IDGEN
 from lightning_causal.models.idgen import DiffusionLearner
+from lightning_causal.models.idgen.learner import IMAGE_BATCH, TABLE_BATCH
 from lightning_causal.sampling import SamplingNetwork, learner_for
+from lightning_causal.sampling.learners import plan_columns
 
 
 def _learner(tiny_mechanisms: dict[str, Any], **kwargs: Any) -> DiffusionLearner:
@@ -61,6 +63,21 @@ def test_integers_beyond_max_categories_train_as_a_continuous_variable(tiny_mech
     small = _learner(tiny_mechanisms)
     plan.fit({"X": torch.randint(0, 5, (300,), generator=g), "Y": y}, learner=small)
     assert (small.variables["X"].kind, small.variables["X"].classes) == ("categorical", 5)
+
+
+def test_the_default_batch_is_large_for_tables_and_small_for_images() -> None:
+    g = torch.Generator().manual_seed(2)
+    plan = compile_plan(CausalGraph(directed=[("X", "Y")]), "X", "Y")
+    table = {"X": torch.randn(64, generator=g), "Y": torch.randn(64, 1, generator=g)}
+    images = {"X": torch.randint(0, 2, (64,), generator=g), "Y": torch.rand(64, 1, 8, 8, generator=g)}
+    for data, expected in ((table, TABLE_BATCH), (images, IMAGE_BATCH)):
+        learner = DiffusionLearner(progress=False)
+        learner.observe(data, plan_columns(plan), None)
+        assert learner.batch_of(plan) == expected
+        chosen = DiffusionLearner(batch_size=32, progress=False)
+        chosen.observe(data, plan_columns(plan), None)
+        assert chosen.batch_of(plan) == 32
+    assert TABLE_BATCH > IMAGE_BATCH
 
 
 def test_declared_types_win_over_inferred_ones(tiny_mechanisms: dict[str, Any]) -> None:
