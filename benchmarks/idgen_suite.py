@@ -149,6 +149,13 @@ def _score(samples: torch.Tensor, truth: torch.Tensor) -> dict[str, float]:
     return {"mmd": float(mmd(a, b)), "mean_error": abs(float(a.mean() - b.mean()))}
 
 
+def _exact(dm: LatentSCMDataModule, x: dict[str, Any], given: dict[str, int], seed: int) -> torch.Tensor:
+    """SAMPLES exact draws of Y under do(x) (given z for a conditional query)."""
+    if given:
+        return dm.conditional_samples(SAMPLES, x, given, seed=seed)["Y"]
+    return dm.interventional_samples(SAMPLES, x, seed=seed)["Y"]
+
+
 def _average(scores: list[dict[str, float]]) -> dict[str, float]:
     return {key: sum(score[key] for score in scores) / len(scores) for key in scores[0]}
 
@@ -186,22 +193,17 @@ def run_one(
     out["stages"], out["steps_per_stage"], out["budget"] = idgen.stage_count, steps, budget
     for x in scm.treatment_values():
         for given in scm.given_values():
-
-            def exact(at: int, x: dict[str, Any] = x, given: dict[str, int] = given) -> torch.Tensor:
-                draw = dm.conditional_samples if given else dm.interventional_samples
-                args = (SAMPLES, x, given) if given else (SAMPLES, x)
-                return draw(*args, seed=at)["Y"]  # type: ignore[operator]
-
             # evaluation r compares fresh exact samples and fresh query draws (r = 0: the seeds used since the start)
-            floors, scores = [], []
+            floors, scores, truths = [], [], []
             for r in range(evals):
-                truth_a, truth_b = exact(seed + 11 + 100 * r), exact(seed + 12 + 100 * r)
+                truth_a, truth_b = (_exact(dm, x, given, seed + k + 100 * r) for k in (11, 12))
+                truths.append(truth_a)
                 floors.append(_score(truth_b, truth_a))
                 answer = idgen.sample(SAMPLES, x, given=given or None, seed=seed + 21 + 100 * r)["Y"]
                 scores.append(_score(answer, truth_a))
             point: dict[str, Any] = {"x": x, "given": given, "floor": _average(floors), "idgen": _average(scores)}
-            if baselines:
-                truth_a = exact(seed + 11)
+            if baselines:  # scored against evaluation 0's exact samples
+                truth_a = truths[0]
                 naive_x = {**x, **given}  # the naive model reads z as an input (rule 2 made it one)
                 point["naive"] = _score(naive.sample(SAMPLES, naive_x, seed=seed + 22)["Y"], truth_a)
                 point["dcm_blind"] = _score(_dcm_answer(dcm, x, given, SAMPLES, seed + 23), truth_a)

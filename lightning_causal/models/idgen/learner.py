@@ -60,9 +60,9 @@ class DiffusionLearner(Learner):
         val_every: steps between validations.
         batch_size: rows per batch (default: :data:`TABLE_BATCH` where every variable is a number or a
             category, :data:`IMAGE_BATCH` where one is an image). The diffusion loss of one row is a
-            single noisy draw, so a table's networks need large batches: at 256 rows the learned
-            conditionals of the built-in mixed front-door and conditional models stay about twice as
-            far from the truth as at 1024, for the same steps (BENCHMARKS.md, "Batch size").
+            single noisy draw, so a table's networks need large batches: at 256 rows the built-in
+            mixed front-door's learned P(Y | M, x') stays about twice as far from the truth as at
+            1024, for the same steps (BENCHMARKS.md, "Batch size").
         mechanisms: the architecture of the factors' mechanisms (:class:`MechanismConfig` or its fields).
         variables: declared types (e.g. ``{"M": {"type": "categorical", "classes": 4}}``); others are
             inferred (:func:`~lightning_causal.variables.infer_spec`). A data module brings its own.
@@ -107,7 +107,7 @@ class DiffusionLearner(Learner):
         """Rows per batch: ``batch_size``, or the default of the plan's variables (tables or images)."""
         if self.batch_size is not None:
             return int(self.batch_size)
-        images = any(self.variables[v].is_image for v in plan_columns(plan) if v in self.variables)
+        images = any(spec.is_image for spec in self.variables.values())  # typed by observe(): the plan's columns
         return IMAGE_BATCH if images else TABLE_BATCH
 
     def member(self, index: int) -> DiffusionLearner:
