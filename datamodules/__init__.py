@@ -10,16 +10,27 @@ model, and serves shuffled, resumable training batches:
   (continuous and mixed) that knows its exact interventional and conditional interventional answers;
 * ``napkin_digits_data.py``: :class:`NapkinDigitsDataModule`, the napkin with coloured handwritten-digit
   images (W1, X, Y) whose exact interventional answers are known;
-* ``tabular_data.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML.
+* ``tabular_data.py``: :class:`TabularDataModule`, a CSV/Parquet table with a graph YAML;
+* ``streaming_data.py``: :class:`StreamingDataModule`, any shard dataset (``lightning-causal prepare``)
+  streamed from a folder, a URL or an object store, never read whole into memory for training.
 
-A new data source (webdataset streams, CelebA, MIMIC-CXR) is a new ``<source>_data.py`` here that
-satisfies the same contract; the formats and loaders it reads with live in :mod:`lightning_causal.data`.
+A new in-memory data source is a new ``<source>_data.py`` here that satisfies the same contract; a
+large one is converted once by ``lightning-causal prepare`` (:mod:`lightning_causal.datamodules.sources`)
+and streamed. The formats and loaders live in :mod:`lightning_causal.data`.
 """
 
 from lightning_causal.datamodules.latent_scm_data import LatentSCMDataModule
 from lightning_causal.datamodules.napkin_digits_data import NapkinDigitsDataModule
 from lightning_causal.datamodules.scm_data import SCMDataModule
+from lightning_causal.datamodules.streaming_data import StreamingDataModule
 from lightning_causal.datamodules.tabular_data import TabularDataModule
 from lightning_causal.datamodules.tensor_data import TensorDataModule
 
-__all__ = ["LatentSCMDataModule", "NapkinDigitsDataModule", "SCMDataModule", "TabularDataModule", "TensorDataModule"]
+__all__ = [
+    "LatentSCMDataModule",
+    "NapkinDigitsDataModule",
+    "SCMDataModule",
+    "StreamingDataModule",
+    "TabularDataModule",
+    "TensorDataModule",
+]
