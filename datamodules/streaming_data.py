@@ -17,6 +17,8 @@ Example (a config's ``data:`` section)::
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,10 @@ from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.variables.spec import VariableSpec
 
 __all__ = ["StreamingDataModule"]
+
+# Lightning warns that an IterableDataset with __len__ may be inaccurate under several workers; a
+# ShardStream's length is exact by construction (every rank and worker yields its computed share)
+warnings.filterwarnings("ignore", message=r".*Your `IterableDataset` has `__len__` defined.*")
 
 
 class StreamingDataModule(L.LightningDataModule):
@@ -53,6 +59,9 @@ class StreamingDataModule(L.LightningDataModule):
     manifest's statistics), ``self.manifest``; ``self.skipped`` counts the samples skipped in
     training so far (logged as ``data/skipped``).
     """
+
+    streams = True
+    """Rows are streamed, not held: ``rows`` reads them (ID-GEN asks it for the columns it keeps only)."""
 
     def __init__(
         self,
@@ -110,7 +119,7 @@ class StreamingDataModule(L.LightningDataModule):
         self.val_split = val_split if val_split in splits else None
         self._train: StreamingLoader | None = None
 
-    def _stream(self, split: str, training: bool) -> ShardStream:
+    def _stream(self, split: str, training: bool, columns: Sequence[str] | None = None) -> ShardStream:
         return ShardStream(
             self.data,
             split,
@@ -118,7 +127,7 @@ class StreamingDataModule(L.LightningDataModule):
             self.seed,
             self.shuffle_buffer,
             manifest=self.manifest,
-            columns=list(self.variables),
+            columns=list(self.variables) if columns is None else list(columns),
             training=training,
         )
 
@@ -138,12 +147,21 @@ class StreamingDataModule(L.LightningDataModule):
         """Training samples skipped so far (corrupt or missing)."""
         return self._train.skipped if self._train is not None else 0
 
-    def rows(self, split: str = "train") -> dict[str, Tensor]:
-        """Every row of ``split`` in memory (the data contract's ``rows``; for what must see every row)."""
+    def rows(self, split: str = "train", columns: Sequence[str] | None = None) -> dict[str, Tensor]:
+        """Every row of ``split`` in memory (the data contract's ``rows``), of ``columns`` only when given.
+
+        Only the named columns are decoded: ID-GEN keeps the rows of the variables its network copies or
+        resamples this way, without decoding the images it streams.
+        """
         splits = shard_splits(self.manifest)
         if split not in splits:
             raise DataError(f"the dataset at {self.data!r} has no split {split!r}; it has {listing(splits)}")
-        rows, skipped = self._stream(split, False).every_row()
+        unknown = [v for v in columns or () if v not in self.variables]
+        if unknown:
+            raise DataError(
+                f"the dataset at {self.data!r} has no variable {unknown[0]!r}; it has {listing(self.variables)}"
+            )
+        rows, skipped = self._stream(split, False, columns).every_row()
         limit = int(self.max_skipped * self.manifest["rows"]) if self.max_skipped < 1 else int(self.max_skipped)
         if skipped > limit:
             raise DataError(

@@ -281,7 +281,8 @@ class CausalCLI(LightningCLI):
         summary = model.fit_summary(self._context) if isinstance(model, CausalModule) and self._context else None
         stopped = stop_reason(self.trainer)
         why = f" ({stopped})" if stopped else ""
-        print(summary or f"Training ended at step {self.trainer.global_step}{why}. {checkpoint_note(self.trainer)}")
+        line = summary or f"Training ended at step {self.trainer.global_step}{why}. {checkpoint_note(self.trainer)}"
+        print(line + skipped_note(getattr(self, "datamodule", None)))
 
     def _check_resume(self) -> None:
         """A ``fit --ckpt_path`` of another model is refused once the model exists, before the Trainer does."""
@@ -403,6 +404,17 @@ def _seed_the_model(config: Any) -> None:
         return
     if init.get("seed", None) == 0:
         init["seed"] = seed
+
+
+def skipped_note(datamodule: Any) -> str:
+    """`` N corrupt or missing samples were skipped ...`` for a streaming data module that skipped any, else ``""``."""
+    skipped = getattr(datamodule, "skipped", None)
+    if not isinstance(skipped, int) or skipped <= 0:
+        return ""
+    loader = getattr(datamodule, "_train", None)
+    reasons = getattr(loader, "reasons", None) or []
+    first = f"; the first: {reasons[0]}" if reasons else ""
+    return f" {skipped} corrupt or missing samples were skipped (logged as data/skipped){first}"
 
 
 def checkpoint_note(trainer: L.Trainer) -> str:

@@ -125,13 +125,14 @@ class BankSet(nn.Module):
 
     def observe(self, values: Mapping[str, Tensor]) -> None:
         """Keep rows of a batch for the resampled entries (the first ``max_root_samples`` rows seen)."""
-        self.rows.observe(values, self._resampled_targets())
+        self.rows.observe(values, self.resampled_targets())
 
     def keep(self, values: Mapping[str, Tensor], rng: torch.Generator) -> None:
         """Keep ``max_root_samples`` random rows of a whole dataset for the resampled entries."""
-        self.rows.keep(values, self._resampled_targets(), rng)
+        self.rows.keep(values, self.resampled_targets(), rng)
 
-    def _resampled_targets(self) -> list[str]:
+    def resampled_targets(self) -> list[str]:
+        """The variables whose rows the resampled entries draw (kept from the data)."""
         return list(dict.fromkeys(self.targets[e] for e in self.resampled))
 
     # ------------------------------------------------------------------ generation

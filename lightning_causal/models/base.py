@@ -157,6 +157,10 @@ class CausalModule(L.LightningModule):
         elif not bool(finite):  # before backward: the weights are still those of the last good step
             self._diverged(f"the training loss is {float(loss.detach())}", parts, int(self.global_step) + 1)
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
+        datamodule = getattr(self._trainer, "datamodule", None)
+        skipped = getattr(datamodule, "skipped", None)
+        if isinstance(skipped, int):  # a streaming data module counts the corrupt samples it skipped
+            self.log("data/skipped", float(skipped), batch_size=self._batch_size(batch))
         # per-part losses are summed here and logged once per epoch: one self.log per part and
         # step would cost more than the step itself on a 30-node graph
         parts = parts.detach()

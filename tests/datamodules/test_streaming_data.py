@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,3 +86,47 @@ def test_the_napkin_digits_stream_as_images(tmp_path: Path) -> None:
     batch = next(iter(dm.train_dataloader()))
     assert batch["X"].shape == (8, 3, 8, 8) and batch["X"].dtype == torch.uint8
     assert dm.variables["X"].is_image and dm.variables["W2"].classes == 20
+
+
+def test_idgen_trains_from_the_stream_and_keeps_only_the_columns_it_copies(
+    tmp_path: Path, tiny_mechanisms: dict[str, Any]
+) -> None:
+    from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.models.idgen.stages import memory_columns
+    from lightning_causal.variables.spec import variables_to_dict
+
+    prepare(make_source("frontdoor", rows=600, val_rows=60, seed=1), tmp_path / "data", 200, progress=False)
+    dm = StreamingDataModule(str(tmp_path / "data"), batch_size=64, seed=2)
+    model = IDGEN(
+        dm.graph,
+        variables=variables_to_dict(dm.variables),
+        treatment=("X",),
+        outcome=("Y",),
+        mechanisms=tiny_mechanisms,
+        marginals="learn",
+        seed=0,
+    )  # stage 1 trains on generated rows
+    factory = stage_trainer_factory(20, progress=False, accelerator="cpu")
+    fit_idgen(model, dm, tmp_path / "run", factory, progress=False)
+    steps = json.loads((tmp_path / "run" / "idgen.json").read_text())["stages"]
+    assert sorted(steps) == ["0", "1"] and all(s["steps"] == 20 for s in steps.values())
+    answer = model.sample(200, {"X": 0.5}, seed=1)["Y"]
+    assert answer.shape == (200, 1) and bool(torch.isfinite(answer).all())
+    assert memory_columns(model) == list(model.columns)  # a table: every column is cheap to hold
+
+
+def test_idgen_on_streamed_images_holds_no_image_it_does_not_copy(tmp_path: Path) -> None:
+    from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen.stages import memory_columns
+    from lightning_causal.variables.spec import variables_to_dict
+
+    prepare(make_source("napkin-digits", rows=40, val_rows=8, size=8), tmp_path, 20, progress=False)
+    dm = StreamingDataModule(str(tmp_path), batch_size=8)
+    model = IDGEN(dm.graph, variables=variables_to_dict(dm.variables), treatment=("X",), outcome=("Y",))
+    held = memory_columns(model)
+    assert "W2" in held  # the napkin's free input is drawn from kept rows
+    rows = dm.rows("train", columns=held)
+    assert set(rows) == set(held) and len(rows["W2"]) == 40
+    with pytest.raises(DataError, match="no variable 'Q'"):
+        dm.rows("train", columns=["Q"])

@@ -67,9 +67,31 @@ def _load_weights(model: IDGEN, path: Path) -> None:
     model.load_state_dict(checkpoint["state_dict"])
 
 
-def _observed(data: Any) -> tuple[dict[str, Tensor], L.LightningDataModule | None]:
+def memory_columns(model: IDGEN) -> list[str]:
+    """The observed columns ID-GEN holds in memory: every table column, and the images it copies or draws from rows.
+
+    Generated datasets copy their ``copied`` columns from observed rows, resampled marginals and the
+    network's free inputs are drawn from kept rows; every other image column is only trained on, so a
+    streaming data module never decodes it outside its loaders.
+    """
+    need: set[str] = set()
+    for dataset in model.plan.datasets:
+        if dataset.source == "D0":
+            need.update(dataset.copied)
+    if model.plan.arbitrary:
+        need.update(model.plan.arbitrary)
+        need.update(model.plan.wiring.inputs)
+    if "D0" in model.factor_mechanisms:
+        need.update(model.dataset_mechanisms("D0").resampled_targets())
+    return [v for v in model.columns if not model.variables[v].is_image or v in need]
+
+
+def _observed(data: Any, model: IDGEN) -> tuple[dict[str, Tensor], L.LightningDataModule | None]:
     """The observed rows, and the data module whose loaders train stage 0 (None: batches of the rows)."""
     if isinstance(data, RowSource):
+        if getattr(data, "streams", False):  # a streaming module: only what must be in memory is read
+            rows = data.rows("train", columns=memory_columns(model))  # type: ignore[call-arg]
+            return rows, data if isinstance(data, L.LightningDataModule) else None
         return data.rows("train"), data if isinstance(data, L.LightningDataModule) else None
     if isinstance(data, L.LightningDataModule):
         raise DataError(
@@ -107,8 +129,9 @@ def fit_idgen(
     """
     root = Path(run_dir)
     run = RunFolder(root, model)
-    observed, datamodule = _observed(data)
-    missing = [v for v in model.columns if v not in observed]
+    observed, datamodule = _observed(data, model)
+    have = set(observed) | set(getattr(datamodule, "variables", None) or ())
+    missing = [v for v in model.columns if v not in have]
     if missing:
         raise DataError(f"the data has no column {missing[0]!r}, which the plan of {model.plan.query} needs")
     factory = trainer or stage_trainer_factory(max_steps, progress=progress)
