@@ -10,6 +10,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import pytest
@@ -53,6 +54,7 @@ def test_ddp_over_gloo_keeps_ranks_in_sync(tmp_path: Path, cpu_trainer: Callable
 RANK_SCRIPT = """
 import sys
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -123,6 +125,7 @@ def test_one_ranks_divergence_stops_every_rank_in_the_same_step_naming_the_rank(
 GENERATE_SCRIPT = """
 import sys
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.distributed as dist
@@ -265,3 +268,44 @@ def test_idgen_under_torchrun_on_two_processes_agrees_with_one_process(tmp_path:
         y_one, y_two = (m.sample(4000, {"X": x}, seed=0)["Y"] for m in models)
         assert abs(float(y_one.mean() - y_two.mean())) < 0.15, x
         assert abs(float(y_one.std() - y_two.std())) < 0.15, x
+
+
+class _Batches(L.Callback):
+    """Writes, per rank, the rows of every training batch (their first column's values) by epoch."""
+
+    def __init__(self, folder: str) -> None:
+        self.folder = folder
+        self.seen: dict[int, list[float]] = {}
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, idx: int) -> None:
+        first = batch[sorted(batch)[0]]
+        self.seen.setdefault(trainer.current_epoch, []).extend(first.reshape(len(first), -1)[:, 0].tolist())
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        Path(self.folder, f"batches{trainer.global_rank}.json").write_text(json.dumps(self.seen))
+
+
+def test_a_stream_of_uneven_shards_gives_every_rank_the_same_batches_and_no_row_twice(
+    tmp_path: Path, cpu_trainer: Callable[..., L.Trainer]
+) -> None:
+    from lightning_causal.data.prepare import prepare
+    from lightning_causal.datamodules import StreamingDataModule
+    from lightning_causal.datamodules.sources import make_source
+
+    prepare(make_source("triangle", rows=300, val_rows=30, seed=1), tmp_path / "data", 64, progress=False)  # 5 shards
+    data = StreamingDataModule(str(tmp_path / "data"), batch_size=32, num_workers=1, shuffle_buffer=40)
+    model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=10))
+    trainer = cpu_trainer(
+        devices=2,
+        strategy="ddp_spawn",
+        max_epochs=2,  # an epoch ends when the loaders do: unequal ranks would hang or fail here
+        limit_val_batches=0,
+        callbacks=[_Batches(str(tmp_path))],
+        default_root_dir=tmp_path,
+    )
+    trainer.fit(model, data)
+    ranks = [json.loads((tmp_path / f"batches{r}.json").read_text()) for r in (0, 1)]
+    for epoch in ("0", "1"):
+        a, b = ranks[0][epoch], ranks[1][epoch]
+        assert len(a) == len(b) == 4 * 32  # 300 // (2 x 32) batches on each rank
+        assert not set(a) & set(b)  # the ranks read different shards
