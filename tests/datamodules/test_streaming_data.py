@@ -130,3 +130,42 @@ def test_idgen_on_streamed_images_holds_no_image_it_does_not_copy(tmp_path: Path
     assert set(rows) == set(held) and len(rows["W2"]) == 40
     with pytest.raises(DataError, match="no variable 'Q'"):
         dm.rows("train", columns=["Q"])
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_idgen_killed_mid_epoch_on_a_stream_resumes_to_the_weights_of_a_straight_run(
+    tmp_path: Path, tiny_mechanisms: dict[str, Any], workers: int
+) -> None:
+    from lightning_causal.models import IDGEN
+    from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
+    from lightning_causal.variables.spec import variables_to_dict
+    from tests.training_models import Kill
+
+    prepare(make_source("frontdoor", rows=500, val_rows=50, seed=3), tmp_path / "data", 90, progress=False)
+
+    def run(root: Path, kill: int | None) -> IDGEN:
+        dm = StreamingDataModule(str(tmp_path / "data"), batch_size=64, num_workers=workers, seed=1)
+        model = IDGEN(
+            dm.graph,
+            variables=variables_to_dict(dm.variables),
+            treatment=("X",),
+            outcome=("Y",),
+            mechanisms=tiny_mechanisms,
+            seed=0,
+        )
+        base = stage_trainer_factory(17, progress=False, checkpoint_every=5, ema=0.99, accelerator="cpu")
+
+        def make(stage: int, folder: Path) -> L.Trainer:
+            trainer = base(stage, folder)
+            if kill is not None:
+                trainer.callbacks.append(Kill(kill))  # type: ignore[attr-defined]
+            return trainer
+
+        return fit_idgen(model, dm, root, make, progress=False)
+
+    straight = run(tmp_path / "straight", None)  # 17 steps: 7 batches an epoch, so the kill is mid-epoch
+    with pytest.raises(RuntimeError, match="killed"):
+        run(tmp_path / "killed", 12)  # the last checkpoint holds step 10, batch 3 of epoch 1
+    resumed = run(tmp_path / "killed", None)
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
