@@ -50,8 +50,8 @@ class StreamingDataModule(L.LightningDataModule):
         seed: seeds the shard order and the shuffle buffers.
         shuffle_buffer: samples per shuffle buffer (per worker).
         num_workers: loader worker processes (a resumed run needs the same number).
-        max_skipped: corrupt or missing samples tolerated before training stops: a count, or a
-            share of the split's rows when below 1.
+        max_skipped: corrupt or missing samples tolerated in one epoch before training stops: a
+            count, or a share of the split's rows when below 1.
         train_split: the split that trains.
         val_split: the split that validates (none when the dataset does not have it).
 

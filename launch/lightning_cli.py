@@ -414,7 +414,8 @@ def skipped_note(datamodule: Any) -> str:
     loader = getattr(datamodule, "_train", None)
     reasons = getattr(loader, "reasons", None) or []
     first = f"; the first: {reasons[0]}" if reasons else ""
-    return f" {skipped} corrupt or missing samples were skipped (logged as data/skipped){first}"
+    note = "corrupt or missing (each epoch that met them; logged as data/skipped)"
+    return f" {skipped} samples were skipped, {note}{first}"
 
 
 def checkpoint_note(trainer: L.Trainer) -> str:

@@ -25,8 +25,9 @@ of loader workers only:
 Corrupt input is skipped and counted, never fatal and never silent: a sample that does not decode,
 lacks a variable or has another shape than the manifest says; a shard that is truncated, missing
 or vanishes mid-epoch (the rows the manifest promised and the stream did not deliver). Each is a
-warning; :class:`StreamingLoader` sums them over workers (``skipped``), and past ``max_skipped``
-(a count, or a share of the split's rows when below 1) training stops with one line.
+warning; :class:`StreamingLoader` sums them over workers and epochs (``skipped``: a corrupt sample
+counts in every epoch that meets it), and past ``max_skipped`` in one epoch (a count, or a share of
+the split's rows when below 1) training stops with one line.
 
 Exact resume: every batch carries, from its worker, how many shuffled samples that worker has
 consumed. :class:`StreamingLoader` keeps them in its ``state_dict`` (Lightning saves it in every
@@ -363,7 +364,7 @@ class StreamingLoader(DataLoader[dict[str, Any]]):
 
     @property
     def skipped(self) -> int:
-        """Samples skipped so far (all epochs, all workers of this rank)."""
+        """Samples skipped so far, all epochs (a corrupt sample counts once per epoch), all workers of this rank."""
         return self.skipped_before + sum(self.worker_skipped.values())
 
     def limit(self) -> int:
@@ -410,11 +411,13 @@ class StreamingLoader(DataLoader[dict[str, Any]]):
             self.positions[worker] = position
             self.worker_skipped[worker] = skipped
             self.served += 1
-            if self.skipped > self.limit():
+            this_epoch = sum(self.worker_skipped.values())
+            if this_epoch > self.limit():
                 first = self.reasons[0] if self.reasons else "no reason kept"
                 raise DataError(
-                    f"{self.skipped} samples of split {self.stream.split!r} at {self.stream.data!r} were skipped "
-                    f"(corrupt or missing), past the limit of {self.limit()} (max_skipped); the first: {first}"
+                    f"{this_epoch} samples of split {self.stream.split!r} at {self.stream.data!r} were skipped in "
+                    f"one epoch (corrupt or missing), past the limit of {self.limit()} (max_skipped); "
+                    f"the first: {first}"
                 )
             yield batch
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -18,3 +19,44 @@ def test_the_command_converts_and_prints_one_line(tmp_path: Path, capsys: pytest
     assert "unknown source 'vrema'; did you mean 'verma'?" in capsys.readouterr().err
     assert main(["prepare", "table", "--out", str(tmp_path / "y")]) == 2
     assert "needs --root" in capsys.readouterr().err
+
+
+def test_fit_on_a_stream_names_the_skipped_samples_in_its_final_line(tmp_path: Path) -> None:
+    import io
+    import tarfile
+
+    from tests.checks import run_cli
+
+    root = Path(__file__).resolve().parents[2]
+    assert main(["prepare", "triangle", "--rows", "200", "--val-rows", "20", "--out", str(tmp_path / "s"),
+                 "--shard-rows", "50", "--workers", "1", "--no-progress"]) == 0  # fmt: skip
+    shard = tmp_path / "s" / "train-000001.tar"
+    with tarfile.open(shard) as tar:
+        members = [(m.name, tar.extractfile(m).read()) for m in tar]  # type: ignore[union-attr]
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for k, (name, payload) in enumerate(members):
+            data = b"garbage" if k == 4 else payload
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    shard.write_bytes(buffer.getvalue())
+    fit = run_cli(
+        "fit", "--config", str(root / "configs/dcm/triangle_na.yaml"),
+        "--data=lightning_causal.datamodules.StreamingDataModule", f"--data.data={tmp_path / 's'}",
+        "--data.batch_size=32", "--trainer.max_steps=8", "--trainer.logger=false",
+        f"--trainer.default_root_dir={tmp_path / 'run'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert fit.returncode == 0, fit.stderr[-2000:]
+    last = fit.stdout.strip().splitlines()[-1]
+    assert re.search(r"\b[12] samples were skipped", last) and "train-000001.tar" in last  # once or twice in 8 steps
+    strict = run_cli(
+        "fit", "--config", str(root / "configs/dcm/triangle_na.yaml"),
+        "--data=lightning_causal.datamodules.StreamingDataModule", f"--data.data={tmp_path / 's'}",
+        "--data.max_skipped=0", "--trainer.max_steps=8", "--trainer.logger=false",
+        f"--trainer.default_root_dir={tmp_path / 'strict'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert strict.returncode == 2
+    assert re.match(
+        r"error: \d+ samples of split 'train' .* past the limit of 0", strict.stderr.strip().splitlines()[-1]
+    )
