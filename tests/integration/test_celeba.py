@@ -26,7 +26,7 @@ TINY = [
     "--model.mechanisms.image.sample_steps=4",
     "--trainer.logger=false",
     "--data.num_workers=0",
-    f"--data.graph={ROOT / 'configs/graphs/celeba.yaml'}",
+    f"--data.graph={ROOT / 'configs/celeba/graph.yaml'}",
 ]
 
 
@@ -48,7 +48,7 @@ def test_prepare_then_the_cpu_config_trains_both_queries_and_samples(celeba: Pat
     manifest = json.loads((shards / "manifest.json").read_text())
     assert manifest["columns"]["image"]["shape"] == [3, 16, 16] and manifest["splits"]["train"] == 23
 
-    config = str(ROOT / "configs/idgen/celeba_cpu.yaml")
+    config = str(ROOT / "configs/celeba/idgen_cpu.yaml")
     common = [f"--data.data={shards}", "--trainer.max_steps=4", "--trainer.val_check_interval=2", "--data.batch_size=8"]
     run = tmp_path / "run"
     fit = run_cli("fit", "--config", config, *common, *TINY, f"--trainer.default_root_dir={run}", cwd=tmp_path)
@@ -61,7 +61,7 @@ def test_prepare_then_the_cpu_config_trains_both_queries_and_samples(celeba: Pat
     assert faces.shape == (6, 3, 16, 16) and faces.dtype == torch.uint8
 
     young = tmp_path / "young"
-    overlay = ["--config", str(ROOT / "configs/idgen/celeba_young.yaml")]
+    overlay = ["--config", str(ROOT / "configs/celeba/young.yaml")]
     fit = run_cli(
         "fit", "--config", config, *overlay, *common, *TINY, f"--trainer.default_root_dir={young}", cwd=tmp_path
     )
@@ -83,7 +83,7 @@ def test_the_gpu_config_streams_64x64_faces_on_the_cpu(celeba: Path, tmp_path: P
     assert prepared.returncode == 0, prepared.stderr[-2000:]
     assert json.loads((shards / "manifest.json").read_text())["columns"]["image"]["shape"] == [3, 64, 64]
     fit = run_cli(
-        "fit", "--config", str(ROOT / "configs/idgen/celeba_gpu.yaml"), f"--data.data={shards}",
+        "fit", "--config", str(ROOT / "configs/celeba/idgen_gpu.yaml"), f"--data.data={shards}",
         "--trainer.accelerator=cpu", "--trainer.precision=32-true", "--trainer.max_steps=2",
         "--trainer.val_check_interval=2", "--data.batch_size=4", "--data.shuffle_buffer=8", *TINY,
         f"--trainer.default_root_dir={tmp_path / 'run'}", cwd=tmp_path,
