@@ -26,7 +26,7 @@ import lightning as L
 from torch import Tensor
 
 from lightning_causal.data.shards import column_specs, shard_splits
-from lightning_causal.data.streaming import ShardStream, StreamingLoader, read_stream_manifest
+from lightning_causal.data.streaming import ShardStream, StreamingLoader, read_stream_manifest, skipped_limit
 from lightning_causal.errors import DataError, listing
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.variables.spec import VariableSpec
@@ -161,8 +161,9 @@ class StreamingDataModule(L.LightningDataModule):
             raise DataError(
                 f"the dataset at {self.data!r} has no variable {unknown[0]!r}; it has {listing(self.variables)}"
             )
-        rows, skipped = self._stream(split, False, columns).every_row()
-        limit = int(self.max_skipped * self.manifest["rows"]) if self.max_skipped < 1 else int(self.max_skipped)
+        stream = self._stream(split, False, columns)
+        rows, skipped = stream.every_row()
+        limit = skipped_limit(self.max_skipped, stream.rows)
         if skipped > limit:
             raise DataError(
                 f"{skipped} samples of split {split!r} at {self.data!r} could not be read, past the limit of {limit} "

@@ -60,6 +60,7 @@ __all__ = [
     "StreamingLoader",
     "read_stream_manifest",
     "shard_location",
+    "skipped_limit",
 ]
 
 STREAM_KEY = "__stream__"
@@ -368,10 +369,8 @@ class StreamingLoader(DataLoader[dict[str, Any]]):
         return self.skipped_before + sum(self.worker_skipped.values())
 
     def limit(self) -> int:
-        """The number of skipped samples past which training stops."""
-        if self.max_skipped < 1:
-            return int(self.max_skipped * self.stream.rows)
-        return int(self.max_skipped)
+        """The number of skipped samples in one epoch past which training stops."""
+        return skipped_limit(self.max_skipped, self.stream.rows)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:  # type: ignore[override]
         import torch.distributed as dist
@@ -437,6 +436,11 @@ class StreamingLoader(DataLoader[dict[str, Any]]):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict`'s position at the next iteration."""
         self._resume = dict(state_dict)
+
+
+def skipped_limit(max_skipped: float, rows: int) -> int:
+    """Samples that may be skipped: ``max_skipped`` itself, or that share of ``rows`` when below 1."""
+    return int(max_skipped * rows) if max_skipped < 1 else int(max_skipped)
 
 
 def _one_line_errors(iterator: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
