@@ -298,24 +298,31 @@ def read_manifest(folder: str | Path) -> dict[str, Any] | None:
     return manifest
 
 
-def read_shards(folder: str | Path, split: str | None = None) -> dict[str, Tensor]:
+def read_shards(
+    folder: str | Path, split: str | None = None, columns: Sequence[str] | None = None
+) -> dict[str, Tensor]:
     """A whole dataset (or its ``split``) as ``{variable: tensor}`` (float32 ``(rows, dim)``, int64 ``(rows,)``
-    or images ``(rows, C, H, W)``), rows in order."""
+    or images ``(rows, C, H, W)``), rows in order; only the named ``columns`` when given (the others are
+    not decoded)."""
     folder = Path(folder)
     manifest = read_manifest(folder)
     if manifest is None:
         raise DataError(f"{str(folder)!r} holds no finished dataset (no {MANIFEST}); generate it first")
-    columns: dict[str, Any] = manifest["columns"]
+    columns_of: dict[str, Any] = manifest["columns"]
+    unknown = [c for c in columns or () if c not in columns_of]
+    if unknown:
+        raise DataError(f"the dataset {str(folder)!r} has no column {unknown[0]!r}; it has {', '.join(columns_of)}")
+    columns_in: dict[str, Any] = columns_of if columns is None else {c: columns_of[c] for c in columns}
     shards = manifest["shards"]
     if split is not None:
         splits = shard_splits(manifest)
         if split not in splits:
             raise DataError(f"the dataset {str(folder)!r} has no split {split!r}; it has {', '.join(splits)}")
         shards = splits[split]
-    parts = [read_shard(folder / shard["file"], columns, shard["rows"]) for shard in shards]
+    parts = [read_shard(folder / shard["file"], columns_in, shard["rows"]) for shard in shards]
     if not parts:
-        return {name: read_shard_empty(entry) for name, entry in columns.items()}
-    return {name: torch.cat([part[name] for part in parts]) for name in columns}
+        return {name: read_shard_empty(entry) for name, entry in columns_in.items()}
+    return {name: torch.cat([part[name] for part in parts]) for name in columns_in}
 
 
 def read_shard_empty(entry: Mapping[str, Any]) -> Tensor:

@@ -4,7 +4,9 @@ A dataset written by ``lightning-causal prepare`` (or any folder of :mod:`lightn
 is read shard by shard from a local folder or from any location webdataset opens: ``http(s)://``
 URLs, and ``pipe:`` commands for object stores, written as a template with ``{file}`` where the
 file name goes (``pipe:aws s3 cp s3://bucket/celeba64/{file} -``). The manifest (read the same way)
-says which shards a split has and how many rows each holds, so nothing scans the data.
+says which shards a split has and how many rows each holds, so nothing scans the data (an entry
+with ``first`` holds the samples ``first .. first + rows - 1`` of its file: one file can serve two
+splits, as a generated dataset's tail validates).
 
 The stream of one epoch is a function of the seed, the epoch, the number of ranks and the number
 of loader workers only:
@@ -58,6 +60,7 @@ __all__ = [
     "STREAM_KEY",
     "ShardStream",
     "StreamingLoader",
+    "ZippedLoaders",
     "read_stream_manifest",
     "shard_location",
     "skipped_limit",
@@ -153,8 +156,10 @@ class ShardStream(IterableDataset[dict[str, Any]]):
         if split not in splits:
             raise DataError(f"the dataset at {self.data!r} has no split {split!r}; it has {listing(splits)}")
         self.split = split
-        self.shards = [(shard_location(self.data, s["file"]), int(s["rows"])) for s in splits[split]]
-        self.rows = sum(rows for _, rows in self.shards)
+        self.shards = [
+            (shard_location(self.data, s["file"]), int(s["rows"]), int(s.get("first", 0))) for s in splits[split]
+        ]
+        self.rows = sum(rows for _, rows, _ in self.shards)
         if self.rows == 0:
             raise DataError(f"split {split!r} of the dataset at {self.data!r} has no rows")
         available: dict[str, dict[str, Any]] = dict(self.manifest["columns"])
@@ -221,9 +226,9 @@ class ShardStream(IterableDataset[dict[str, Any]]):
         """Every readable row of the split, in the shards' order, and the number of samples skipped."""
         counts = _Counts()
         rows: list[dict[str, Any]] = []
-        for url, expected in self.shards:
+        for url, expected, first in self.shards:
             got = 0
-            for sample in self._read_shard(url, counts):
+            for sample in self._read_shard(url, counts, first, expected):
                 got += 1
                 row = self._decode(sample, counts)
                 if row is not None:
@@ -279,10 +284,10 @@ class ShardStream(IterableDataset[dict[str, Any]]):
                 picks = [(self.shards[i], slot, slots) for i in order]
             else:  # fewer rows than slots: every slot reads them all
                 picks = [(self.shards[i], 0, 1) for i in order]
-            for (url, rows), offset, stride in picks:
+            for (url, rows, first), offset, stride in picks:
                 expected = len(range(offset, rows, stride))
                 got = 0
-                for index, sample in enumerate(self._read_shard(url, counts)):
+                for index, sample in enumerate(self._read_shard(url, counts, first, rows)):
                     if index % stride != offset:
                         continue
                     got += 1
@@ -297,7 +302,8 @@ class ShardStream(IterableDataset[dict[str, Any]]):
             if not delivered_any:
                 raise DataError(f"no shard of split {self.split!r} at {self.data!r} could be read; check the location")
 
-    def _read_shard(self, url: str, counts: _Counts) -> Iterator[dict[str, Any]]:
+    def _read_shard(self, url: str, counts: _Counts, first: int, rows: int) -> Iterator[dict[str, Any]]:
+        """The samples ``first .. first + rows - 1`` of the shard at ``url`` (undecoded)."""
         from webdataset.tariterators import group_by_keys, tar_file_expander, url_opener
 
         def handler(err: Exception) -> bool:
@@ -306,7 +312,11 @@ class ShardStream(IterableDataset[dict[str, Any]]):
 
         streams = url_opener([{"url": url}], handler=handler)
         files = tar_file_expander(streams, handler=handler)
-        yield from group_by_keys(files, lcase=False, handler=handler)
+        for index, sample in enumerate(group_by_keys(files, lcase=False, handler=handler)):
+            if index >= first + rows:
+                return
+            if index >= first:
+                yield sample
 
     def _decode(self, sample: Mapping[str, Any], counts: _Counts) -> dict[str, Any] | None:
         row: dict[str, Any] = {}
@@ -436,6 +446,80 @@ class StreamingLoader(DataLoader[dict[str, Any]]):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Resume from :meth:`state_dict`'s position at the next iteration."""
         self._resume = dict(state_dict)
+
+
+class ZippedLoaders:
+    """Several resumable loaders side by side: each step one batch of each, ``{name: batch}``.
+
+    An epoch is one of the longest loader (the first of the longest); a shorter loader that runs out
+    starts its next epoch and goes on, across this loader's epochs (as
+    :class:`~lightning_causal.data.loaders.ZippedDataset` cycles shorter datasets). ``state_dict``
+    holds every loader's position, so a run resumed mid-epoch draws the batches of an uninterrupted
+    one. With ``restart`` (validation) every epoch starts every loader afresh.
+
+    Args:
+        loaders: ``{name: loader}``, each sized, with ``state_dict`` / ``load_state_dict`` (a
+            :class:`StreamingLoader`, a :class:`~lightning_causal.data.loaders.ResumableLoader`).
+        restart: start every loader again at every epoch.
+    """
+
+    def __init__(self, loaders: Mapping[str, Any], restart: bool = False) -> None:
+        if not loaders:
+            raise ValueError("zip at least one loader")
+        self.loaders = dict(loaders)
+        self.lead = max(self.loaders, key=lambda name: len(self.loaders[name]))
+        self.restart = restart
+        self._iterators: dict[str, Iterator[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self.loaders[self.lead])
+
+    @property
+    def skipped(self) -> int:
+        """Samples the streaming loaders skipped so far (corrupt or missing)."""
+        return sum(int(getattr(loader, "skipped", 0)) for loader in self.loaders.values())
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        if self.restart:
+            self._iterators = {}
+        self._iterators[self.lead] = iter(self.loaders[self.lead])
+        return self._steps()
+
+    def _steps(self) -> Iterator[dict[str, Any]]:
+        for first in self._iterators[self.lead]:
+            batch: dict[str, Any] = {}
+            for name, loader in self.loaders.items():
+                if name == self.lead:
+                    batch[name] = first
+                    continue
+                try:
+                    batch[name] = next(self._iterators[name])
+                except (KeyError, StopIteration):  # not started, or its epoch is over: its next one
+                    self._iterators[name] = iter(loader)
+                    batch[name] = next(self._iterators[name])
+            yield batch
+
+    def close(self) -> None:
+        """Let go of the loaders' iterators (and the worker processes a shorter one keeps between epochs)."""
+        self._iterators = {}
+
+    def __getstate__(self) -> dict[str, Any]:  # a copy (an EMA's copy of a model that points at its trainer) has
+        return {**self.__dict__, "_iterators": {}}  # the positions, not the running iterators
+
+    def state_dict(self) -> dict[str, Any]:
+        """Every loader's position."""
+        return {name: loader.state_dict() for name, loader in self.loaders.items()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Resume every loader from :meth:`state_dict`'s positions at the next iteration."""
+        if set(state_dict) != set(self.loaders):
+            raise DataError(
+                f"the checkpoint's data positions are of the datasets {listing(state_dict)}, this run reads "
+                f"{listing(self.loaders)}; resume with the settings of the run that wrote it"
+            )
+        for name, loader in self.loaders.items():
+            loader.load_state_dict(state_dict[name])
+        self._iterators = {}
 
 
 def skipped_limit(max_skipped: float, rows: int) -> int:

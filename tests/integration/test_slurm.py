@@ -202,8 +202,29 @@ data:
   init_args: {scm: frontdoor, n_train: 1024, n_val: 128, batch_size: 64}
 """
 
+CELEBA_OVERLAY = """
+# on top of configs/celeba/idgen_cpu.yaml: a tiny UNet, a checkpoint every 10 steps, no W&B
+trainer:
+  enable_progress_bar: false
+  max_steps: 80
+  val_check_interval: 40
+  logger: false
+  callbacks:
+    - class_path: lightning_causal.callbacks.EMA
+      init_args: {decay: 0.99}
+    - class_path: lightning_causal.callbacks.LatestCheckpoint
+      init_args: {every_n_train_steps: 10}
+model:
+  init_args:
+    mechanisms:
+      hidden: 16
+      image: {base: 8, groups: 4, mults: [1, 2], res_blocks: 1, attention: [], sample_steps: 4}
+data:
+  init_args: {data: SHARDS, batch_size: 4, num_workers: 1, shuffle_buffer: 50}  # 180 rows: 22 batches an epoch
+"""
 
-def _submit(env: dict[str, str], tmp: Path, config: Path, root: Path, name: str) -> str:
+
+def _submit(env: dict[str, str], tmp: Path, config: Path, root: Path, name: str, overlay: Path | None = None) -> str:
     job_env = {**env, "MASTER_PORT": str(free_port())}  # each job its own rendezvous
     return _sbatch(
         job_env,
@@ -216,6 +237,7 @@ def _submit(env: dict[str, str], tmp: Path, config: Path, root: Path, name: str)
         "--overcommit",
         "slurm/train.sbatch",
         str(config),
+        *(["--config", str(overlay)] if overlay is not None else []),
         f"--trainer.default_root_dir={root}",
     )
 
@@ -229,20 +251,36 @@ def _step(path: Path) -> int:
 
 @pytest.mark.slow
 @pytest.mark.skipif(slurm_available() is not None, reason=f"{slurm_available()}")
-@pytest.mark.parametrize("family", ["dcm", "idgen"])
+@pytest.mark.parametrize("family", ["dcm", "idgen", "celeba"])
 def test_a_preempted_job_requeues_and_resumes_exactly(tmp_path: Path, family: str) -> None:
     """``scancel -s USR1`` mid-training (ID-GEN: in its second stage, after all ranks drew the generated
     dataset): the job stops at a step, writes that step, requeues, and the requeued job resumes from it
-    and ends with the weights of the same job never preempted (run alongside, on the same two nodes)."""
-    config = tmp_path / f"{family}.yaml"
-    config.write_text(DCM_CONFIG if family == "dcm" else IDGEN_CONFIG)
-    watched = Path("checkpoints/last.ckpt") if family == "dcm" else Path("stage1/checkpoints/last.ckpt")
+    and ends with the weights of the same job never preempted (run alongside, on the same two nodes).
+    ``celeba``: the shipped CelebA config on shards ``prepare`` wrote from a fixture in the official layout
+    (its one stage streams the faces: the job stops mid-epoch and resumes at the same sample)."""
+    overlay = None
+    if family == "celeba":
+        from lightning_causal.data.prepare import prepare
+        from lightning_causal.datamodules.sources import make_source
+        from tests.data.celeba_fixture import write_celeba
+
+        shards = tmp_path / "celeba16"
+        celeba = write_celeba(tmp_path / "celeba", n=300, seed=2)
+        prepare(make_source("celeba", root=celeba, attributes=["Male", "Young"], size=16), shards, 40, progress=False)
+        config = ROOT / "configs/celeba/idgen_cpu.yaml"
+        overlay = tmp_path / "overlay.yaml"
+        overlay.write_text(CELEBA_OVERLAY.replace("SHARDS", str(shards)))
+    else:
+        config = tmp_path / f"{family}.yaml"
+        config.write_text(DCM_CONFIG if family == "dcm" else IDGEN_CONFIG)
+    watched = {"dcm": "checkpoints", "idgen": "stage1/checkpoints", "celeba": "stage0/checkpoints"}[family]
+    steps = {"dcm": 400, "idgen": 150, "celeba": 80}[family]
     with local_slurm(tmp_path / "cluster", nodes=2) as env:
         env = {**env, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}", "MASTER_ADDR": "127.0.0.1"}
-        whole = _submit(env, tmp_path, config, tmp_path / "whole", "whole")
-        stopped = _submit(env, tmp_path, config, tmp_path / "stopped", "stopped")
+        whole = _submit(env, tmp_path, config, tmp_path / "whole", "whole", overlay)
+        stopped = _submit(env, tmp_path, config, tmp_path / "stopped", "stopped", overlay)
         deadline = time.monotonic() + 300
-        while _step(tmp_path / "stopped" / watched) < 10:
+        while _step(tmp_path / "stopped" / watched / "last.ckpt") < 10:
             assert time.monotonic() < deadline, (tmp_path / f"stopped-{stopped}.out").read_text()[-3000:]
             assert job_state(stopped, env).get("JobState") in {"PENDING", "RUNNING", "CONFIGURING"}
             time.sleep(0.2)
@@ -255,7 +293,9 @@ def test_a_preempted_job_requeues_and_resumes_exactly(tmp_path: Path, family: st
     stops = re.findall(r"preempted (.*?at step (\d+)) \(SIGUSR1\): .*requeuing SLURM job (\d+)", log)
     assert len(stops) == 1 and stops[0][2] == stopped, log[-4000:]
     step = int(stops[0][1])
-    assert 10 <= step < 150, log[-4000:]
+    assert 10 <= step < steps, log[-4000:]
+    if family == "celeba":
+        assert step % 22, f"stopped at step {step}, an epoch's end: this test checks a stop mid-epoch"
     if family == "dcm":
         assert f"Requeued job {stopped} (restart 1): resuming from" in log and f"(step {step})" in log, log[-4000:]
         finals = [
@@ -265,11 +305,12 @@ def test_a_preempted_job_requeues_and_resumes_exactly(tmp_path: Path, family: st
         assert finals[0]["global_step"] == finals[1]["global_step"] == 400
         pairs = [(f["state_dict"], f["current_model_state"]) for f in finals]
     else:
-        assert stops[0][0].startswith("in stage 1"), stops
-        assert "Resuming" in log and "stages 0..0 are trained" in log, log[-4000:]
+        assert stops[0][0].startswith("in stage 1" if family == "idgen" else "in stage 0"), stops
+        if family == "idgen":
+            assert "Resuming" in log and "stages 0..0 are trained" in log, log[-4000:]
         finals = [torch.load(r / "idgen.ckpt", weights_only=False) for r in (tmp_path / "stopped", tmp_path / "whole")]
-        resumed = torch.load(tmp_path / "stopped/stage1/checkpoints/last.ckpt", weights_only=False)
-        assert resumed["global_step"] == 150
+        resumed = torch.load(tmp_path / "stopped" / watched / "last.ckpt", weights_only=False)
+        assert resumed["global_step"] == steps
         pairs = [(f["state_dict"],) for f in finals]
     for a, b in zip(*pairs, strict=True):
         for name, value in a.items():

@@ -209,3 +209,35 @@ def test_a_dcm_with_an_image_node_trains_samples_and_writes_image_files_from_the
     images = torch.load(tmp_path / "s.M.pt", weights_only=True)
     assert images.shape == (12, 3, 8, 8) and images.dtype == torch.uint8
     assert (tmp_path / "s.M.png").is_file()
+
+
+def test_the_napkin_digits_config_trains_from_prepared_shards_with_the_streaming_overlay(tmp_path: Path) -> None:
+    from lightning_causal.data.prepare import prepare
+    from lightning_causal.datamodules.sources import make_source
+
+    shards = tmp_path / "shards"
+    prepare(make_source("napkin-digits", rows=120, val_rows=20, size=8), shards, 64, progress=False)
+    run = tmp_path / "run"
+    fit = run_cli(
+        "fit",
+        "--config",
+        str(ROOT / "configs/idgen/napkin_digits_cpu.yaml"),
+        "--config",
+        str(ROOT / "configs/streaming/napkin_digits.yaml"),
+        f"--data.data={shards}",
+        "--data.num_workers=0",
+        "--trainer.max_steps=3",
+        "--trainer.val_check_interval=3",
+        "--trainer.logger=false",
+        "--model.mechanisms.image.base=8",
+        "--model.mechanisms.image.groups=4",
+        "--model.mechanisms.image.sample_steps=3",
+        "--model.generated_size=100",
+        f"--trainer.default_root_dir={run}",
+        cwd=tmp_path,
+    )
+    assert fit.returncode == 0, fit.stderr[-3000:]
+    # stage 0 streams the data, stage 1 its generated images, then the free-input model (an EMA copies the
+    # model while the streamed stage's loaders are still referenced)
+    assert "in 2 stages of 3, 3 steps, then P(W2 | X) in 3 steps" in fit.stdout, fit.stdout[-2000:]
+    assert json.loads((run / "idgen.json").read_text())["datasets"] == {"D1": "data/D1"}

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -102,8 +102,10 @@ def generate_dataset(
     device: torch.device,
     progress: bool = True,
     timeout: float = WAIT_TIMEOUT,
+    columns: Sequence[str] | None = None,
 ) -> dict[str, Tensor]:
-    """Generate ``dataset`` of the plan from the trained factors, as shards in ``folder``; returns its rows.
+    """Generate ``dataset`` of the plan from the trained factors, as shards in ``folder``; returns its rows
+    (of ``columns`` only, when given: a dataset whose images are streamed keeps the others on disk).
 
     Carried columns are copied from random rows of ``source``; the others are drawn by the dataset's
     network. A finished dataset (one with a manifest) is read, not generated again. A dataset with
@@ -111,7 +113,7 @@ def generate_dataset(
     """
     assert dataset.wiring is not None
     if read_manifest(folder) is not None:
-        return read_shards(folder)
+        return read_shards(folder, columns=columns)
     guidance = model.hparams.get("generation_guidance")
     generators: dict[str, ConditionalGenerator] = {
         f.name: MechanismGenerator(
@@ -124,8 +126,7 @@ def generate_dataset(
         for f in model.plan.factors
         if f.dataset in model.factor_mechanisms
     }
-    columns = dataset.columns
-    variables = {v: model.variables[v] for v in columns}
+    variables = {v: model.variables[v] for v in dataset.columns}
     if any(spec.is_image for spec in variables.values()):  # image rows are slow to draw: finer shards and progress
         shard_rows = min(shard_rows, IMAGE_SHARD_ROWS)
     count = (rows + shard_rows - 1) // shard_rows
@@ -150,7 +151,7 @@ def generate_dataset(
                 rng = torch.Generator(device=device).manual_seed(shard_seed(model.noise_seed, dataset.name, index))
                 with torch.no_grad():
                     values = generate_rows(source_rows, dataset.wiring, dataset.copied, generators, sizes[index], rng)
-                write_shard(path, {v: values[v].detach().cpu() for v in columns}, variables, index * shard_rows)
+                write_shard(path, {v: values[v].detach().cpu() for v in variables}, variables, index * shard_rows)
             bar.update(sizes[index])
     finally:
         bar.close()
@@ -160,7 +161,7 @@ def generate_dataset(
         _wait_for_shards(folder, dataset.name, shards, world, timeout)
     if rank == 0:
         write_manifest(folder, variables, shards, dataset=dataset.name, origin=dataset.origin)
-    return wait_for_dataset(folder, timeout)
+    return wait_for_dataset(folder, timeout, columns)
 
 
 def shard_ranks() -> tuple[int, int]:
@@ -196,8 +197,11 @@ def _wait_for_shards(folder: Path, name: str, shards: list[tuple[str, int]], wor
         time.sleep(0.2)
 
 
-def wait_for_dataset(folder: Path, timeout: float = WAIT_TIMEOUT) -> dict[str, Tensor]:
-    """The rows of a generated dataset, once rank 0 has written its manifest (at most ``timeout`` seconds)."""
+def wait_for_dataset(
+    folder: Path, timeout: float = WAIT_TIMEOUT, columns: Sequence[str] | None = None
+) -> dict[str, Tensor]:
+    """The rows of a generated dataset (of ``columns`` when given), once rank 0 has written its manifest (at
+    most ``timeout`` seconds)."""
     start = time.monotonic()
     while read_manifest(folder) is None:
         if received():
@@ -207,4 +211,4 @@ def wait_for_dataset(folder: Path, timeout: float = WAIT_TIMEOUT) -> dict[str, T
                 f"waited {timeout:.0f} s for rank 0 to write the manifest of {str(folder)!r}; is rank 0 alive?"
             )
         time.sleep(0.2)
-    return read_shards(folder)
+    return read_shards(folder, columns=columns)

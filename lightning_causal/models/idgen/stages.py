@@ -8,7 +8,9 @@
 2. every later dataset of the plan is generated from the trained earlier stages and written as shards
    (:mod:`~lightning_causal.models.idgen.generation`);
 3. stage k trains the factors of the datasets generated from stage k - 1 (one Lightning run; a
-   stage with several datasets draws one batch of each per step, :mod:`~lightning_causal.models.idgen.stage_data`);
+   stage with several datasets draws one batch of each per step, :mod:`~lightning_causal.models.idgen.stage_data`;
+   a dataset with image columns streams from its shards, only its other columns and the images
+   copied or resampled from it in memory: :func:`memory_columns`);
 4. where the network's free inputs are discrete and a fixed input is an image, the free-input model
    P(w | x) trains on ``D0`` (:mod:`~lightning_causal.models.idgen.free_inputs`; step ``free_inputs``,
    one more Lightning run, every stage frozen, at most ``FREE_INPUT_STEPS`` steps);
@@ -48,7 +50,7 @@ from lightning_causal.models.checkpoints import read_checkpoint
 from lightning_causal.models.idgen.free_inputs import FREE_INPUT_STEPS, FREE_INPUTS
 from lightning_causal.models.idgen.generation import generate_dataset, generated_rows
 from lightning_causal.models.idgen.run_folder import RunFolder
-from lightning_causal.models.idgen.stage_data import RowsData, StageData
+from lightning_causal.models.idgen.stage_data import RowsData, StageData, StreamedStageData
 from lightning_causal.preemption import Preempted, received_anywhere, stop, watch
 from lightning_causal.ranks import global_rank
 
@@ -67,23 +69,25 @@ def _load_weights(model: IDGEN, path: Path) -> None:
     model.load_state_dict(checkpoint["state_dict"])
 
 
-def memory_columns(model: IDGEN) -> list[str]:
-    """The observed columns ID-GEN holds in memory: every table column, and the images it copies or draws from rows.
+def memory_columns(model: IDGEN, dataset: str = "D0") -> list[str]:
+    """The columns of a dataset of the plan (the observed ``D0`` or a generated one) that ID-GEN holds in memory:
+    every column of numbers and classes, and the images it copies or draws from rows.
 
-    Generated datasets copy their ``copied`` columns from observed rows, resampled marginals and the
-    network's free inputs are drawn from kept rows; every other image column is only trained on, so a
-    streaming data module never decodes it outside its loaders.
+    Generated datasets copy their ``copied`` columns from rows of their source, resampled factors and
+    the network's free inputs (from ``D0``) are drawn from kept rows; every other image column is only
+    trained on, so it is streamed and never decoded outside the loaders.
     """
     need: set[str] = set()
-    for dataset in model.plan.datasets:
-        if dataset.source == "D0":
-            need.update(dataset.copied)
-    if model.plan.arbitrary:
+    for other in model.plan.datasets:
+        if other.source == dataset:
+            need.update(other.copied)
+    if dataset == "D0" and model.plan.arbitrary:
         need.update(model.plan.arbitrary)
         need.update(model.plan.wiring.inputs)
-    if "D0" in model.factor_mechanisms:
-        need.update(model.dataset_mechanisms("D0").resampled_targets())
-    return [v for v in model.columns if not model.variables[v].is_image or v in need]
+    if dataset in model.factor_mechanisms:
+        need.update(model.dataset_mechanisms(dataset).resampled_targets())
+    columns = model.columns if dataset == "D0" else next(d for d in model.plan.datasets if d.name == dataset).columns
+    return [v for v in columns if not model.variables[v].is_image or v in need]
 
 
 def _observed(data: Any, model: IDGEN) -> tuple[dict[str, Tensor], L.LightningDataModule | None]:
@@ -149,15 +153,26 @@ def fit_idgen(
     seed = model.noise_seed
     datasets = {d.name: d for d in model.plan.datasets}
 
+    streamed: dict[str, Path] = {}  # generated datasets with images: trained on from their shards
+
     def data_of(name: str) -> dict[str, Tensor]:
-        """A dataset's rows: in memory, read from its finished shards, or generated (from its source's rows)."""
+        """A dataset's rows: in memory, read from its finished shards, or generated (from its source's rows).
+
+        Of a dataset with image columns only :func:`memory_columns` are read; it trains from its shards.
+        """
         if name not in tensors:
             ds = datasets[name]
             assert ds.source is not None
             source = data_of(ds.source)
             folder = run.data_dir(name)
             rows = generated_rows(model, ds, len(next(iter(tensors["D0"].values()))))
-            tensors[name] = generate_dataset(model, ds, source, folder, rows, shard_rows, device, progress)
+            images = any(model.variables[v].is_image for v in ds.columns)
+            held = memory_columns(model, name) if images else None
+            tensors[name] = generate_dataset(
+                model, ds, source, folder, rows, shard_rows, device, progress, columns=held
+            )
+            if images:
+                streamed[name] = folder
             if run.writer:
                 run.mark_generated(name, folder)
         return tensors[name]
@@ -191,6 +206,14 @@ def fit_idgen(
             stage_data: L.LightningDataModule = datamodule
         elif names == ["D0"]:
             stage_data = RowsData(observed, batch_size, seed)
+        elif any(n in streamed for n in names):
+            stage_data = StreamedStageData(
+                {n: streamed.get(n) or tensors[n] for n in names},
+                batch_size,
+                seed + stage,  # type: ignore[operator]
+                num_workers=int(getattr(datamodule, "num_workers", 0) or 0),
+                shuffle_buffer=int(getattr(datamodule, "shuffle_buffer", 1000)),
+            )
         else:
             stage_data = StageData({n: tensors[n] for n in names}, batch_size, seed + stage)  # type: ignore[operator]
         last = stage_root / "checkpoints" / "last.ckpt"

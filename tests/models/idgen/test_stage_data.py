@@ -3,13 +3,16 @@
 Checks ``lightning_causal.models.idgen.stage_data``: StageData holds out the tail of every dataset for
 validation (none when one is too small), gives one batch of every dataset per training step (under a
 real Trainer too), keeps each row's columns together and shuffles by its seed; RowsData gives shuffled
-batches of all rows, the same for the same seed. Every row's values name the row (b = 2 a), so the
-oracle is the row numbers.
+batches of all rows, the same for the same seed; StreamedStageData does as StageData with datasets
+streamed from real shards beside ones in memory, and resumes mid-epoch exactly. Every row's values
+name the row (b = 2 a), so the oracle is the row numbers.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -17,7 +20,9 @@ import pytest
 import torch
 from torch import Tensor
 
-from lightning_causal.models.idgen.stage_data import RowsData, StageData
+from lightning_causal.data.shards import shard_name, write_manifest, write_shard
+from lightning_causal.models.idgen.stage_data import RowsData, StageData, StreamedStageData, held_out
+from lightning_causal.variables.spec import VariableSpec
 
 
 def _rows(first: int, n: int) -> dict[str, Tensor]:
@@ -102,11 +107,6 @@ def test_a_validation_share_that_rounds_to_no_row_holds_none_out() -> None:
     assert data.val_parts == {} and _numbers(data.train_parts["D1"]) == list(range(50))
 
 
-@pytest.mark.xfail(
-    reason="StageData drops validation for every dataset when one is too small, but the larger datasets' tails "
-    "stay cut from their training rows: those rows are neither trained on nor validated",
-    strict=True,
-)
 def test_when_nothing_validates_every_row_trains() -> None:
     data = StageData({"small": _rows(0, 19), "big": _rows(1000, 100)}, batch_size=16, seed=0)
     assert data.val_dataloader() == []
@@ -135,3 +135,89 @@ def test_rows_data_gives_every_row_once_per_epoch_shuffled_by_its_seed() -> None
     replay = RowsData(rows, batch_size=16, seed=7).train_dataloader()
     assert _epoch(replay) == epoch1 and _epoch(replay) == epoch2  # the same seed: the same batches
     assert _epoch(RowsData(rows, batch_size=16, seed=8).train_dataloader()) != epoch1
+
+
+# ---------------------------------------------------------------------------- datasets streamed from shards
+def _written(folder: Path, first: int, n: int, shard_rows: int) -> Path:
+    """``_rows(first, n)`` written as a generated dataset's shards (``shard_rows`` rows each) and manifest."""
+    rows = _rows(first, n)
+    specs = {"a": VariableSpec("a", "continuous"), "b": VariableSpec("b", "categorical", classes=4000)}
+    shards = []
+    for index, start in enumerate(range(0, n, shard_rows)):
+        part = {v: t[start : start + shard_rows] for v, t in rows.items()}
+        write_shard(folder / shard_name(index), part, specs, start)
+        shards.append((shard_name(index), len(part["a"])))
+    write_manifest(folder, specs, shards)
+    return folder
+
+
+def test_held_out_splits_the_last_rows_off_inside_a_shard() -> None:
+    shards = [{"file": "s0", "rows": 16}, {"file": "s1", "rows": 16}, {"file": "s2", "rows": 8}]
+    manifest = {"rows": 40, "shards": shards}
+    split = held_out(manifest, 0.05)["shards"]  # 2 rows validate: the last two of s2
+    assert split == [
+        {"file": "s0", "rows": 16, "split": "train"},
+        {"file": "s1", "rows": 16, "split": "train"},
+        {"file": "s2", "rows": 6, "split": "train"},
+        {"file": "s2", "rows": 2, "first": 6, "split": "val"},
+    ]
+    whole = held_out(manifest, 0.25)["shards"]  # 10 rows: s2 and the last two of s1
+    assert [(e["file"], e["rows"], e.get("first", 0), e["split"]) for e in whole] == [
+        ("s0", 16, 0, "train"),
+        ("s1", 14, 0, "train"),
+        ("s1", 2, 14, "val"),
+        ("s2", 8, 0, "val"),
+    ]
+
+
+def test_a_streamed_dataset_trains_on_its_rows_and_validates_its_tail_beside_one_in_memory(tmp_path: Path) -> None:
+    data = StreamedStageData({"D1": _written(tmp_path, 0, 40, 16), "D2": _rows(1000, 60)}, batch_size=8, seed=0)
+    train = data.train_dataloader()
+    assert len(train) == 8  # the longest: 57 rows of D2 in memory, in batches of 8
+    batches = list(train)
+    assert all(set(b) == {"D1", "D2"} and len(b["D1"]["a"]) == 8 for b in batches)
+    d1 = _epoch(batches, "D1")
+    # 38 training rows: 4 batches an epoch (the rest dropped, others in each epoch), cycled beside D2
+    assert set(d1) <= set(range(38)) and len(d1) == 64 and len(set(d1[:32])) == 32
+    assert sorted(_epoch(batches, "D2")) == list(range(1000, 1057))
+    val = list(data.val_dataloader())
+    assert len(val) == 1 and set(_numbers(val[0]["D1"])) == {38, 39} and _numbers(val[0]["D2"]) == [1057, 1058, 1059]
+    again = next(iter(data.val_dataloader()))
+    assert again["D1"]["a"].tolist() == val[0]["D1"]["a"].tolist()  # the same every time
+
+
+def test_a_stage_whose_smallest_dataset_holds_nothing_out_trains_on_every_row(tmp_path: Path) -> None:
+    data = StreamedStageData({"D1": _written(tmp_path, 0, 64, 16), "small": _rows(500, 19)}, batch_size=8, seed=0)
+    assert data.val_dataloader() == []
+    assert set(_epoch(list(data.train_dataloader()), "D1")) == set(range(64))
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("stop", [3, 9, 11])
+def test_zipped_streams_resume_mid_epoch_exactly(tmp_path: Path, workers: int, stop: int) -> None:
+    folder = _written(tmp_path, 0, 100, 10)
+
+    def data() -> StreamedStageData:  # D1 streamed, 95 training rows (11 batches); D2 in memory, 4 batches
+        return StreamedStageData({"D1": folder, "D2": _rows(1000, 30)}, batch_size=8, seed=3, num_workers=workers)
+
+    straight = data().train_dataloader()
+    assert straight.lead == "D1" and len(straight) == 11
+    run = [b for _ in range(2) for b in straight]  # two epochs: D2 runs through 5 and a half of its own
+    first = data().train_dataloader()
+    head = [b for _, b in zip(range(stop), first, strict=False)]
+    resumed = data().train_dataloader()
+    resumed.load_state_dict(first.state_dict())
+    rest = list(resumed) + (list(resumed) if stop < 11 else [])
+    for name in ("D1", "D2"):
+        assert _epoch(head + rest, name) == _epoch(run, name)
+
+
+def test_a_zipped_loader_mid_epoch_can_be_copied_and_closed(tmp_path: Path) -> None:
+    # an EMA callback deep-copies the model, and with it the trainer it points at and that trainer's loaders
+    loader = StreamedStageData({"D1": _written(tmp_path, 0, 40, 16), "D2": _rows(1000, 60)}, 8, 0).train_dataloader()
+    head = [b for _, b in zip(range(2), loader, strict=False)]
+    copied = copy.deepcopy(loader)
+    assert copied.state_dict()["D1"] == loader.state_dict()["D1"] and len(head) == 2
+    assert copied.state_dict()["D2"]["batches"] == loader.state_dict()["D2"]["batches"] == 2
+    loader.close()
+    assert loader.state_dict()["D1"]["batches"] == 2  # closing keeps the position

@@ -232,3 +232,53 @@ def test_nested_updates_generate_from_a_generated_dataset_and_resume_in_the_last
     for (name, a), (_, b) in zip(whole.state_dict().items(), resumed.state_dict().items(), strict=True):
         assert torch.equal(a, b), name
     assert resumed.sample(20, {"V3": 0.5}, seed=0)["V5"].shape == (20, 1)
+
+
+def test_a_generated_image_dataset_streams_from_its_shards_and_its_stage_killed_mid_epoch_resumes_exactly(
+    tmp_path: Path, tiny_image: dict[str, Any]
+) -> None:
+    from lightning_causal.datamodules import NapkinDigitsDataModule
+    from lightning_causal.models.idgen.stage_data import StreamedStageData
+    from lightning_causal.models.idgen.stages import memory_columns
+
+    dm = NapkinDigitsDataModule(size=8, n_train=96, n_val=16, batch_size=32, seed=0)
+    args = {
+        "graph": dm.graph,
+        "variables": variables_to_dict(dm.variables),
+        "treatment": "X",
+        "outcome": "Y",
+        "mechanisms": {"hidden": 16, "image": tiny_image},
+        "generated_size": 120,  # 114 train: 3 batches of 32 an epoch
+        "seed": 0,
+    }
+    modules: list[str] = []
+
+    class Record(L.Callback):
+        def on_train_start(self, trainer: L.Trainer, *_: Any) -> None:
+            modules.append(type(trainer.datamodule).__name__)
+
+    def factory(kill: int | None) -> Any:
+        base = stage_trainer_factory(9, progress=False, checkpoint_every=5, ema=0.99, accelerator="cpu")
+
+        def make(stage: int, root: Path) -> L.Trainer:
+            trainer = base(stage, root)
+            trainer.callbacks.append(Record())  # type: ignore[attr-defined]
+            if kill is not None and stage == 1:
+                trainer.callbacks.append(Kill(kill))  # type: ignore[attr-defined]
+            return trainer
+
+        return make
+
+    model = IDGEN(**args)
+    (generated,) = [d for d in model.plan.datasets if d.source is not None]
+    images = [v for v in generated.columns if model.variables[v].is_image]
+    held = memory_columns(model, generated.name)
+    assert images and set(images) - set(held)  # some image column of the dataset is never read into memory
+    straight = fit_idgen(model, dm, tmp_path / "straight", factory(None), batch_size=32, progress=False)
+    # stage 0 on the data, stage 1 streamed, then the free-input model P(W2 | X) on the data
+    assert modules == ["NapkinDigitsDataModule", StreamedStageData.__name__, "NapkinDigitsDataModule"]
+    with pytest.raises(RuntimeError, match="killed"):  # the last checkpoint: step 5, batch 2 of epoch 1
+        fit_idgen(IDGEN(**args), dm, tmp_path / "killed", factory(7), batch_size=32, progress=False)
+    resumed = fit_idgen(IDGEN(**args), dm, tmp_path / "killed", factory(None), batch_size=32, progress=False)
+    for (name, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
