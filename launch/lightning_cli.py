@@ -46,7 +46,7 @@ from lightning_causal.models.ensemble import (
 )
 from lightning_causal.models.interface import FitContext
 from lightning_causal.preemption import PREEMPTED_FILE, Preempted, job_key, requeue
-from lightning_causal.ranks import global_rank
+from lightning_causal.ranks import global_rank, sum_over_ranks
 from lightning_causal.variables.spec import variables_to_dict
 
 __all__ = ["CausalCLI", "run_lightning"]
@@ -271,6 +271,7 @@ class CausalCLI(LightningCLI):
 
     def after_fit(self) -> None:
         """Say at which step training ended and which step the saved checkpoints hold (or the family's line)."""
+        skipped = skipped_count(getattr(self, "datamodule", None))  # every rank: summed over them
         if not self.trainer.is_global_zero:
             return
         (Path(self.trainer.default_root_dir) / PREEMPTED_FILE).unlink(missing_ok=True)  # finished: nothing to resume
@@ -282,7 +283,7 @@ class CausalCLI(LightningCLI):
         stopped = stop_reason(self.trainer)
         why = f" ({stopped})" if stopped else ""
         line = summary or f"Training ended at step {self.trainer.global_step}{why}. {checkpoint_note(self.trainer)}"
-        print(line + skipped_note(getattr(self, "datamodule", None)))
+        print(line + skipped_note(getattr(self, "datamodule", None), skipped))
 
     def _check_resume(self) -> None:
         """A ``fit --ckpt_path`` of another model is refused once the model exists, before the Trainer does."""
@@ -406,9 +407,22 @@ def _seed_the_model(config: Any) -> None:
         init["seed"] = seed
 
 
-def skipped_note(datamodule: Any) -> str:
-    """`` N corrupt or missing samples were skipped ...`` for a streaming data module that skipped any, else ``""``."""
+def skipped_count(datamodule: Any) -> int | None:
+    """The samples a streaming data module skipped in training, summed over the ranks (None: it does not stream).
+
+    Every rank calls it (a collective under DDP): each rank's loaders count what they skipped.
+    """
     skipped = getattr(datamodule, "skipped", None)
+    return sum_over_ranks(skipped) if isinstance(skipped, int) else None
+
+
+def skipped_note(datamodule: Any, skipped: int | None = None) -> str:
+    """`` N corrupt or missing samples were skipped ...`` for a streaming data module that skipped any, else ``""``.
+
+    ``skipped``: the count over every rank (:func:`skipped_count`); default: this rank's.
+    """
+    if skipped is None:
+        skipped = getattr(datamodule, "skipped", None)
     if not isinstance(skipped, int) or skipped <= 0:
         return ""
     loader = getattr(datamodule, "_train", None)

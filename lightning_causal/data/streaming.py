@@ -17,8 +17,8 @@ of loader workers only:
 * **equal batches on every rank**: each rank yields ``rows // (ranks x batch_size)`` batches an
   epoch (at least one), so no rank waits on another at the epoch's end; the rows past that are
   dropped for this epoch (a different permutation drops others the next), and a slot whose shards
-  hold fewer samples than its share reads them again (padding: a few samples seen twice in that
-  epoch, never a hang);
+  hold fewer samples than its share (uneven shards, skipped samples) reads its own shards again in
+  a new order (padding: a few samples seen twice in that epoch, never on two ranks, never a hang);
 * **shuffle**: a buffer of ``shuffle_buffer`` samples per slot, seeded per slot and epoch (none for
   validation);
 * **decode**: ``cls`` fields as int64 codes, ``npy`` as arrays, ``png`` / ``jpg`` as uint8
@@ -270,20 +270,22 @@ class ShardStream(IterableDataset[dict[str, Any]]):
         """
         cycle = 0
         delivered_any = False
+        epoch = self.epoch if self.training else 0
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 7919)
+        order = (
+            torch.randperm(len(self.shards), generator=g).tolist() if self.training else list(range(len(self.shards)))
+        )
+        if len(self.shards) >= slots:
+            share = [(self.shards[i], 0, 1) for i in order[slot::slots]]
+        elif self.rows >= slots:
+            share = [(self.shards[i], slot, slots) for i in order]
+        else:  # fewer rows than slots: every slot reads them all
+            share = [(self.shards[i], 0, 1) for i in order]
         while True:
-            epoch = self.epoch if self.training else 0
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 7919 + cycle)
-            order = (
-                torch.randperm(len(self.shards), generator=g).tolist()
-                if self.training
-                else list(range(len(self.shards)))
-            )
-            if len(self.shards) >= slots:
-                picks = [(self.shards[i], 0, 1) for i in order[slot::slots]]
-            elif self.rows >= slots:
-                picks = [(self.shards[i], slot, slots) for i in order]
-            else:  # fewer rows than slots: every slot reads them all
-                picks = [(self.shards[i], 0, 1) for i in order]
+            picks = share
+            if cycle and self.training:  # a pass after the first (padding): the slot's own share, in a new order
+                g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch * 7919 + cycle * 104_729 + slot)
+                picks = [share[i] for i in torch.randperm(len(share), generator=g).tolist()]
             for (url, rows, first), offset, stride in picks:
                 expected = len(range(offset, rows, stride))
                 got = 0

@@ -159,8 +159,9 @@ class CausalModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=self._batch_size(batch))
         datamodule = getattr(self._trainer, "datamodule", None)
         skipped = getattr(datamodule, "skipped", None)
-        if isinstance(skipped, int):  # a streaming data module counts the corrupt samples it skipped
-            self.log("data/skipped", float(skipped), batch_size=self._batch_size(batch))
+        if isinstance(skipped, int):  # a streaming data module counts the samples it skipped (each rank its own)
+            n = self._batch_size(batch)
+            self.log("data/skipped", float(skipped), batch_size=n, sync_dist=True, reduce_fx="sum")
         # per-part losses are summed here and logged once per epoch: one self.log per part and
         # step would cost more than the step itself on a 30-node graph
         parts = parts.detach()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +13,7 @@ from lightning_causal.data.streaming import ShardStream, StreamingLoader, shard_
 from lightning_causal.datamodules import StreamingDataModule
 from lightning_causal.errors import DataError
 from lightning_causal.variables.spec import VariableSpec
+from tests.data.shard_damage import damage
 
 
 def _rows(n: int) -> dict[str, torch.Tensor]:
@@ -121,35 +120,10 @@ def test_a_resume_with_another_number_of_workers_is_refused(data: Path) -> None:
         next(iter(resumed))
 
 
-def _damage(folder: Path, file: str, how: str) -> None:
-    path = folder / file
-    if how == "truncate":
-        data = path.read_bytes()
-        path.write_bytes(data[: len(data) // 2])
-    elif how == "vanish":
-        path.unlink()
-    else:  # rewrite one member: a corrupt value or a missing variable
-        members = []
-        with tarfile.open(path) as tar:
-            for m in tar:
-                members.append((m, tar.extractfile(m).read()))  # type: ignore[union-attr]
-        buffer = io.BytesIO()
-        with tarfile.open(fileobj=buffer, mode="w") as tar:
-            for k, (m, payload) in enumerate(members):
-                if k == 1 and how == "missing":
-                    continue
-                if k == 1 and how == "corrupt":
-                    payload = b"not an npy file"
-                info = tarfile.TarInfo(m.name)
-                info.size = len(payload)
-                tar.addfile(info, io.BytesIO(payload))
-        path.write_bytes(buffer.getvalue())
-
-
 @pytest.mark.parametrize(("how", "lost"), [("truncate", None), ("vanish", 15), ("corrupt", 1), ("missing", 1)])
 def test_corrupt_input_is_skipped_counted_and_warned(tmp_path: Path, how: str, lost: int | None) -> None:
     folder = _dataset(tmp_path)
-    _damage(folder, "train-000002.tar", how)
+    damage(folder, "train-000002.tar", how)
     loader = _loader(folder, max_skipped=50)
     with pytest.warns(UserWarning, match="skipped"):
         batches = list(loader)
@@ -161,7 +135,7 @@ def test_corrupt_input_is_skipped_counted_and_warned(tmp_path: Path, how: str, l
 
 def test_past_the_limit_training_stops_with_one_line(tmp_path: Path) -> None:
     folder = _dataset(tmp_path)
-    _damage(folder, "train-000001.tar", "vanish")
+    damage(folder, "train-000001.tar", "vanish")
     loader = _loader(folder, max_skipped=0.05)  # 5 of 100 rows
     with pytest.warns(UserWarning), pytest.raises(DataError) as err:
         list(loader)

@@ -283,6 +283,8 @@ class _Batches(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         Path(self.folder, f"batches{trainer.global_rank}.json").write_text(json.dumps(self.seen))
+        skipped = getattr(trainer.datamodule, "skipped", None)
+        Path(self.folder, f"skipped{trainer.global_rank}.json").write_text(json.dumps(skipped))
 
 
 def test_a_stream_of_uneven_shards_gives_every_rank_the_same_batches_and_no_row_twice(
@@ -291,9 +293,12 @@ def test_a_stream_of_uneven_shards_gives_every_rank_the_same_batches_and_no_row_
     from lightning_causal.data.prepare import prepare
     from lightning_causal.datamodules import StreamingDataModule
     from lightning_causal.datamodules.sources import make_source
+    from tests.data.shard_damage import damage
 
     prepare(make_source("triangle", rows=300, val_rows=30, seed=1), tmp_path / "data", 64, progress=False)  # 5 shards
-    data = StreamingDataModule(str(tmp_path / "data"), batch_size=32, num_workers=1, shuffle_buffer=40)
+    for shard in ("train-000000.tar", "train-000003.tar"):
+        damage(tmp_path / "data", shard, "corrupt")  # a sample each that does not decode
+    data = StreamingDataModule(str(tmp_path / "data"), batch_size=32, num_workers=1, shuffle_buffer=40, max_skipped=9)
     model = DCM(data.graph, data.variables, MechanismConfig(hidden=16, timesteps=10))
     trainer = cpu_trainer(
         devices=2,
@@ -304,6 +309,8 @@ def test_a_stream_of_uneven_shards_gives_every_rank_the_same_batches_and_no_row_
         default_root_dir=tmp_path,
     )
     trainer.fit(model, data)
+    skipped = [json.loads((tmp_path / f"skipped{r}.json").read_text()) for r in (0, 1)]
+    assert sum(skipped) >= 2 and trainer.callback_metrics["data/skipped"] == sum(skipped)  # logged: every rank's
     ranks = [json.loads((tmp_path / f"batches{r}.json").read_text()) for r in (0, 1)]
     for epoch in ("0", "1"):
         a, b = ranks[0][epoch], ranks[1][epoch]
