@@ -9,7 +9,8 @@ are a :class:`BankSet`, and a future family (DIME's heads, IWDD's teacher) can b
    (:func:`~lightning_causal.mechanisms.register_bank`), built in registration order (the order of
    the parameters and of the losses);
 3. the resampled entries (entries without inputs when ``roots="empirical"``), drawn from kept rows
-   (:class:`~lightning_causal.mechanisms.EmpiricalRows`).
+   (:class:`~lightning_causal.mechanisms.EmpiricalRows`), all from one row per sample with
+   ``joint_rows`` (the DCM's roots).
 
 :meth:`BankSet.loss_vector` trains all banks on one batch, :meth:`BankSet.generate` draws (or decodes)
 any entries given the inputs already encoded, :meth:`BankSet.abduct` inverts entries for
@@ -45,6 +46,9 @@ class BankSet(nn.Module):
         config: the architecture (:class:`MechanismConfig`).
         targets: the variable each entry models (default: the entry's own name).
         resampled: the entries drawn from kept training rows instead of a trained mechanism.
+        joint_rows: draw the resampled entries of one :meth:`generate` call from the same kept rows (the
+            DCM's roots: their joint distribution, not the product of their marginals); else each
+            from its own rows (ID-GEN's resampled factors are separate factors of the estimand).
     """
 
     def __init__(
@@ -56,8 +60,10 @@ class BankSet(nn.Module):
         config: MechanismConfig,
         targets: Mapping[str, str] | None = None,
         resampled: Sequence[str] = (),
+        joint_rows: bool = False,
     ) -> None:
         super().__init__()
+        self.joint_rows = joint_rows
         self.config = config
         self.entries = tuple(entries)
         self.inputs = {e: tuple(inputs[e]) for e in self.entries}
@@ -158,8 +164,13 @@ class BankSet(nn.Module):
         """
         out: dict[str, Tensor] = {}
         n = encoded.shape[0]
-        for e in names:
-            if e in self.resampled:
+        drawn = [e for e in names if e in self.resampled]
+        if self.joint_rows and len(drawn) > 1:
+            what = (describe or {}).get(drawn[0])
+            rows = self.rows.draw_joint(list(dict.fromkeys(self.targets[e] for e in drawn)), n, rng, what)
+            out.update({e: rows[self.targets[e]].to(self.device) for e in drawn})
+        else:
+            for e in drawn:
                 what = (describe or {}).get(e)
                 out[e] = self.rows.draw(self.targets[e], n, rng, what).to(self.device)
         for bank in self._banks():

@@ -72,6 +72,29 @@ class EmpiricalRows:
         pick = torch.randint(0, len(store), (n,), generator=rng, device=rng.device if rng is not None else None)
         return store[pick.cpu()]
 
+    def draw_joint(
+        self, names: Sequence[str], n: int, rng: torch.Generator | None, what: str | None = None
+    ) -> dict[str, Tensor]:
+        """``n`` rows of all ``names`` drawn together: row ``i`` of every name comes from the same kept row.
+
+        Kept rows are aligned across names (:meth:`observe` and :meth:`keep` keep the same rows of each),
+        so the draw keeps the data's joint distribution of ``names`` (correlated roots stay correlated).
+        """
+        if not names:
+            return {}
+        first = names[0]
+        store = self.store.get(first)
+        if store is None or not len(store):
+            self.draw(first, n, rng, what)  # raises the error that names what has no rows
+        sizes = {len(self.store[name]) if name in self.store else 0 for name in names}
+        if len(sizes) != 1:
+            raise NotTrainedError(
+                f"the kept rows of {', '.join(names)} are not aligned ({sorted(sizes)} rows); train the model again"
+            )
+        size = sizes.pop()
+        pick = torch.randint(0, size, (n,), generator=rng, device=rng.device if rng is not None else None).cpu()
+        return {name: self.store[name][pick] for name in names}
+
     def state_dict(self) -> dict[str, Any]:
         """The kept rows, ``{variable: tensor}``."""
         return dict(self.store)

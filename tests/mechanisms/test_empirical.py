@@ -158,3 +158,21 @@ def test_a_saved_state_survives_torch_save(tmp_path: Path) -> None:
     loaded = EmpiricalRows()
     loaded.load_state_dict(torch.load(path, weights_only=True))
     assert torch.equal(loaded.store["a"], torch.arange(5.0))
+
+
+def test_draw_joint_takes_every_name_from_the_same_kept_row() -> None:
+    rows = EmpiricalRows(max_rows=50)
+    age = torch.arange(30, dtype=torch.float32)[:, None]
+    rows.observe({"age": age, "years": 2 * age, "smoker": torch.arange(30) % 2}, ["age", "years", "smoker"])
+    drawn = rows.draw_joint(["age", "years", "smoker"], 500, torch.Generator().manual_seed(0))
+    assert torch.equal(drawn["years"], 2 * drawn["age"])  # one row each: the relation between them holds
+    assert torch.equal(drawn["smoker"], drawn["age"][:, 0].long() % 2)
+    assert len(set(drawn["age"][:, 0].tolist())) > 20  # with replacement, across the kept rows
+    again = rows.draw_joint(["age", "years", "smoker"], 500, torch.Generator().manual_seed(0))
+    assert torch.equal(again["age"], drawn["age"])
+    assert rows.draw_joint([], 5, None) == {}
+    with pytest.raises(NotTrainedError, match="root 'x' has no training rows"):
+        rows.draw_joint(["x", "age"], 3, None, "root 'x'")
+    rows.observe({"late": torch.arange(5)}, ["late"])  # kept from another batch: not aligned with age
+    with pytest.raises(NotTrainedError, match="not aligned"):
+        rows.draw_joint(["age", "late"], 3, None)

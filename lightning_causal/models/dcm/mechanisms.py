@@ -51,7 +51,8 @@ class DCMMechanisms(BankSet):
         order = graph.topological_order()
         parents = {n: graph.parents(n) for n in order}
         roots = [n for n in order if not parents[n]] if config.roots == "empirical" else []
-        super().__init__(order, parents, variables, order, config, resampled=roots)
+        # the roots of one sample come from one training row: their joint, correlated roots included
+        super().__init__(order, parents, variables, order, config, resampled=roots, joint_rows=True)
         self.graph = graph
         self.order = order
         self.parents = parents

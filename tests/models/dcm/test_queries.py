@@ -200,3 +200,30 @@ def test_bad_counterfactual_queries_name_the_variable(mechanisms: DCMMechanisms)
     _one_line_query_error(
         lambda: queries.counterfactual(mechanisms, factual, {"zz": 0.0}), "unknown variable 'zz' in interventions"
     )
+
+
+def test_roots_of_one_sample_come_from_one_training_row(tiny_mechanisms: dict[str, Any]) -> None:
+    from lightning_causal.graph import CausalGraph
+    from lightning_causal.variables.spec import VariableSpec
+
+    # age and smoking years: two roots of the graph, strongly correlated in the data
+    graph = CausalGraph([("age", "risk"), ("years", "risk"), ("smoker", "risk")])
+    specs = {
+        "age": VariableSpec("age", "continuous"),
+        "years": VariableSpec("years", "continuous"),
+        "smoker": VariableSpec("smoker", "binary"),
+        "risk": VariableSpec("risk", "continuous"),
+    }
+    net = DCMMechanisms(graph, specs, MechanismConfig.of(tiny_mechanisms))
+    g = _rng(0)
+    age = 40 + 10 * torch.randn(500, 1, generator=g)
+    years = (age - 20) * 0.8 + torch.randn(500, 1, generator=g)
+    smoker = (age[:, 0] > 45).long()
+    net.observe({"age": age, "years": years, "smoker": smoker, "risk": torch.zeros(500, 1)})
+    data = torch.corrcoef(torch.cat([age, years], 1).T)[0, 1]
+    out = queries.sample(net, 4000, rng=_rng(1))
+    drawn = torch.corrcoef(torch.cat([out["age"], out["years"]], 1).T)[0, 1]
+    assert data > 0.99 and abs(float(drawn - data)) < 0.01  # independent draws would give about 0
+    assert torch.equal(out["smoker"], (out["age"][:, 0] > 45).long())  # a discrete root too
+    fixed = queries.sample(net, 500, {"age": 70.0}, rng=_rng(2))  # an intervened root: the others still joint
+    assert torch.equal(fixed["smoker"] == 1, torch.isin(fixed["years"][:, 0], years[smoker == 1, 0]))
