@@ -3,6 +3,7 @@
 Pure Python on the graph's bitset kernel; importing it never imports torch.
 """
 
+from lightning_causal.identification.adjustment import NotAdjustableError, adjustment_set, check_adjustment
 from lightning_causal.identification.api import identify
 from lightning_causal.identification.estimand import Estimand
 from lightning_causal.identification.expressions import Expression, Fraction, Probability, Product, Sum
@@ -14,8 +15,11 @@ __all__ = [
     "Expression",
     "Fraction",
     "Hedge",
+    "NotAdjustableError",
     "Probability",
     "Product",
     "Sum",
+    "adjustment_set",
+    "check_adjustment",
     "identify",
 ]
