@@ -4,6 +4,7 @@ Sub-commands:
 
 * ``fit``, ``validate``, ``test``: LightningCLI training from a YAML config (``lightning_cli.py``);
 * ``sample``, ``counterfactual``: query a trained checkpoint, write CSV/Parquet (``query_cmd.py``);
+* ``effects``: each input row's potential-outcome distribution, CATE and risks (``effects_cmd.py``);
 * ``identify``: verdict, estimand, ID trace and ID-GEN plan of a query (exit 1 if not identifiable);
 * ``prepare``: convert a data set into webdataset shards for streaming (``prepare_cmd.py``);
 * ``demo``: the main job on built-in data (see :mod:`lightning_causal.launch.demo`).
@@ -37,6 +38,7 @@ PREEMPTED_STATUS = 3
 def build_parser() -> argparse.ArgumentParser:
     """The ``lightning-causal`` argument parser with every sub-command but the LightningCLI ones."""
     from lightning_causal.launch.demo import add_demo_parser
+    from lightning_causal.launch.effects_cmd import add_effects_parser
     from lightning_causal.launch.identify_cmd import add_identify_parser
     from lightning_causal.launch.prepare_cmd import add_prepare_parser
     from lightning_causal.launch.query_cmd import add_query_parsers
@@ -53,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             name, help=f"{name} a model from a YAML config (LightningCLI; see lightning-causal {name} --help)"
         )
     add_query_parsers(sub)
+    add_effects_parser(sub)
     add_identify_parser(sub)
     add_prepare_parser(sub)
     add_demo_parser(sub)

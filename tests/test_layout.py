@@ -121,7 +121,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("public surface", ("lightning_causal",)),
     ("model families and their training", ("lightning_causal.models",)),
     ("Lightning glue", ("lightning_causal.callbacks", "lightning_causal.datamodules")),
-    ("ground truth and scoring", ("lightning_causal.metrics", "lightning_causal.scm", "lightning_causal.plots")),
+    (
+        "ground truth and scoring",
+        ("lightning_causal.metrics", "lightning_causal.scm", "lightning_causal.plots", "lightning_causal.effects"),
+    ),
     ("mechanisms and the data contract", ("lightning_causal.mechanisms", "lightning_causal.data")),
     ("ID-GEN plans", ("lightning_causal.plan",)),
     ("running plans", ("lightning_causal.sampling",)),

@@ -36,6 +36,7 @@ __all__ = [
     "read_values",
     "show",
     "table_tensor",
+    "write_frame",
     "write_values",
 ]
 
@@ -379,13 +380,7 @@ def write_values(
             columns[spec.source_columns[0]] = v.long().numpy()
     written: list[Path] = []
     if columns or not images:
-        frame = pd.DataFrame(columns)
-        if lower.endswith(_PARQUET_SUFFIXES):
-            buffer = io.BytesIO()
-            frame.to_parquet(buffer, index=False)
-            written.append(atomic_write(path, buffer.getvalue()))
-        else:
-            written.append(atomic_write(path, frame.to_csv(index=False)))
+        written.append(write_frame(path, pd.DataFrame(columns)))
     for node, v in images.items():
         tensor_file, grid_file = image_output_paths(path, node)
         buffer = io.BytesIO()
@@ -394,6 +389,19 @@ def write_values(
         if len(v):
             written.append(save_grid(grid_file, v[:GRID_IMAGES]))
     return written
+
+
+def write_frame(path: str | Path, frame: pd.DataFrame) -> Path:
+    """Write a table as CSV or Parquet by the suffix of ``path``, atomically (no index column)."""
+    path = Path(path)
+    lower = path.name.lower()
+    if not lower.endswith(OUTPUT_SUFFIXES):
+        raise DataError(f"cannot write {str(path)!r}: use a .csv, .parquet or .pq file name")
+    if lower.endswith(_PARQUET_SUFFIXES):
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return atomic_write(path, buffer.getvalue())
+    return atomic_write(path, frame.to_csv(index=False))
 
 
 def _output_images(values: torch.Tensor, spec: VariableSpec) -> torch.Tensor:

@@ -335,6 +335,28 @@ class CausalModule(L.LightningModule):
         """``n`` samples under ``interventions`` (each family documents its options)."""
         raise QueryError(f"a {type(self).__name__} model does not sample")
 
+    def effects(
+        self,
+        rows: Mapping[str, Tensor],
+        interventions: Mapping[str, Any],
+        n: int,
+        seed: int | torch.Generator | None = None,
+        outcomes: Sequence[str] | None = None,
+    ) -> dict[str, Tensor]:
+        """Each input row's potential-outcome distribution: ``n`` draws of every outcome under ``interventions``
+        given the row's covariates, ``{outcome: (rows, n)}`` (``(rows, n, d)`` for a vector outcome).
+
+        ``lightning-causal effects`` and :mod:`lightning_causal.effects` read them; a family that
+        answers them overrides this (the DCM; DIME and IWDD know their outcomes and covariates).
+        """
+        raise QueryError(
+            f"a {type(self).__name__} model does not answer per-row effects; train a DCM (or, next, DIME or IWDD)"
+        )
+
+    def effect_inputs(self, interventions: Mapping[str, Any]) -> tuple[str, ...]:
+        """The variables an input row of :meth:`effects` must hold (its covariates) under these interventions."""
+        return ()
+
     def counterfactual(self, *args: Any, **kwargs: Any) -> dict[str, Tensor]:
         """Counterfactuals of factual rows (each family that answers them documents its options)."""
         raise QueryError(

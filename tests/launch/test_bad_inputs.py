@@ -129,6 +129,14 @@ CASES = [
     (["counterfactual", "--ckpt", "{ckpt}", "--factual", "{nan}", "--out", "{root}c.csv"], ["--do"]),
     (["sample", "--ckpt", "{dir}", "--out", "{root}s.csv"], ["adir", "folder"]),
     (["sample", "--ckpt", "{ckpt}", "--n", "10000000000", "--out", "{root}s.csv"], ["--n", "10,000,000,000", "limit"]),
+    # effects
+    (["effects", "--ckpt", "{text_ckpt}", "--rows", "{nan}", "--do", "x1=1", "--out", "{root}e.csv"], ["text.ckpt"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{root}no.csv", "--do", "x1=1", "--out", "{root}e.csv"], ["no.csv"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{nan}", "--do", "zz=1", "--out", "{root}e.csv"], ["'zz'"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{nan}", "--do", "x1=1", "--n", "-3", "--out", "{root}e.csv"], ["--n"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{nan}", "--do", "x1=1", "--out", "{root}e.txt"], ["--out", "e.txt"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{ab}", "--do", "x2=1", "--out", "{root}e.csv"], ["'x1'"]),
+    (["effects", "--ckpt", "{ckpt}", "--rows", "{nan}", "--out", "{root}e.csv"], ["--do"]),
     # fit: the parser, the settings, the data, the model
     (["fit", "--config", "{root}missing.yaml"], ["missing.yaml"]),
     (["fit", "--config", CONFIG, "--trainer.max_stepz=3"], ["max_stepz"]),

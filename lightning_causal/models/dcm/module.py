@@ -25,7 +25,7 @@ Example::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -33,13 +33,14 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import Tensor
 
-from lightning_causal.errors import QueryError
+from lightning_causal.errors import QueryError, listing
 from lightning_causal.graph.causal_graph import CausalGraph
 from lightning_causal.graph.io import resolve_graph_spec
 from lightning_causal.mechanisms import MechanismConfig, MechanismGenerator
 from lightning_causal.models.base import CausalModule
 from lightning_causal.models.dcm import queries as dcm_queries
 from lightning_causal.models.dcm.mechanisms import DCMMechanisms
+from lightning_causal.values import check_count
 from lightning_causal.variables.spec import VariableSpec, parse_variables, variables_to_dict
 
 __all__ = ["DCM"]
@@ -160,6 +161,58 @@ class DCM(CausalModule):
                 eta,
                 guidance,
             )
+
+    def effect_inputs(self, interventions: Mapping[str, Any]) -> tuple[str, ...]:
+        """The covariates of a per-row effect: every variable the intervened ones do not cause."""
+        caused = self.graph.descendants(list(interventions)) if interventions else frozenset()
+        return tuple(v for v in self.graph.topological_order() if v not in caused)
+
+    def effects(
+        self,
+        rows: Mapping[str, Tensor],
+        interventions: Mapping[str, Any],
+        n: int,
+        seed: int | torch.Generator | None = None,
+        outcomes: Sequence[str] | None = None,
+    ) -> dict[str, Tensor]:
+        """Each row's potential-outcome distribution: ``n`` draws of ``outcomes`` under the hard ``interventions``
+        given the row's covariates (:meth:`effect_inputs`), ``{outcome: (rows, n)}``.
+
+        Without latent confounders, P(y | do(a), c) with c every variable that a does not cause equals
+        P(y | do(a, c)) (rule 2 of the do-calculus: c's parents are in c, so no path from c to y is left
+        once c's outgoing edges are cut), so the covariates are set as interventions too and the
+        network samples the rest. ``outcomes`` default to every variable the intervened ones cause.
+        """
+        if not interventions:
+            raise QueryError("a per-row effect needs an intervention (--do NAME=VALUE)")
+        n = check_count(n)
+        covariates = self.effect_inputs(interventions)
+        caused = [v for v in self.graph.topological_order() if v not in covariates and v not in interventions]
+        if outcomes is None:
+            outcomes = caused
+        for name in outcomes:
+            if name not in self.variables:
+                raise QueryError(f"unknown outcome {name!r}; the model has {listing(self.variables)}")
+            if name not in caused:
+                raise QueryError(
+                    f"outcome {name!r} is not caused by {', '.join(interventions)}: its value is the row's; "
+                    f"the outcomes here are {listing(caused)}"
+                )
+        missing = [c for c in covariates if c not in rows]
+        if missing:
+            raise QueryError(
+                f"the rows have no column {missing[0]!r}, a covariate of the effect of {', '.join(interventions)} "
+                f"(a variable it does not cause); give {listing(covariates)}"
+            )
+        units = len(rows[covariates[0]]) if covariates else max((len(v) for v in rows.values()), default=1)
+        fixed: dict[str, Any] = {c: torch.as_tensor(rows[c]).repeat_interleave(n, dim=0) for c in covariates}
+        fixed.update(interventions)
+        values = self.sample(units * n, fixed, seed=seed)
+        out: dict[str, Tensor] = {}
+        for name in outcomes:
+            v = values[name].reshape(units, n, *values[name].shape[1:])
+            out[name] = v[:, :, 0] if self.variables[name].kind == "continuous" and v.shape[2] == 1 else v
+        return out
 
     def counterfactual(
         self,
