@@ -401,46 +401,45 @@ class Wasserstein1(_UnitMean):
         self._add(wasserstein1(model_draws, true_draws))
 
 
-class DiscreteKL(_UnitMean):
+class _Discrete(_UnitMean):
+    """A per-unit score of a discrete outcome's class frequencies (``score``), averaged over units.
+
+    Args:
+        classes: the number of classes K (2 for a binary outcome).
+        **kwargs: passed to :class:`torchmetrics.Metric`.
+    """
+
+    @staticmethod
+    def score(model: Tensor, true: Tensor, classes: int) -> Tensor:
+        raise NotImplementedError
+
+    def __init__(self, classes: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.classes = _classes(classes)
+
+    def update(self, model: Tensor, true: Tensor) -> None:
+        """Add a batch of units: model class codes (units, n) and true class codes (units, m)."""
+        _draws_2d(model, "model")
+        _draws_2d(true, "true")
+        self._add(self.score(model, true, self.classes))
+
+
+class DiscreteKL(_Discrete):
     """Mean over units of KL(p_true || p_model) of a discrete outcome's smoothed class frequencies.
 
     Per unit :func:`discrete_kl` (1e-6 added to every class frequency, then renormalised).
-
-    Args:
-        classes: the number of classes K (2 for a binary outcome).
-        **kwargs: passed to :class:`torchmetrics.Metric`.
     """
 
-    def __init__(self, classes: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.classes = _classes(classes)
-
-    def update(self, model: Tensor, true: Tensor) -> None:
-        """Add a batch of units: model class codes (units, n) and true class codes (units, m)."""
-        _draws_2d(model, "model")
-        _draws_2d(true, "true")
-        self._add(discrete_kl(model, true, self.classes))
+    score = staticmethod(discrete_kl)
 
 
-class DiscreteTVD(_UnitMean):
+class DiscreteTVD(_Discrete):
     """Mean over units of the total variation distance of a discrete outcome's class frequencies.
 
     Per unit :func:`discrete_tvd` (unsmoothed frequencies).
-
-    Args:
-        classes: the number of classes K (2 for a binary outcome).
-        **kwargs: passed to :class:`torchmetrics.Metric`.
     """
 
-    def __init__(self, classes: int, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.classes = _classes(classes)
-
-    def update(self, model: Tensor, true: Tensor) -> None:
-        """Add a batch of units: model class codes (units, n) and true class codes (units, m)."""
-        _draws_2d(model, "model")
-        _draws_2d(true, "true")
-        self._add(discrete_tvd(model, true, self.classes))
+    score = staticmethod(discrete_tvd)
 
 
 def _draws_2d(x: Any, name: str) -> None:
