@@ -11,7 +11,7 @@
     idgen.ckpt            the trained plan
 
 A folder of a run with other settings (graph, data statistics, query, mechanisms, seed, generated
-size and generation guidance) is refused; settings only queries read (the image mechanisms' ``eta``,
+size, generation guidance, and ``sample_steps`` where datasets are generated with them) is refused; settings only queries read (the image mechanisms' ``eta``,
 and their ``guidance`` where ``generation_guidance`` is set) are not part of it. The fingerprint is
 computed with the settings' release-0.1 names, so run folders made before the rename resume.
 """
@@ -46,20 +46,33 @@ def run_fingerprint(model: IDGEN) -> str:
     mechanisms' ``eta`` always (generated datasets are drawn with 0), their ``guidance`` where
     ``generation_guidance`` is set (else generated datasets are drawn with it).
     """
-    query_only = {"eta"} if model.hparams.get("generation_guidance") is None else {"eta", "guidance"}
-    return _fingerprint(model, query_only)
+    return _fingerprint(model, _query_only(model))
+
+
+def _query_only(model: IDGEN) -> set[str]:
+    return {"eta"} if model.hparams.get("generation_guidance") is None else {"eta", "guidance"}
 
 
 def legacy_fingerprints(model: IDGEN) -> set[str]:
-    """The prints a folder made before ``guidance`` left the fingerprint may hold: with this model's
-    guidance or with the default one (folders made then with another guidance resume with it alone)."""
+    """The prints a folder made by an earlier release may hold: before ``guidance`` left the fingerprint,
+    with this model's guidance or with the default one (folders made then with another guidance resume
+    with it alone); before ``sample_steps`` joined it, this model's print without it."""
     default = ImageMechanismConfig.guidance
-    return {_fingerprint(model, {"eta"}), _fingerprint(model, {"eta"}, {"guidance": default})}
+    return {
+        _fingerprint(model, {"eta"}, steps=False),
+        _fingerprint(model, {"eta"}, {"guidance": default}, steps=False),
+        _fingerprint(model, _query_only(model), steps=False),
+    }
 
 
-def _fingerprint(model: IDGEN, query_only: set[str], image_settings: dict[str, Any] | None = None) -> str:
+def _fingerprint(
+    model: IDGEN, query_only: set[str], image_settings: dict[str, Any] | None = None, steps: bool = True
+) -> str:
     keys = ("graph", "variables", "treatment", "outcome", "condition", "seed", "generated_size")
     settings: dict[str, Any] = {k: model.hparams.get(k) for k in keys}
+    generated = any(d.source is not None for d in model.plan.datasets)
+    if steps and generated and model.hparams.get("sample_steps") is not None:
+        settings["sample_steps"] = model.hparams["sample_steps"]  # generated datasets are drawn with them
     mechanisms = model.hparams.get("mechanisms")
     if isinstance(mechanisms, dict) and isinstance(mechanisms.get("image"), dict):
         image = {**mechanisms["image"], **(image_settings or {})}
