@@ -11,9 +11,10 @@
     idgen.ckpt            the trained plan
 
 A folder of a run with other settings (graph, data statistics, query, mechanisms, seed, generated
-size, generation guidance, and ``sample_steps`` where datasets are generated with them) is refused; settings only queries read (the image mechanisms' ``eta``,
-and their ``guidance`` where ``generation_guidance`` is set) are not part of it. The fingerprint is
-computed with the settings' release-0.1 names, so run folders made before the rename resume.
+size, generation guidance, and ``sample_steps`` where datasets are generated with them) is refused;
+settings only queries read (the image mechanisms' ``eta``, and their ``guidance`` where
+``generation_guidance`` is set) are not part of it. The fingerprint is computed with the settings'
+release-0.1 names, so run folders made before the rename resume.
 """
 
 from __future__ import annotations
