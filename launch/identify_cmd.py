@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any
 
 from lightning_causal import CausalGraph, NotIdentifiableError, identify
 from lightning_causal.errors import GraphError
@@ -72,6 +73,16 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.set_defaults(handler=run_identify)
 
 
+def _adjustment(graph: CausalGraph, treatment: tuple[str, ...], outcome: tuple[str, ...]) -> dict[str, Any]:
+    """The canonical covariate adjustment set of an unconditional query, or why none exists (the open path)."""
+    from lightning_causal.identification.adjustment import NotAdjustableError, adjustment_set
+
+    try:
+        return {"set": list(adjustment_set(graph, treatment, outcome))}
+    except NotAdjustableError as err:
+        return {"open_path": list(err.path), "message": str(err)}
+
+
 def run_identify(args: argparse.Namespace) -> int:
     """Print the verdict, estimand, ID trace and plan; exit status 0 identifiable, 1 not."""
     if args.draw is not None:
@@ -116,6 +127,7 @@ def run_identify(args: argparse.Namespace) -> int:
         if args.draw is not None and not args.json:
             print(f"Graph drawn to {args.draw}")
         return 1
+    adjustment = _adjustment(graph, treatment, outcome) if treatment and not condition else None
     plan = compile_estimand(estimand, marginals=args.marginals)
     if args.plan_out is not None:
         plan.save(args.plan_out)
@@ -127,6 +139,7 @@ def run_identify(args: argparse.Namespace) -> int:
                     **estimand.to_dict(),
                     "identifiable": True,
                     "trace": estimand.explain().splitlines(),
+                    "adjustment": adjustment,
                     "plan": plan.to_dict(),
                 },
                 indent=2,
@@ -141,6 +154,12 @@ def run_identify(args: argparse.Namespace) -> int:
     print(f"  {estimand}")
     if args.latex:
         print(f"  LaTeX: {estimand.to_latex()}")
+    if adjustment is not None:
+        if "set" in adjustment:
+            chosen = ", ".join(adjustment["set"]) or "none needed"
+            print(f"  Covariate adjustment: {{{chosen}}} (sum over them of P(y | x, covariates) P(covariates))")
+        else:
+            print(f"  Covariate adjustment: none adjusts; {adjustment['message'].split(': ', 1)[-1]}")
     print()
     print("How ID derived it:")
     for row in estimand.explain().splitlines():

@@ -85,3 +85,14 @@ def test_user_errors_are_one_line(args: list[str], message: str) -> None:
     assert out.returncode == 2
     assert message in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
+
+
+def test_identify_names_the_covariate_adjustment_or_the_path_none_blocks() -> None:
+    backdoor = run("identify", "--graph", "backdoor", "-x", "X", "-y", "Y")
+    assert backdoor.returncode == 0 and "Covariate adjustment: {Z}" in backdoor.stdout
+    front = run("identify", "--graph", "frontdoor", "-x", "X", "-y", "Y", "--json")
+    assert front.returncode == 0
+    adjustment = json.loads(front.stdout)["adjustment"]
+    assert adjustment["open_path"] == ["X", "Y"] and "use ID-GEN" in adjustment["message"]
+    conditional = run("identify", "--graph", "conditional", "-x", "X", "-y", "Y", "-z", "Z", "--json")
+    assert json.loads(conditional.stdout)["adjustment"] is None  # adjustment answers do-queries only
