@@ -37,6 +37,7 @@ __all__ = [
     "interventional_variables",
     "observational_mmd",
     "observational_variables",
+    "truth_seed",
 ]
 
 Values = Mapping[str, Tensor]
@@ -98,6 +99,11 @@ class _Model(Protocol):
     def counterfactual(self, factual: Any, interventions: Any, seed: Any = None) -> dict[str, Tensor]: ...
 
 
+def truth_seed(seed: int) -> int:
+    """The seed of the truth's draws in an evaluation with model seed ``seed`` (a stream no model seed shares)."""
+    return 1_000_003 * (int(seed) + 1) + 7919
+
+
 @torch.no_grad()
 def evaluate_against_scm(
     model: _Model, scm: _GroundTruth, intervention_values: Iterable[Any], samples: int = 500, seed: int = 0
@@ -106,10 +112,12 @@ def evaluate_against_scm(
 
     Returns ``obs_mmd``; ``int_mmd``, the mean over ``intervention_values`` of the first node; and
     ``cf_mse`` for a one-unit shift of it (without the last two when the node has no descendants).
-    All draws are seeded, so successive evaluations differ only through the model.
+    All draws are seeded, so successive evaluations differ only through the model. The truth's draws
+    come from their own stream (:func:`truth_seed`), never the one the model is given: a model that
+    draws like the structural model from its seed must not reproduce the truth's own rows.
     """
     graph = scm.graph
-    rng = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(truth_seed(seed))
     out: dict[str, float] = {}
     true_obs, _ = scm.sample(samples, rng)
     out["obs_mmd"] = observational_mmd(model.sample(samples, seed=seed), true_obs, graph)
