@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +74,7 @@ def add_identify_parser(sub: argparse._SubParsersAction) -> None:  # type: ignor
     p.set_defaults(handler=run_identify)
 
 
-def _adjustment(graph: CausalGraph, treatment: tuple[str, ...], outcome: tuple[str, ...]) -> dict[str, Any]:
+def _adjustment(graph: CausalGraph, treatment: Sequence[str], outcome: Sequence[str]) -> dict[str, Any]:
     """The canonical covariate adjustment set of an unconditional query, or why none exists (the open path)."""
     from lightning_causal.identification.adjustment import NotAdjustableError, adjustment_set
 

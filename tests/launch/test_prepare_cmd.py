@@ -23,6 +23,7 @@ def test_the_command_converts_and_prints_one_line(tmp_path: Path, capsys: pytest
 
 def test_fit_on_a_stream_names_the_skipped_samples_in_its_final_line(tmp_path: Path) -> None:
     import io
+    import subprocess
     import tarfile
 
     from tests.checks import run_cli
@@ -41,21 +42,20 @@ def test_fit_on_a_stream_names_the_skipped_samples_in_its_final_line(tmp_path: P
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     shard.write_bytes(buffer.getvalue())
-    fit = run_cli(
-        "fit", "--config", str(root / "configs/dcm/triangle_na.yaml"),
-        "--data=lightning_causal.datamodules.StreamingDataModule", f"--data.data={tmp_path / 's'}",
-        "--data.batch_size=32", "--trainer.max_steps=8", "--trainer.logger=false",
-        f"--trainer.default_root_dir={tmp_path / 'run'}", cwd=tmp_path,
-    )  # fmt: skip
+
+    def fit_on_stream(folder: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(
+            "fit", "--config", str(root / "configs/dcm/triangle_na.yaml"),
+            "--data=lightning_causal.datamodules.StreamingDataModule", f"--data.data={tmp_path / 's'}",
+            "--trainer.max_steps=8", "--trainer.logger=false", f"--trainer.default_root_dir={tmp_path / folder}",
+            *extra, cwd=tmp_path,
+        )  # fmt: skip
+
+    fit = fit_on_stream("run", "--data.batch_size=32")
     assert fit.returncode == 0, fit.stderr[-2000:]
     last = fit.stdout.strip().splitlines()[-1]
     assert re.search(r"\b[12] samples were skipped", last) and "train-000001.tar" in last  # once or twice in 8 steps
-    strict = run_cli(
-        "fit", "--config", str(root / "configs/dcm/triangle_na.yaml"),
-        "--data=lightning_causal.datamodules.StreamingDataModule", f"--data.data={tmp_path / 's'}",
-        "--data.max_skipped=0", "--trainer.max_steps=8", "--trainer.logger=false",
-        f"--trainer.default_root_dir={tmp_path / 'strict'}", cwd=tmp_path,
-    )  # fmt: skip
+    strict = fit_on_stream("strict", "--data.max_skipped=0")
     assert strict.returncode == 2
     assert re.match(
         r"error: \d+ samples of split 'train' .* past the limit of 0", strict.stderr.strip().splitlines()[-1]
