@@ -88,25 +88,23 @@ def test_the_napkin_digits_stream_as_images(tmp_path: Path) -> None:
     assert dm.variables["X"].is_image and dm.variables["W2"].classes == 20
 
 
+def _idgen(dm: StreamingDataModule, **settings: Any) -> Any:
+    """ID-GEN of P(Y | do(X)) on the streamed data's graph and variables (``settings``: the model's others)."""
+    from lightning_causal.models import IDGEN
+    from lightning_causal.variables.spec import variables_to_dict
+
+    return IDGEN(dm.graph, variables=variables_to_dict(dm.variables), treatment=("X",), outcome=("Y",), **settings)
+
+
 def test_idgen_trains_from_the_stream_and_keeps_only_the_columns_it_copies(
     tmp_path: Path, tiny_mechanisms: dict[str, Any]
 ) -> None:
-    from lightning_causal.models import IDGEN
     from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
     from lightning_causal.models.idgen.stages import memory_columns
-    from lightning_causal.variables.spec import variables_to_dict
 
     prepare(make_source("frontdoor", rows=600, val_rows=60, seed=1), tmp_path / "data", 200, progress=False)
     dm = StreamingDataModule(str(tmp_path / "data"), batch_size=64, seed=2)
-    model = IDGEN(
-        dm.graph,
-        variables=variables_to_dict(dm.variables),
-        treatment=("X",),
-        outcome=("Y",),
-        mechanisms=tiny_mechanisms,
-        marginals="learn",
-        seed=0,
-    )  # stage 1 trains on generated rows
+    model = _idgen(dm, mechanisms=tiny_mechanisms, marginals="learn", seed=0)  # stage 1 trains on generated rows
     factory = stage_trainer_factory(20, progress=False, accelerator="cpu")
     fit_idgen(model, dm, tmp_path / "run", factory, progress=False)
     steps = json.loads((tmp_path / "run" / "idgen.json").read_text())["stages"]
@@ -117,13 +115,11 @@ def test_idgen_trains_from_the_stream_and_keeps_only_the_columns_it_copies(
 
 
 def test_idgen_on_streamed_images_holds_no_image_it_does_not_copy(tmp_path: Path) -> None:
-    from lightning_causal.models import IDGEN
     from lightning_causal.models.idgen.stages import memory_columns
-    from lightning_causal.variables.spec import variables_to_dict
 
     prepare(make_source("napkin-digits", rows=40, val_rows=8, size=8), tmp_path, 20, progress=False)
     dm = StreamingDataModule(str(tmp_path), batch_size=8)
-    model = IDGEN(dm.graph, variables=variables_to_dict(dm.variables), treatment=("X",), outcome=("Y",))
+    model = _idgen(dm)
     held = memory_columns(model)
     assert "W2" in held  # the napkin's free input is drawn from kept rows
     rows = dm.rows("train", columns=held)
@@ -138,21 +134,13 @@ def test_idgen_killed_mid_epoch_on_a_stream_resumes_to_the_weights_of_a_straight
 ) -> None:
     from lightning_causal.models import IDGEN
     from lightning_causal.models.idgen import fit_idgen, stage_trainer_factory
-    from lightning_causal.variables.spec import variables_to_dict
     from tests.training_models import Kill
 
     prepare(make_source("frontdoor", rows=500, val_rows=50, seed=3), tmp_path / "data", 90, progress=False)
 
     def run(root: Path, kill: int | None) -> IDGEN:
         dm = StreamingDataModule(str(tmp_path / "data"), batch_size=64, num_workers=workers, seed=1)
-        model = IDGEN(
-            dm.graph,
-            variables=variables_to_dict(dm.variables),
-            treatment=("X",),
-            outcome=("Y",),
-            mechanisms=tiny_mechanisms,
-            seed=0,
-        )
+        model = _idgen(dm, mechanisms=tiny_mechanisms, seed=0)
         base = stage_trainer_factory(17, progress=False, checkpoint_every=5, ema=0.99, accelerator="cpu")
 
         def make(stage: int, folder: Path) -> L.Trainer:
