@@ -96,16 +96,18 @@ class BitGraph:
             anc |= frontier
         return anc
 
-    def ancestors_cut(self, targets: int, within: int, cut: int) -> int:
-        """An(targets) in G[within] with every edge into ``cut`` removed (the graph G_{bar cut})."""
+    def ancestors_cut(self, targets: int, within: int, cut: int, cut_out: int = 0) -> int:
+        """An(targets) in G[within] with every edge into ``cut`` removed (the graph G_{bar cut}), and every
+        directed edge out of ``cut_out`` (G_{underline cut_out})."""
         pa = self.pa
+        keep = ~cut_out
         anc = targets
         frontier = targets & ~cut
         while frontier:
             nxt = 0
             while frontier:
                 low = frontier & -frontier
-                nxt |= pa[low.bit_length() - 1]
+                nxt |= pa[low.bit_length() - 1] & keep
                 frontier ^= low
             new = nxt & within & ~anc
             anc |= new
@@ -172,7 +174,7 @@ class BitGraph:
         """
         pa, ch, bi = self.pa, self.ch, self.bi
         # Ancestors of the conditioning set in the modified graph (colliders must be in it).
-        anc_given = self.ancestors_cut(given, self.all, cut_into) if given else 0
+        anc_given = self.ancestors_cut(given, self.all, cut_into, cut_out_of) if given else 0
         # parents of v in the modified graph: none if v in cut_into; drop parents in cut_out_of
         seen_head = 0  # arrived at v through an arrowhead into v
         seen_tail = 0  # arrived at v through a tail at v (from one of its children)
