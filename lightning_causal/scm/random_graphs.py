@@ -29,10 +29,13 @@ def random_admg(
     """
     rng = seed if isinstance(seed, random.Random) else random.Random(seed)
     span = min(window, n - 1) if window else n - 1
+    # node j may have min(j, span) parents: their mean over the nodes sets the edge probability; a
+    # bidirected edge counts for both its ends
+    candidates = max(sum(min(j, span) for j in range(n)) / max(n, 1), 1e-9)
     if p_directed is None:
-        p_directed = min(1.0, expected_parents / max(span, 1))
+        p_directed = min(1.0, expected_parents / candidates)
     if p_bidirected is None:
-        p_bidirected = min(1.0, expected_confounders / max(span, 1))
+        p_bidirected = min(1.0, expected_confounders / (2 * candidates))
     names = [f"{prefix}{i}" for i in range(n)]
     directed = []
     bidirected = []
