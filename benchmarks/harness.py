@@ -7,14 +7,16 @@ import it as ``from harness import quiet_trainer``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import lightning as L
 
 __all__ = ["quiet_trainer"]
 
 
-def quiet_trainer(steps: int, callbacks: Sequence[L.Callback] = ()) -> L.Trainer:
-    """A CPU Trainer for ``steps`` optimizer steps: no logger, checkpoints, summary, progress bar or validation."""
+def quiet_trainer(steps: int, callbacks: Sequence[L.Callback] = (), **settings: Any) -> L.Trainer:
+    """A CPU Trainer for ``steps`` optimizer steps: no logger, checkpoints, summary, progress bar or validation
+    (``settings``: more Trainer arguments)."""
     return L.Trainer(
         max_steps=steps,
         accelerator="cpu",
@@ -24,4 +26,5 @@ def quiet_trainer(steps: int, callbacks: Sequence[L.Callback] = ()) -> L.Trainer
         enable_progress_bar=False,
         limit_val_batches=0,
         callbacks=list(callbacks),
+        **settings,
     )

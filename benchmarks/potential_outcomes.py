@@ -53,7 +53,7 @@ from lightning_causal.scm.potential_outcomes import (  # noqa: E402
 
 
 def _train_dcm(process: PotentialOutcomeProcess, rows: int, steps: int, hidden: int, seed: int) -> Any:
-    import lightning as L
+    from harness import quiet_trainer
 
     from lightning_causal.callbacks import EMA
     from lightning_causal.datamodules.tensor_data import TensorDataModule
@@ -72,18 +72,7 @@ def _train_dcm(process: PotentialOutcomeProcess, rows: int, steps: int, hidden: 
             self.batch_size, self.seed, self.num_workers = 256, seed, 0
 
     model = DCM(process.graph, specs, MechanismConfig(hidden=hidden), seed=seed)
-    trainer = L.Trainer(
-        max_steps=steps,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        gradient_clip_val=1.0,
-        callbacks=[EMA(decay=0.999)],
-    )
-    trainer.fit(model, Table())
+    quiet_trainer(steps, [EMA(decay=0.999)], gradient_clip_val=1.0).fit(model, Table())
     return model
 
 

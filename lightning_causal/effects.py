@@ -44,7 +44,9 @@ def _scalar(name: str, spec: VariableSpec, values: Tensor) -> Tensor:
     """A continuous outcome's draws as ``(rows, n)`` (one-dimensional outcomes only)."""
     if spec.kind == "continuous" and values.dim() == 3:
         if values.shape[2] != 1:
-            raise QueryError(f"outcome {name!r} is a {values.shape[2]}-vector; name one of its parts is not supported")
+            raise QueryError(
+                f"outcome {name!r} is a {values.shape[2]}-vector; summaries and risks take scalar outcomes"
+            )
         return values[:, :, 0]
     return values
 
